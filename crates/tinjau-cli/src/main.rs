@@ -1,0 +1,300 @@
+//! `tinjau`: a juror's field visit from the command line.
+//!
+//! Every subcommand is a thin edge: parse arguments, call the store, print the result. A command
+//! prints its success only after the store's transaction committed.
+
+mod output;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use tinjau_core::Verdict;
+use tinjau_store::{Store, StoreOptions, VerifyRequest};
+
+use crate::output::Output;
+
+/// The SKK Jawa Timur 2023 demo package, shipped in `assets/`.
+const DEMO_PACKAGE: &str = include_str!("../../../assets/skk-jatim-2023.json");
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tinjau",
+    version,
+    about = "Tinjau: a juror's field visit (tinjau lapang), offline",
+    long_about = "Tinjau: a juror's field visit (tinjau lapang), offline.\n\n\
+        Import the competition package, choose who you are, then walk the claimed innovations,\n\
+        record observations and evidence, score every indicator and submit your sheet.\n\
+        Everything is saved on this laptop the moment a command reports success."
+)]
+struct Cli {
+    /// Where this juror's data lives (default: the OS data directory, e.g. ~/.local/share/tinjau).
+    #[arg(long, global = true, env = "TINJAU_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+
+    /// Machine-readable output: JSON on stdout, errors as {"error":{"code","message"}} on stderr.
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// Largest evidence file accepted, in MiB.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = 200)]
+    evidence_limit_mib: u64,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Import a competition package (or a newer revision of it): all or nothing.
+    Import {
+        /// The package file (tinjau-package/1 JSON).
+        #[arg(required_unless_present = "demo")]
+        package: Option<PathBuf>,
+        /// Import the SKK Jawa Timur 2023 demo package shipped with Tinjau.
+        #[arg(long, conflicts_with = "package")]
+        demo: bool,
+    },
+    /// Choose who you are among the package's jurors.
+    Init {
+        #[arg(long, value_name = "JUROR_ID")]
+        juror: String,
+    },
+    /// Each visit with your progress.
+    Visits,
+    /// Your checklist for one visit: verdicts, scores, observations, evidence, discrepancies.
+    Visit { visit: String },
+    /// Record what you found of one innovation.
+    Verify {
+        visit: String,
+        innovation: String,
+        #[arg(long, value_enum)]
+        status: Status,
+        #[arg(long)]
+        note: Option<String>,
+        /// A photo or document to attach (repeatable).
+        #[arg(long, value_name = "FILE")]
+        evidence: Vec<PathBuf>,
+    },
+    /// Write down an observation, optionally about one innovation.
+    Observe {
+        visit: String,
+        #[arg(long)]
+        text: String,
+        #[arg(long, value_name = "INNOVATION_ID")]
+        innovation: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        evidence: Vec<PathBuf>,
+    },
+    /// Score one indicator on the competition's scale (decimals allowed).
+    Score {
+        visit: String,
+        indicator: String,
+        #[arg(allow_negative_numbers = true)]
+        value: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Declare a conflict of interest for a participant (the lead's merge excludes you for it).
+    Coi {
+        participant: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Submit your sheet for a visit; afterwards it is read-only.
+    Submit { visit: String },
+    /// Verify the change log's hash chain; names the first broken entry.
+    Audit,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Status {
+    Found,
+    Partial,
+    NotFound,
+}
+
+impl From<Status> for Verdict {
+    fn from(status: Status) -> Verdict {
+        match status {
+            Status::Found => Verdict::Found,
+            Status::Partial => Verdict::Partial,
+            Status::NotFound => Verdict::NotFound,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let out = Output::new(cli.json);
+    match run(&cli, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            out.error(&error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn data_dir(cli: &Cli) -> Result<PathBuf> {
+    match &cli.data_dir {
+        Some(dir) => Ok(dir.clone()),
+        None => dirs::data_dir()
+            .map(|dir| dir.join("tinjau"))
+            .context("no data directory on this system: pass --data-dir DIR"),
+    }
+}
+
+fn open_store(cli: &Cli) -> Result<Store> {
+    let dir = data_dir(cli)?;
+    let options = StoreOptions {
+        evidence_limit_bytes: cli.evidence_limit_mib.saturating_mul(1024 * 1024),
+        ..StoreOptions::default()
+    };
+    Store::open(&dir, options).with_context(|| format!("opening the store in {}", dir.display()))
+}
+
+fn read_package(path: &Path) -> Result<Vec<u8>> {
+    let metadata = std::fs::metadata(path)
+        .with_context(|| format!("reading the package {}", path.display()))?;
+    // Refuse a huge file before reading it into memory; the core repeats the check on the bytes.
+    if metadata.len() > tinjau_core::package::MAX_PACKAGE_BYTES as u64 {
+        return Err(tinjau_core::PackageErrors(vec![
+            tinjau_core::PackageError {
+                path: String::new(),
+                problem: format!(
+                    "the package is {} bytes; the limit is {} bytes (16 MiB)",
+                    metadata.len(),
+                    tinjau_core::package::MAX_PACKAGE_BYTES
+                ),
+            },
+        ]))
+        .map_err(tinjau_store::StoreError::from)
+        .with_context(|| format!("importing {}", path.display()));
+    }
+    std::fs::read(path).with_context(|| format!("reading the package {}", path.display()))
+}
+
+fn run(cli: &Cli, out: &Output) -> Result<()> {
+    match &cli.command {
+        Command::Import { package, demo } => {
+            let (bytes, source) = match package {
+                Some(path) if !demo => (read_package(path)?, path.display().to_string()),
+                _ => (
+                    DEMO_PACKAGE.as_bytes().to_vec(),
+                    "the demo package".to_string(),
+                ),
+            };
+            let mut store = open_store(cli)?;
+            let outcome = store
+                .import_package(&bytes)
+                .with_context(|| format!("importing {source}"))?;
+            out.import(&outcome)
+        }
+        Command::Init { juror } => {
+            let mut store = open_store(cli)?;
+            let juror = store.init_juror(juror)?;
+            out.juror(&juror)
+        }
+        Command::Visits => {
+            let store = open_store(cli)?;
+            out.visits(&store.visits()?)
+        }
+        Command::Visit { visit } => {
+            let store = open_store(cli)?;
+            out.checklist(&store.checklist(visit)?)
+        }
+        Command::Verify {
+            visit,
+            innovation,
+            status,
+            note,
+            evidence,
+        } => {
+            let mut store = open_store(cli)?;
+            let request = VerifyRequest {
+                visit: visit.clone(),
+                innovation: innovation.clone(),
+                verdict: (*status).into(),
+                note: note.clone(),
+                evidence: evidence.clone(),
+            };
+            let attached = store.verify(&request)?;
+            out.verified(&request, &attached)
+        }
+        Command::Observe {
+            visit,
+            text,
+            innovation,
+            evidence,
+        } => {
+            let mut store = open_store(cli)?;
+            let observation = store.observe(visit, text, innovation.as_deref(), evidence)?;
+            out.observed(&observation)
+        }
+        Command::Score {
+            visit,
+            indicator,
+            value,
+            note,
+        } => {
+            let parsed: f64 = value.trim().parse().map_err(|_| {
+                tinjau_store::StoreError::from(tinjau_core::RuleError::ScoreNotANumber(
+                    value.clone(),
+                ))
+            })?;
+            let mut store = open_store(cli)?;
+            let score = store.score(visit, indicator, parsed, note.as_deref())?;
+            out.scored(visit, indicator, &score)
+        }
+        Command::Coi {
+            participant,
+            reason,
+        } => {
+            let mut store = open_store(cli)?;
+            store.declare_conflict(participant, reason)?;
+            out.line(
+                &serde_json::json!({"participant": participant, "conflict_of_interest": reason}),
+                &format!("Saved: conflict of interest declared for {participant}"),
+            )
+        }
+        Command::Submit { visit } => {
+            let mut store = open_store(cli)?;
+            store.submit(visit)?;
+            out.line(
+                &serde_json::json!({"visit": visit, "sheet": "submitted"}),
+                &format!("Submitted: your sheet for {visit} is now read-only"),
+            )
+        }
+        Command::Audit => {
+            let store = open_store(cli)?;
+            let report = store.audit()?;
+            store.integrity_check()?;
+            out.line(
+                &report,
+                &format!(
+                    "Audit OK: {} change-log entries from {} device(s), hash chains intact",
+                    report.entries, report.devices
+                ),
+            )
+        }
+    }
+}
+
+/// Writes to stdout, turning a closed pipe into an error instead of a panic.
+fn write_stdout(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .context("writing to standard output")
+}

@@ -1,0 +1,16 @@
+//! Tinjau's pure core.
+//!
+//! Everything here is a function of its inputs: no files, no database, no network, no clock.
+//! Time, ids and randomness are passed in by the caller, so the store, the CLI, the desktop app
+//! and the server all compute the same answers and tests are deterministic.
+
+pub mod chain;
+pub mod discrepancy;
+pub mod domain;
+pub mod hlc;
+pub mod ids;
+pub mod package;
+pub mod views;
+
+pub use domain::{Entity, RuleError, SheetState, Verdict};
+pub use package::{Package, PackageError, PackageErrors};

@@ -1,0 +1,108 @@
+//! What the CLI prints and the desktop app shows: read models assembled by the store.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::discrepancy::Discrepancy;
+use crate::domain::{SheetState, Verdict};
+
+/// One line of `tinjau visits`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitProgress {
+    pub visit_id: String,
+    pub participant_id: String,
+    pub participant_name: String,
+    pub region: Option<String>,
+    pub date: String,
+    pub innovations_listed: usize,
+    pub innovations_checked: usize,
+    pub indicators_total: usize,
+    pub indicators_scored: usize,
+    pub sheet: SheetState,
+    /// This juror is on the visit's jury.
+    pub on_jury: bool,
+}
+
+/// `tinjau visit VISIT`: the juror's whole checklist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitChecklist {
+    pub visit_id: String,
+    pub date: String,
+    pub participant_id: String,
+    pub participant_name: String,
+    pub region: Option<String>,
+    pub juror_id: String,
+    pub sheet: SheetState,
+    /// The reason, when this juror declared a conflict of interest for the participant.
+    pub conflict_of_interest: Option<String>,
+    pub groups: Vec<IndicatorGroup>,
+    pub observations: Vec<ObservationView>,
+    pub discrepancies: Vec<Discrepancy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndicatorGroup {
+    pub indicator_id: String,
+    pub name: String,
+    pub weight: f64,
+    pub claimed: Option<u32>,
+    pub listed: usize,
+    pub innovations: Vec<InnovationCheck>,
+    pub score: Option<ScoreView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InnovationCheck {
+    pub innovation_id: String,
+    pub name: String,
+    pub summary: String,
+    pub flagship: bool,
+    pub verdict: Option<Verdict>,
+    pub note: String,
+    pub evidence: Vec<EvidenceView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreView {
+    pub value: f64,
+    /// The rubric band's label, derived from the value.
+    pub band: Option<String>,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservationView {
+    pub observation_id: Uuid,
+    /// RFC 3339, as recorded by the juror's device.
+    pub observed_at: String,
+    pub innovation_id: Option<String>,
+    pub text: String,
+    pub evidence: Vec<EvidenceView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceView {
+    /// BLAKE3 of the file's content, hex.
+    pub hash: String,
+    pub original_name: String,
+    pub size: u64,
+    pub mime: String,
+    /// From EXIF, when present (local time of the camera, `YYYY-MM-DDTHH:MM:SS`).
+    pub captured_at: Option<String>,
+    pub gps: Option<GpsPoint>,
+    /// Captured more than a day from the visit date ("diambil di luar tanggal kunjungan").
+    pub outside_visit_date: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GpsPoint {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+/// `tinjau audit`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditReport {
+    pub devices: usize,
+    pub entries: u64,
+}

@@ -1,0 +1,220 @@
+//! Evidence files: copied into the data directory once per content hash.
+//!
+//! A file is streamed into a temporary file beside its final place while it is hashed (BLAKE3),
+//! then fsynced and renamed, so a crash never leaves a half-written file under a real hash.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use tinjau_core::views::GpsPoint;
+
+use crate::{Result, StoreError};
+
+/// Evidence files larger than this are refused unless the store is configured otherwise.
+pub const DEFAULT_EVIDENCE_LIMIT_BYTES: u64 = 200 * 1024 * 1024;
+
+const EVIDENCE_DIR: &str = "evidence";
+
+/// A file copied into the store (or found there already).
+#[derive(Debug, Clone)]
+pub(crate) struct IngestedFile {
+    pub hash: String,
+    pub size: u64,
+    pub mime: String,
+    pub original_name: String,
+    pub captured_at: Option<NaiveDateTime>,
+    pub gps: Option<GpsPoint>,
+    /// Set when this call stored the file, so a failed transaction can remove it again.
+    pub newly_stored: Option<PathBuf>,
+}
+
+/// Checks that a file can be attached, before anything is written.
+pub(crate) fn precheck(path: &Path, limit: u64) -> Result<()> {
+    let metadata = std::fs::metadata(path).map_err(|e| StoreError::EvidenceUnreadable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if !metadata.is_file() {
+        return Err(StoreError::EvidenceUnreadable {
+            path: path.to_path_buf(),
+            reason: "not a regular file".into(),
+        });
+    }
+    if metadata.len() > limit {
+        return Err(StoreError::EvidenceTooLarge {
+            path: path.to_path_buf(),
+            size: metadata.len(),
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// The path of a stored file with this hash.
+pub(crate) fn stored_path(data_dir: &Path, hash: &str) -> PathBuf {
+    data_dir.join(EVIDENCE_DIR).join(&hash[..2]).join(hash)
+}
+
+/// Copies `source` into the store, hashing it on the way.
+pub(crate) fn ingest(data_dir: &Path, source: &Path, limit: u64) -> Result<IngestedFile> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let unreadable = |e: std::io::Error| StoreError::EvidenceUnreadable {
+        path: source.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let io = |context: &str| {
+        let context = format!("{context} in {}", data_dir.display());
+        move |source| StoreError::Io { context, source }
+    };
+
+    let evidence_dir = data_dir.join(EVIDENCE_DIR);
+    std::fs::create_dir_all(&evidence_dir).map_err(io("creating the evidence folder"))?;
+    let temp_path = evidence_dir.join(format!(
+        ".incoming-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut input = File::open(source).map_err(unreadable)?;
+    let mut output = File::create(&temp_path).map_err(io("creating a temporary evidence file"))?;
+    let cleanup = |error: StoreError| {
+        let _ = std::fs::remove_file(&temp_path);
+        error
+    };
+
+    let mut hasher = blake3::Hasher::new();
+    let mut buffer = vec![0u8; 256 * 1024];
+    let mut head = Vec::new();
+    let mut size = 0u64;
+    loop {
+        let read = input
+            .read(&mut buffer)
+            .map_err(|e| cleanup(unreadable(e)))?;
+        if read == 0 {
+            break;
+        }
+        size += read as u64;
+        // The file may have grown since the precheck.
+        if size > limit {
+            return Err(cleanup(StoreError::EvidenceTooLarge {
+                path: source.to_path_buf(),
+                size,
+                limit,
+            }));
+        }
+        if head.len() < 8192 {
+            head.extend_from_slice(&buffer[..read.min(8192 - head.len())]);
+        }
+        hasher.update(&buffer[..read]);
+        output
+            .write_all(&buffer[..read])
+            .map_err(|e| cleanup(io("writing evidence")(e)))?;
+    }
+    output
+        .sync_all()
+        .map_err(|e| cleanup(io("flushing evidence to disk")(e)))?;
+    drop(output);
+
+    let hash = hasher.finalize().to_hex().to_string();
+    let mime = infer::get(&head)
+        .map(|kind| kind.mime_type().to_string())
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let (captured_at, gps) = if mime.starts_with("image/") {
+        read_exif(&temp_path)
+    } else {
+        (None, None)
+    };
+
+    let final_path = stored_path(data_dir, &hash);
+    let newly_stored = if final_path.exists() {
+        // Same content already stored: keep one copy.
+        let _ = std::fs::remove_file(&temp_path);
+        None
+    } else {
+        let folder = final_path.parent().expect("stored path has a folder");
+        std::fs::create_dir_all(folder)
+            .map_err(|e| cleanup(io("creating an evidence folder")(e)))?;
+        std::fs::rename(&temp_path, &final_path)
+            .map_err(|e| cleanup(io("moving evidence into place")(e)))?;
+        // Make the rename itself durable.
+        if let Ok(dir) = File::open(folder) {
+            let _ = dir.sync_all();
+        }
+        Some(final_path)
+    };
+
+    Ok(IngestedFile {
+        hash,
+        size,
+        mime,
+        original_name: source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "evidence".into()),
+        captured_at,
+        gps,
+        newly_stored,
+    })
+}
+
+/// Reads the capture time and GPS position from a photo's EXIF, when present. A photo without
+/// EXIF, or with EXIF this reader does not understand, simply has neither.
+fn read_exif(path: &Path) -> (Option<NaiveDateTime>, Option<GpsPoint>) {
+    let Ok(file) = File::open(path) else {
+        return (None, None);
+    };
+    let Ok(exif) = exif::Reader::new().read_from_container(&mut BufReader::new(file)) else {
+        return (None, None);
+    };
+    let captured_at = [exif::Tag::DateTimeOriginal, exif::Tag::DateTime]
+        .into_iter()
+        .find_map(|tag| {
+            let field = exif.get_field(tag, exif::In::PRIMARY)?;
+            let exif::Value::Ascii(ref parts) = field.value else {
+                return None;
+            };
+            let datetime = exif::DateTime::from_ascii(parts.first()?).ok()?;
+            NaiveDate::from_ymd_opt(
+                i32::from(datetime.year),
+                u32::from(datetime.month),
+                u32::from(datetime.day),
+            )?
+            .and_hms_opt(
+                u32::from(datetime.hour),
+                u32::from(datetime.minute),
+                u32::from(datetime.second),
+            )
+        });
+    let coordinate = |value_tag: exif::Tag, ref_tag: exif::Tag, negative: u8| -> Option<f64> {
+        let field = exif.get_field(value_tag, exif::In::PRIMARY)?;
+        let exif::Value::Rational(ref parts) = field.value else {
+            return None;
+        };
+        if parts.len() < 3 || parts.iter().any(|r| r.denom == 0) {
+            return None;
+        }
+        let degrees = parts[0].to_f64() + parts[1].to_f64() / 60.0 + parts[2].to_f64() / 3600.0;
+        let sign = match exif.get_field(ref_tag, exif::In::PRIMARY).map(|f| &f.value) {
+            Some(exif::Value::Ascii(refs))
+                if refs.first().and_then(|r| r.first()) == Some(&negative) =>
+            {
+                -1.0
+            }
+            _ => 1.0,
+        };
+        Some(sign * degrees)
+    };
+    let gps = coordinate(exif::Tag::GPSLatitude, exif::Tag::GPSLatitudeRef, b'S')
+        .zip(coordinate(
+            exif::Tag::GPSLongitude,
+            exif::Tag::GPSLongitudeRef,
+            b'W',
+        ))
+        .map(|(latitude, longitude)| GpsPoint {
+            latitude,
+            longitude,
+        });
+    (captured_at, gps)
+}

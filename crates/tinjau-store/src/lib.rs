@@ -1,0 +1,241 @@
+//! The juror's offline store.
+//!
+//! One SQLite file (`tinjau.sqlite3`, WAL, `synchronous=FULL`) plus an `evidence/` folder of
+//! content-addressed files, both under one data directory. Every mutation writes its domain row
+//! and its change-log entry in one transaction, so anything reported as saved survives a crash,
+//! and the change log (a per-device hash chain) is both the audit trail and what sync pushes.
+
+mod changes;
+mod error;
+mod evidence;
+mod migrations;
+mod queries;
+mod records;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tinjau_core::Package;
+use uuid::Uuid;
+
+pub use error::StoreError;
+pub use evidence::DEFAULT_EVIDENCE_LIMIT_BYTES;
+pub use migrations::{MIGRATIONS, apply_migrations_up_to};
+pub use records::{ImportOutcome, VerifyRequest};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The database's file name inside the data directory.
+pub const DATABASE_FILE: &str = "tinjau.sqlite3";
+
+/// Where "now" comes from. Passed in so tests are deterministic and clock skew is testable.
+pub trait Clock: Send {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The wall clock of this machine.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Where the random part of new ids comes from.
+pub trait RandomSource: Send {
+    fn random_bytes(&mut self) -> [u8; 10];
+}
+
+/// The operating system's randomness.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsRandom;
+
+impl RandomSource for OsRandom {
+    fn random_bytes(&mut self) -> [u8; 10] {
+        let bytes = *Uuid::new_v4().as_bytes();
+        let mut out = [0; 10];
+        out.copy_from_slice(&bytes[..10]);
+        out
+    }
+}
+
+pub struct StoreOptions {
+    pub clock: Box<dyn Clock>,
+    pub random: Box<dyn RandomSource>,
+    /// Evidence files larger than this are refused.
+    pub evidence_limit_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            clock: Box::new(SystemClock),
+            random: Box::new(OsRandom),
+            evidence_limit_bytes: DEFAULT_EVIDENCE_LIMIT_BYTES,
+        }
+    }
+}
+
+pub struct Store {
+    conn: Connection,
+    data_dir: PathBuf,
+    options: StoreOptions,
+    device_id: Uuid,
+    /// The imported package, parsed once (it is re-read after every import).
+    package: Option<Package>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("data_dir", &self.data_dir)
+            .field("device_id", &self.device_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir`, upgrading its schema.
+    #[tracing::instrument(skip(options), err(level = "debug"))]
+    pub fn open(data_dir: &Path, mut options: StoreOptions) -> Result<Store> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+            context: format!("creating the data directory {}", data_dir.display()),
+            source,
+        })?;
+        let mut conn = open_connection(&data_dir.join(DATABASE_FILE))?;
+        migrations::migrate(&mut conn)?;
+
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let device_id = match meta_get(&tx, "device_id")? {
+            Some(text) => Uuid::parse_str(&text)
+                .map_err(|_| StoreError::Corrupt(format!("meta.device_id is \"{text}\"")))?,
+            None => {
+                let random = options.random.random_bytes();
+                let id = tinjau_core::ids::record_id(
+                    options.clock.now().timestamp_millis().max(0) as u64,
+                    random,
+                );
+                meta_set(&tx, "device_id", &id.to_string())?;
+                id
+            }
+        };
+        // A push interrupted by a crash left its changes in flight: send them again.
+        tx.execute(
+            "UPDATE change_log SET sync_state = 'pending' WHERE sync_state = 'inflight'",
+            [],
+        )?;
+        tx.commit()?;
+
+        let mut store = Store {
+            conn,
+            data_dir: data_dir.to_path_buf(),
+            options,
+            device_id,
+            package: None,
+        };
+        store.package = store.load_package()?;
+        Ok(store)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn device_id(&self) -> Uuid {
+        self.device_id
+    }
+
+    /// The imported package, or an error saying none was imported.
+    pub fn package(&self) -> Result<&Package> {
+        self.package.as_ref().ok_or(StoreError::NoPackage)
+    }
+
+    /// This store's juror, set by `init`.
+    pub fn juror_id(&self) -> Result<String> {
+        meta_get(&self.conn, "juror_id")?.ok_or(StoreError::NoJuror)
+    }
+
+    /// Changes not yet acknowledged by a server.
+    pub fn unsynced_changes(&self) -> Result<u64> {
+        let count: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM change_log WHERE device_id = ?1 AND sync_state <> 'acked'",
+            params![self.device_id.to_string()],
+            |row| row.get(0),
+        )?;
+        Ok(count as u64)
+    }
+
+    /// Runs SQLite's own consistency check; `Ok(())` when it answers "ok".
+    pub fn integrity_check(&self) -> Result<()> {
+        let answer: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+        if answer == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(format!(
+                "SQLite integrity check: {answer}"
+            )))
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.options.clock.now()
+    }
+
+    fn now_text(&self) -> String {
+        self.now().to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    fn new_record_id(&mut self) -> Uuid {
+        let millis = self.now().timestamp_millis().max(0) as u64;
+        tinjau_core::ids::record_id(millis, self.options.random.random_bytes())
+    }
+
+    fn load_package(&self) -> Result<Option<Package>> {
+        let text: Option<String> = self
+            .conn
+            .query_row("SELECT package FROM competition LIMIT 1", [], |row| {
+                row.get(0)
+            })
+            .optional()?;
+        text.map(|text| {
+            serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("stored package: {e}")))
+        })
+        .transpose()
+    }
+}
+
+/// Opens a connection with the pragmas every Tinjau database uses.
+pub fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // WAL lets a reader (the desktop app's views) run beside a writer; FULL makes each commit
+    // durable on its own, which is the promise behind "Tersimpan".
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+            row.get(0)
+        })
+        .optional()?)
+}
+
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}

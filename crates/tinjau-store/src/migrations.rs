@@ -1,0 +1,43 @@
+//! Embedded, append-only schema migrations, tracked by SQLite's `user_version`.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::{Result, StoreError};
+
+/// Every migration in order; migration `i` brings the schema to version `i + 1`.
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../migrations/0001_init.sql")),
+    (
+        "0002_sync_outbox",
+        include_str!("../migrations/0002_sync_outbox.sql"),
+    ),
+];
+
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    apply_migrations_up_to(conn, MIGRATIONS.len())
+}
+
+/// Applies the migrations not yet applied, up to schema version `target`. Public so tests can
+/// build a database as an older Tinjau left it.
+pub fn apply_migrations_up_to(conn: &mut Connection, target: usize) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if current > MIGRATIONS.len() as i64 {
+        return Err(StoreError::NewerSchema {
+            found: current,
+            known: MIGRATIONS.len() as i64,
+        });
+    }
+    for (index, (name, sql)) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target)
+        .skip(current as usize)
+    {
+        tracing::info!(migration = name, "applying schema migration");
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,652 @@
+//! The juror's operations: import, init, verify, observe, score, declare a conflict, submit.
+//!
+//! Each one validates everything first, then writes its domain rows and change-log entries in
+//! one transaction; a call that returns an error has written nothing.
+
+use std::path::PathBuf;
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+use tinjau_core::domain::{captured_outside_visit, check_score, rubric_label};
+use tinjau_core::package::{Innovation, Juror, Participant, Visit};
+use tinjau_core::views::{EvidenceView, ObservationView, ScoreView};
+use tinjau_core::{Entity, Package, SheetState, Verdict, ids};
+use uuid::Uuid;
+
+use crate::changes::{ChangeTarget, ChangeWriter};
+use crate::evidence::{self, IngestedFile};
+use crate::{Result, Store, StoreError, meta_get, meta_set};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ImportOutcome {
+    Imported {
+        competition: String,
+        revision: i64,
+    },
+    Updated {
+        competition: String,
+        from: i64,
+        to: i64,
+    },
+    Unchanged {
+        competition: String,
+        revision: i64,
+    },
+}
+
+/// `tinjau verify`: a verdict on one innovation, with an optional note and evidence files.
+#[derive(Debug, Clone)]
+pub struct VerifyRequest {
+    pub visit: String,
+    pub innovation: String,
+    pub verdict: Verdict,
+    /// `None` keeps the current note.
+    pub note: Option<String>,
+    pub evidence: Vec<PathBuf>,
+}
+
+/// The checked context of a write to one visit by this store's juror.
+struct VisitScope {
+    juror: String,
+    visit: Visit,
+    participant: Participant,
+}
+
+fn joined<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    ids.collect::<Vec<_>>().join(", ")
+}
+
+fn json_text(value: &impl Serialize) -> String {
+    serde_json::to_string(value).expect("plain values always serialise")
+}
+
+impl Store {
+    /// Imports a package, all or nothing. A newer revision of the same competition replaces the
+    /// package and keeps every field record.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub fn import_package(&mut self, bytes: &[u8]) -> Result<ImportOutcome> {
+        let package = Package::parse(bytes)?;
+        let stored = json_text(&package);
+        let now = self.now_text();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing: Option<(String, i64, String)> = tx
+            .query_row(
+                "SELECT id, revision, package FROM competition LIMIT 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()?;
+        let competition = package.competition.id.clone();
+        let got = package.revision;
+        let outcome = match existing {
+            None => {
+                tx.execute(
+                    "INSERT INTO competition (id, revision, package, imported_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![competition, got, stored, now],
+                )?;
+                ImportOutcome::Imported {
+                    competition,
+                    revision: got,
+                }
+            }
+            Some((have_id, _, _)) if have_id != competition => {
+                return Err(StoreError::OtherCompetition {
+                    have: have_id,
+                    got: competition,
+                });
+            }
+            Some((_, have, _)) if have > got => {
+                return Err(StoreError::OlderRevision { have, got });
+            }
+            Some((_, have, have_package)) if have == got => {
+                if have_package != stored {
+                    return Err(StoreError::RevisionContentChanged { revision: got });
+                }
+                ImportOutcome::Unchanged {
+                    competition,
+                    revision: got,
+                }
+            }
+            Some((_, have, _)) => {
+                tx.execute(
+                    "UPDATE competition SET revision = ?2, package = ?3, imported_at = ?4 WHERE id = ?1",
+                    params![competition, got, stored, now],
+                )?;
+                ImportOutcome::Updated {
+                    competition,
+                    from: have,
+                    to: got,
+                }
+            }
+        };
+        tx.commit()?;
+        self.package = Some(package);
+        Ok(outcome)
+    }
+
+    /// Sets this store's juror. Changing to another juror is refused once the first has work here.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub fn init_juror(&mut self, juror_id: &str) -> Result<Juror> {
+        let package = self.package()?;
+        let juror = package
+            .juror(juror_id)
+            .cloned()
+            .ok_or_else(|| StoreError::UnknownJuror {
+                juror: juror_id.to_string(),
+                known: joined(package.jurors.iter().map(|j| j.id.as_str())),
+            })?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(current) = meta_get(&tx, "juror_id")?
+            && current != juror_id
+        {
+            let has_work: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM change_log WHERE author = ?1)",
+                [&current],
+                |row| row.get(0),
+            )?;
+            if has_work {
+                return Err(StoreError::JurorAlreadySet {
+                    current,
+                    requested: juror_id.to_string(),
+                });
+            }
+        }
+        meta_set(&tx, "juror_id", juror_id)?;
+        tx.commit()?;
+        Ok(juror)
+    }
+
+    /// Records a verdict on one innovation.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub fn verify(&mut self, request: &VerifyRequest) -> Result<Vec<EvidenceView>> {
+        let scope = self.writable_visit(&request.visit)?;
+        let innovation = find_innovation(&scope, &request.innovation)?;
+        let competition = self.package()?.competition.id.clone();
+        let row_id =
+            ids::verification_id(&competition, &scope.juror, &scope.visit.id, &innovation.id);
+        let files = self.ingest_all(&request.evidence)?;
+
+        let visit_date = scope.visit.date();
+        let result = self.write(&scope.juror, |writer| {
+            let now = writer.now_text();
+            let current: Option<(Option<String>, String)> = writer
+                .tx
+                .query_row(
+                    "SELECT verdict, note FROM verification WHERE id = ?1",
+                    [row_id.to_string()],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            let (old_verdict, old_note) = current.unwrap_or_default();
+            let note = request.note.clone().unwrap_or_else(|| old_note.clone());
+            writer.tx.execute(
+                "INSERT INTO verification (id, juror_id, visit_id, innovation_id, verdict, note, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (id) DO UPDATE SET verdict = excluded.verdict, note = excluded.note,
+                                                updated_at = excluded.updated_at",
+                params![
+                    row_id.to_string(),
+                    scope.juror,
+                    scope.visit.id,
+                    innovation.id,
+                    request.verdict.as_str(),
+                    note,
+                    now
+                ],
+            )?;
+            let target = ChangeTarget {
+                entity: Entity::Verification,
+                row_id,
+                visit_id: Some(&scope.visit.id),
+                target_id: Some(&innovation.id),
+            };
+            if old_verdict.as_deref() != Some(request.verdict.as_str()) {
+                writer.record(&target, "verdict", json_text(&request.verdict))?;
+            }
+            if note != old_note {
+                writer.record(&target, "note", json_text(&note))?;
+            }
+            attach_evidence(writer, &scope, Entity::Verification, row_id, &files, visit_date)
+        });
+        self.forget_files_on_error(result, &files)
+    }
+
+    /// Records a free-text observation, optionally about one innovation.
+    #[tracing::instrument(skip(self, text), err(level = "debug"))]
+    pub fn observe(
+        &mut self,
+        visit: &str,
+        text: &str,
+        innovation: Option<&str>,
+        evidence: &[PathBuf],
+    ) -> Result<ObservationView> {
+        let scope = self.writable_visit(visit)?;
+        if text.trim().is_empty() {
+            return Err(StoreError::EmptyText {
+                field: "the observation text",
+            });
+        }
+        let innovation_id = innovation
+            .map(|id| find_innovation(&scope, id).map(|i| i.id.clone()))
+            .transpose()?;
+        let row_id = self.new_record_id();
+        let files = self.ingest_all(evidence)?;
+        let visit_date = scope.visit.date();
+        let result = self.write(&scope.juror, |writer| {
+            let observed_at = writer.now_text();
+            writer.tx.execute(
+                "INSERT INTO observation (id, juror_id, visit_id, innovation_id, text, observed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    row_id.to_string(),
+                    scope.juror,
+                    scope.visit.id,
+                    innovation_id,
+                    text,
+                    observed_at
+                ],
+            )?;
+            let record = serde_json::json!({
+                "text": text,
+                "innovation_id": innovation_id,
+                "observed_at": observed_at,
+            });
+            writer.record(
+                &ChangeTarget {
+                    entity: Entity::Observation,
+                    row_id,
+                    visit_id: Some(&scope.visit.id),
+                    target_id: innovation_id.as_deref(),
+                },
+                "record",
+                record.to_string(),
+            )?;
+            let evidence = attach_evidence(
+                writer,
+                &scope,
+                Entity::Observation,
+                row_id,
+                &files,
+                visit_date,
+            )?;
+            Ok(ObservationView {
+                observation_id: row_id,
+                observed_at,
+                innovation_id: innovation_id.clone(),
+                text: text.to_string(),
+                evidence,
+            })
+        });
+        self.forget_files_on_error(result, &files)
+    }
+
+    /// Scores one indicator for a visit.
+    #[tracing::instrument(skip(self, note), err(level = "debug"))]
+    pub fn score(
+        &mut self,
+        visit: &str,
+        indicator: &str,
+        value: f64,
+        note: Option<&str>,
+    ) -> Result<ScoreView> {
+        let scope = self.writable_visit(visit)?;
+        let package = self.package()?;
+        let indicator =
+            package
+                .indicator(indicator)
+                .cloned()
+                .ok_or_else(|| StoreError::UnknownIndicator {
+                    indicator: indicator.to_string(),
+                    known: joined(package.indicators.iter().map(|i| i.id.as_str())),
+                })?;
+        check_score(&package.competition.scale, value)?;
+        let row_id = ids::score_id(
+            &package.competition.id,
+            &scope.juror,
+            &scope.visit.id,
+            &indicator.id,
+        );
+        self.write(&scope.juror, |writer| {
+            let now = writer.now_text();
+            let current: Option<(f64, String)> = writer
+                .tx
+                .query_row(
+                    "SELECT value, note FROM score WHERE id = ?1",
+                    [row_id.to_string()],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            let old_note = current.as_ref().map(|c| c.1.clone()).unwrap_or_default();
+            let note = note.map(str::to_string).unwrap_or_else(|| old_note.clone());
+            writer.tx.execute(
+                "INSERT INTO score (id, juror_id, visit_id, indicator_id, value, note, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (id) DO UPDATE SET value = excluded.value, note = excluded.note,
+                                                updated_at = excluded.updated_at",
+                params![
+                    row_id.to_string(),
+                    scope.juror,
+                    scope.visit.id,
+                    indicator.id,
+                    value,
+                    note,
+                    now
+                ],
+            )?;
+            let target = ChangeTarget {
+                entity: Entity::Score,
+                row_id,
+                visit_id: Some(&scope.visit.id),
+                target_id: Some(&indicator.id),
+            };
+            if current.as_ref().map(|c| c.0) != Some(value) {
+                writer.record(&target, "value", json_text(&value))?;
+            }
+            if note != old_note {
+                writer.record(&target, "note", json_text(&note))?;
+            }
+            Ok(ScoreView {
+                value,
+                band: rubric_label(&indicator, value),
+                note,
+            })
+        })
+    }
+
+    /// Declares a conflict of interest for a participant: the lead's merge excludes this juror's
+    /// scores for it.
+    #[tracing::instrument(skip(self, reason), err(level = "debug"))]
+    pub fn declare_conflict(&mut self, participant: &str, reason: &str) -> Result<()> {
+        let juror = self.juror_id()?;
+        let package = self.package()?;
+        let participant = package
+            .participant(participant)
+            .ok_or_else(|| StoreError::UnknownParticipant {
+                participant: participant.to_string(),
+                known: joined(package.participants.iter().map(|p| p.id.as_str())),
+            })?
+            .id
+            .clone();
+        if reason.trim().is_empty() {
+            return Err(StoreError::EmptyText {
+                field: "the reason for the conflict of interest",
+            });
+        }
+        let row_id = ids::conflict_of_interest_id(&package.competition.id, &juror, &participant);
+        self.write(&juror, |writer| {
+            let now = writer.now_text();
+            let old: Option<String> = writer
+                .tx
+                .query_row(
+                    "SELECT reason FROM conflict_of_interest WHERE id = ?1",
+                    [row_id.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            writer.tx.execute(
+                "INSERT INTO conflict_of_interest (id, juror_id, participant_id, reason, declared_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET reason = excluded.reason",
+                params![row_id.to_string(), juror, participant, reason, now],
+            )?;
+            if old.as_deref() != Some(reason) {
+                writer.record(
+                    &ChangeTarget {
+                        entity: Entity::ConflictOfInterest,
+                        row_id,
+                        visit_id: None,
+                        target_id: Some(&participant),
+                    },
+                    "reason",
+                    json_text(&reason),
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Submits this juror's sheet for a visit; refused while any indicator is unscored.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub fn submit(&mut self, visit: &str) -> Result<()> {
+        let scope = self.writable_visit(visit)?;
+        let missing = self.unscored_indicators(&scope.juror, &scope.visit.id)?;
+        if !missing.is_empty() {
+            return Err(StoreError::SheetIncomplete {
+                visit: scope.visit.id,
+                missing,
+            });
+        }
+        let row_id = ids::sheet_id(
+            &self.package()?.competition.id,
+            &scope.juror,
+            &scope.visit.id,
+        );
+        self.write(&scope.juror, |writer| {
+            let now = writer.now_text();
+            writer.tx.execute(
+                "INSERT INTO sheet (id, juror_id, visit_id, state, updated_at) VALUES (?1, ?2, ?3, 'submitted', ?4)
+                 ON CONFLICT (id) DO UPDATE SET state = 'submitted', updated_at = excluded.updated_at",
+                params![row_id.to_string(), scope.juror, scope.visit.id, now],
+            )?;
+            writer.record(
+                &ChangeTarget {
+                    entity: Entity::Sheet,
+                    row_id,
+                    visit_id: Some(&scope.visit.id),
+                    target_id: None,
+                },
+                "state",
+                json_text(&SheetState::Submitted),
+            )
+        })
+    }
+
+    /// The ids of the indicators this juror has not scored for a visit, in package order.
+    pub fn unscored_indicators(&self, juror: &str, visit: &str) -> Result<Vec<String>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT 1 FROM score WHERE juror_id = ?1 AND visit_id = ?2 AND indicator_id = ?3",
+        )?;
+        let mut missing = Vec::new();
+        for indicator in &self.package()?.indicators {
+            if !statement.exists(params![juror, visit, indicator.id])? {
+                missing.push(indicator.id.clone());
+            }
+        }
+        Ok(missing)
+    }
+
+    /// The state of a juror's sheet for a visit (no row yet means draft).
+    pub fn sheet_state(&self, juror: &str, visit: &str) -> Result<SheetState> {
+        let state: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT state FROM sheet WHERE juror_id = ?1 AND visit_id = ?2",
+                params![juror, visit],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match state {
+            Some(text) => text
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("sheet state: {e}"))),
+            None => Ok(SheetState::Draft),
+        }
+    }
+
+    /// Resolves a visit this store's juror may write to: known, on its jury, sheet not submitted.
+    fn writable_visit(&self, visit_id: &str) -> Result<VisitScope> {
+        let juror = self.juror_id()?;
+        let package = self.package()?;
+        let visit = self.find_visit(visit_id)?.clone();
+        if !visit.jurors.contains(&juror) {
+            return Err(StoreError::NotOnJury {
+                juror,
+                visit: visit.id,
+            });
+        }
+        if self.sheet_state(&juror, &visit.id)? == SheetState::Submitted {
+            return Err(StoreError::SheetSubmitted { visit: visit.id });
+        }
+        let participant = package
+            .participant(&visit.participant)
+            .cloned()
+            .ok_or_else(|| StoreError::Corrupt(format!("visit {} has no participant", visit.id)))?;
+        Ok(VisitScope {
+            juror,
+            visit,
+            participant,
+        })
+    }
+
+    pub(crate) fn find_visit(&self, visit_id: &str) -> Result<&Visit> {
+        let package = self.package()?;
+        package
+            .visit(visit_id)
+            .ok_or_else(|| StoreError::UnknownVisit {
+                visit: visit_id.to_string(),
+                known: joined(package.visits.iter().map(|v| v.id.as_str())),
+            })
+    }
+
+    /// Runs `body` in one change-writing transaction and commits it.
+    fn write<T>(
+        &mut self,
+        author: &str,
+        body: impl FnOnce(&mut ChangeWriter<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.options.clock.now();
+        let mut writer = ChangeWriter::begin(
+            &mut self.conn,
+            self.device_id,
+            author.to_string(),
+            now,
+            self.options.random.as_mut(),
+        )?;
+        let value = body(&mut writer)?;
+        writer.commit()?;
+        Ok(value)
+    }
+
+    /// Checks every file first (so a missing one writes nothing), then copies them in.
+    fn ingest_all(&self, paths: &[PathBuf]) -> Result<Vec<IngestedFile>> {
+        let limit = self.options.evidence_limit_bytes;
+        for path in paths {
+            evidence::precheck(path, limit)?;
+        }
+        let mut files = Vec::with_capacity(paths.len());
+        for path in paths {
+            match evidence::ingest(&self.data_dir, path, limit) {
+                Ok(file) => files.push(file),
+                Err(error) => {
+                    remove_new_files(&files);
+                    return Err(error);
+                }
+            }
+        }
+        Ok(files)
+    }
+
+    /// A failed transaction must not leave files it alone brought in.
+    fn forget_files_on_error<T>(&self, result: Result<T>, files: &[IngestedFile]) -> Result<T> {
+        if result.is_err() {
+            remove_new_files(files);
+        }
+        result
+    }
+}
+
+fn remove_new_files(files: &[IngestedFile]) {
+    for path in files.iter().filter_map(|f| f.newly_stored.as_ref()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+fn find_innovation<'s>(scope: &'s VisitScope, id: &str) -> Result<&'s Innovation> {
+    scope
+        .participant
+        .innovation(id)
+        .ok_or_else(|| StoreError::UnknownInnovation {
+            visit: scope.visit.id.clone(),
+            innovation: id.to_string(),
+        })
+}
+
+fn attach_evidence(
+    writer: &mut ChangeWriter<'_>,
+    scope: &VisitScope,
+    owner_entity: Entity,
+    owner_id: Uuid,
+    files: &[IngestedFile],
+    visit_date: Option<chrono::NaiveDate>,
+) -> Result<Vec<EvidenceView>> {
+    let mut views = Vec::with_capacity(files.len());
+    for file in files {
+        let now = writer.now_text();
+        let captured_at = file
+            .captured_at
+            .map(|at| at.format("%Y-%m-%dT%H:%M:%S").to_string());
+        let outside_visit_date =
+            visit_date.is_some_and(|date| captured_outside_visit(file.captured_at, date));
+        writer.tx.execute(
+            "INSERT INTO evidence_file (hash, size, mime, captured_at, gps_lat, gps_lon, stored_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (hash) DO NOTHING",
+            params![
+                file.hash,
+                file.size as i64,
+                file.mime,
+                captured_at,
+                file.gps.map(|g| g.latitude),
+                file.gps.map(|g| g.longitude),
+                now
+            ],
+        )?;
+        let evidence_id = writer.new_record_id();
+        writer.tx.execute(
+            "INSERT INTO evidence (id, hash, juror_id, visit_id, owner_entity, owner_id, original_name,
+                                   outside_visit_date, attached_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                evidence_id.to_string(),
+                file.hash,
+                scope.juror,
+                scope.visit.id,
+                owner_entity.as_str(),
+                owner_id.to_string(),
+                file.original_name,
+                outside_visit_date,
+                now
+            ],
+        )?;
+        let view = EvidenceView {
+            hash: file.hash.clone(),
+            original_name: file.original_name.clone(),
+            size: file.size,
+            mime: file.mime.clone(),
+            captured_at,
+            gps: file.gps,
+            outside_visit_date,
+        };
+        let record = serde_json::json!({
+            "owner_entity": owner_entity.as_str(),
+            "owner_id": owner_id,
+            "evidence": view,
+        });
+        writer.record(
+            &ChangeTarget {
+                entity: Entity::Evidence,
+                row_id: evidence_id,
+                visit_id: Some(&scope.visit.id),
+                target_id: Some(&owner_id.to_string()),
+            },
+            "record",
+            record.to_string(),
+        )?;
+        views.push(view);
+    }
+    Ok(views)
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the store, on real SQLite files in temporary directories.
+
+mod support;
+
+mod import;
+mod migrations;
+mod records;
