@@ -168,17 +168,9 @@ fn read_package(path: &Path) -> Result<Vec<u8>> {
         .with_context(|| format!("reading the package {}", path.display()))?;
     // Refuse a huge file before reading it into memory; the core repeats the check on the bytes.
     if metadata.len() > tinjau_core::package::MAX_PACKAGE_BYTES as u64 {
-        return Err(tinjau_core::PackageErrors(vec![
-            tinjau_core::PackageError {
-                path: String::new(),
-                problem: format!(
-                    "the package is {} bytes; the limit is {} bytes (16 MiB)",
-                    metadata.len(),
-                    tinjau_core::package::MAX_PACKAGE_BYTES
-                ),
-            },
-        ]))
-        .map_err(tinjau_store::StoreError::from)
+        return Err(tinjau_store::StoreError::from(
+            tinjau_core::PackageErrors::too_large(metadata.len()),
+        ))
         .with_context(|| format!("importing {}", path.display()));
     }
     std::fs::read(path).with_context(|| format!("reading the package {}", path.display()))

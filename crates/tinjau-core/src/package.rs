@@ -223,6 +223,14 @@ impl PackageErrors {
         }])
     }
 
+    /// The error for a package of `size` bytes, over [`MAX_PACKAGE_BYTES`].
+    pub fn too_large(size: u64) -> Self {
+        PackageErrors::single(
+            "",
+            format!("the package is {size} bytes; the limit is {MAX_PACKAGE_BYTES} bytes (16 MiB)"),
+        )
+    }
+
     /// The paths named, in order; handy for tests and UIs that highlight fields.
     pub fn paths(&self) -> Vec<&str> {
         self.0.iter().map(|e| e.path.as_str()).collect()
@@ -233,14 +241,7 @@ impl Package {
     /// Parses and validates a package from the bytes of its file.
     pub fn parse(bytes: &[u8]) -> Result<Package, PackageErrors> {
         if bytes.len() > MAX_PACKAGE_BYTES {
-            return Err(PackageErrors::single(
-                "",
-                format!(
-                    "the package is {} bytes; the limit is {} bytes (16 MiB)",
-                    bytes.len(),
-                    MAX_PACKAGE_BYTES
-                ),
-            ));
+            return Err(PackageErrors::too_large(bytes.len() as u64));
         }
         if let Err(e) = std::str::from_utf8(bytes) {
             return Err(PackageErrors::single(

@@ -17,8 +17,8 @@ use crate::{Result, Store, StoreError};
 impl Store {
     /// Every visit of the competition with this juror's progress on it.
     pub fn visits(&self) -> Result<Vec<VisitProgress>> {
-        let juror = self.juror_id()?;
         let package = self.package()?;
+        let juror = self.juror_id()?;
         let mut checked = self.conn.prepare_cached(
             "SELECT COUNT(*) FROM verification WHERE juror_id = ?1 AND visit_id = ?2 AND verdict IS NOT NULL",
         )?;
@@ -51,8 +51,8 @@ impl Store {
 
     /// This juror's whole checklist for one visit.
     pub fn checklist(&self, visit_id: &str) -> Result<VisitChecklist> {
-        let juror = self.juror_id()?;
         let package = self.package()?;
+        let juror = self.juror_id()?;
         let visit = self.find_visit(visit_id)?;
         let participant = package
             .participant(&visit.participant)
@@ -192,7 +192,7 @@ impl Store {
             "SELECT e.owner_id, e.hash, e.original_name, f.size, f.mime, f.captured_at, f.gps_lat,
                     f.gps_lon, e.outside_visit_date
              FROM evidence e JOIN evidence_file f ON f.hash = e.hash
-             WHERE e.juror_id = ?1 AND e.visit_id = ?2 ORDER BY e.attached_at, e.id",
+             WHERE e.juror_id = ?1 AND e.visit_id = ?2 ORDER BY e.attached_at, e.rowid",
         )?;
         let mut out: HashMap<Uuid, Vec<EvidenceView>> = HashMap::new();
         for row in statement.query_map(params![juror, visit], |row| {

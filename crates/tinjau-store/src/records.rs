@@ -480,8 +480,8 @@ impl Store {
 
     /// Resolves a visit this store's juror may write to: known, on its jury, sheet not submitted.
     fn writable_visit(&self, visit_id: &str) -> Result<VisitScope> {
-        let juror = self.juror_id()?;
         let package = self.package()?;
+        let juror = self.juror_id()?;
         let visit = self.find_visit(visit_id)?.clone();
         if !visit.jurors.contains(&juror) {
             return Err(StoreError::NotOnJury {

@@ -1,0 +1,9 @@
+//! The `tinjau` binary, run for real in temporary data directories.
+
+mod support;
+
+mod audit;
+mod crash;
+mod errors;
+mod evidence;
+mod walkthrough;

@@ -1,0 +1,3 @@
+//! Integration tests of the pure core.
+
+mod package;

@@ -1,0 +1,90 @@
+//! Package details the store tests do not reach: rubric bands, strict dates, ids, defaults.
+
+use tinjau_core::Package;
+use tinjau_core::domain::{captured_outside_visit, check_score, rubric_label};
+use tinjau_core::package::{is_valid_id, parse_iso_date};
+
+const DEMO: &str = include_str!("../../../../assets/skk-jatim-2023.json");
+
+fn demo() -> Package {
+    Package::parse(DEMO.as_bytes()).unwrap()
+}
+
+#[test]
+fn a_scores_band_is_the_last_band_starting_at_or_below_it() {
+    let package = demo();
+    let indicator = package.indicator("I1").unwrap();
+    let label = |v: f64| rubric_label(indicator, v);
+    assert_eq!(label(0.0).as_deref(), Some("Kurang"));
+    assert_eq!(
+        label(59.5).as_deref(),
+        Some("Kurang"),
+        "decimals in a gap stay in the lower band"
+    );
+    assert_eq!(label(60.0).as_deref(), Some("Baik"));
+    assert_eq!(label(79.99).as_deref(), Some("Baik"));
+    assert_eq!(label(100.0).as_deref(), Some("Sangat baik"));
+}
+
+#[test]
+fn scores_must_lie_on_the_scale() {
+    let scale = demo().competition.scale;
+    assert!(check_score(&scale, 0.0).is_ok());
+    assert!(check_score(&scale, 100.0).is_ok());
+    assert!(check_score(&scale, 72.25).is_ok());
+    assert!(check_score(&scale, 100.0001).is_err());
+    assert!(check_score(&scale, f64::INFINITY).is_err());
+}
+
+#[test]
+fn dates_are_strict_iso_calendar_dates() {
+    assert!(parse_iso_date("2023-11-28").is_some());
+    for bad in [
+        "2023-1-5",
+        "28/11/2023",
+        "2023-11-28T00:00",
+        "2023-13-01",
+        "",
+        "２０２３-11-28",
+    ] {
+        assert!(parse_iso_date(bad).is_none(), "{bad}");
+    }
+}
+
+#[test]
+fn ids_are_plain_ascii_tokens() {
+    for good in ["I1", "visit-junrejo", "a.b_c-9"] {
+        assert!(is_valid_id(good), "{good}");
+    }
+    for bad in ["", "dua kata", "kecamatan/junrejo", "é"] {
+        assert!(!is_valid_id(bad), "{bad}");
+    }
+}
+
+#[test]
+fn the_disagreement_threshold_defaults_to_a_fifth_of_the_scale() {
+    let mut package = demo();
+    assert_eq!(package.disagreement_threshold(), 20.0);
+    package.competition.disagreement_threshold = None;
+    package.competition.scale.max = 50.0;
+    assert_eq!(package.disagreement_threshold(), 10.0);
+}
+
+#[test]
+fn the_capture_date_tolerance_is_one_day_either_side() {
+    let visit = parse_iso_date("2023-11-28").unwrap();
+    let at =
+        |text: &str| Some(chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap());
+    assert!(!captured_outside_visit(at("2023-11-27 00:01"), visit));
+    assert!(!captured_outside_visit(at("2023-11-29 23:59"), visit));
+    assert!(captured_outside_visit(at("2023-11-26 23:59"), visit));
+    assert!(captured_outside_visit(at("2023-11-30 00:00"), visit));
+    assert!(!captured_outside_visit(None, visit));
+}
+
+#[test]
+fn a_parsed_package_round_trips_through_json() {
+    let package = demo();
+    let text = serde_json::to_string(&package).unwrap();
+    assert_eq!(Package::parse(text.as_bytes()).unwrap(), package);
+}
