@@ -9,6 +9,7 @@ pub mod discrepancy;
 pub mod domain;
 pub mod hlc;
 pub mod ids;
+pub mod merge;
 pub mod package;
 pub mod views;
 

@@ -1,3 +1,4 @@
 //! Integration tests of the pure core.
 
+mod merge;
 mod package;
