@@ -87,6 +87,12 @@ pub enum Entity {
     ConflictOfInterest,
     Observation,
     Evidence,
+    /// The lead's ordering of tied participants, with a reason.
+    TieBreak,
+    /// The lead's lock of a visit's result, with its content hash.
+    Lock,
+    /// The lead's note on an indicator of a visit (shown beside disputed indicators).
+    LeadNote,
 }
 
 impl Entity {
@@ -98,6 +104,9 @@ impl Entity {
             Entity::ConflictOfInterest => "conflict_of_interest",
             Entity::Observation => "observation",
             Entity::Evidence => "evidence",
+            Entity::TieBreak => "tie_break",
+            Entity::Lock => "lock",
+            Entity::LeadNote => "lead_note",
         }
     }
 }
@@ -112,6 +121,9 @@ impl FromStr for Entity {
             "conflict_of_interest" => Entity::ConflictOfInterest,
             "observation" => Entity::Observation,
             "evidence" => Entity::Evidence,
+            "tie_break" => Entity::TieBreak,
+            "lock" => Entity::Lock,
+            "lead_note" => Entity::LeadNote,
             other => return Err(RuleError::UnknownEntity(other.to_string())),
         })
     }

@@ -39,6 +39,23 @@ pub fn conflict_of_interest_id(competition: &str, juror: &str, participant: &str
     v5("coi", &[competition, juror, participant])
 }
 
+pub fn lock_id(competition: &str, visit: &str) -> Uuid {
+    v5("lock", &[competition, visit])
+}
+
+pub fn lead_note_id(competition: &str, visit: &str, indicator: &str) -> Uuid {
+    v5("lead-note", &[competition, visit, indicator])
+}
+
+/// One tie-break per set of tied participants, whatever order they are listed in.
+pub fn tie_break_id(competition: &str, participants: &[String]) -> Uuid {
+    let mut sorted: Vec<&str> = participants.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    let mut parts = vec![competition];
+    parts.extend(sorted);
+    v5("tie-break", &parts)
+}
+
 /// A UUIDv7 from a Unix time in milliseconds and 10 random bytes supplied by the caller.
 pub fn record_id(unix_millis: u64, random: [u8; 10]) -> Uuid {
     uuid::Builder::from_unix_timestamp_millis(unix_millis, &random).into_uuid()

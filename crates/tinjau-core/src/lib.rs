@@ -4,6 +4,7 @@
 //! Time, ids and randomness are passed in by the caller, so the store, the CLI, the desktop app
 //! and the server all compute the same answers and tests are deterministic.
 
+pub mod authority;
 pub mod chain;
 pub mod discrepancy;
 pub mod domain;

@@ -5,15 +5,17 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use tinjau_core::chain::{ChangeEntry, GENESIS_HASH, verify_device_chain};
 use tinjau_core::hlc::Hlc;
 use tinjau_core::views::AuditReport;
-use tinjau_core::{Entity, ids};
+use tinjau_core::{Entity, Package, ids};
 use uuid::Uuid;
 
+use crate::projection::{field_version, project};
 use crate::{RandomSource, Result, Store, StoreError, meta_get, meta_set};
 
 /// One transaction that changes domain rows and appends their change-log entries. Nothing is
 /// visible, and nothing is durable, until [`ChangeWriter::commit`] returns.
 pub(crate) struct ChangeWriter<'a> {
     pub(crate) tx: Transaction<'a>,
+    package: &'a Package,
     device_id: Uuid,
     author: String,
     now: DateTime<Utc>,
@@ -34,6 +36,7 @@ pub(crate) struct ChangeTarget<'t> {
 impl<'a> ChangeWriter<'a> {
     pub(crate) fn begin(
         conn: &'a mut Connection,
+        package: &'a Package,
         device_id: Uuid,
         author: String,
         now: DateTime<Utc>,
@@ -59,6 +62,7 @@ impl<'a> ChangeWriter<'a> {
         };
         Ok(ChangeWriter {
             tx,
+            package,
             device_id,
             author,
             now,
@@ -90,16 +94,8 @@ impl<'a> ChangeWriter<'a> {
         field: &str,
         value_json: String,
     ) -> Result<()> {
-        let row_id = target.row_id.to_string();
-        let base_version: i64 = self
-            .tx
-            .query_row(
-                "SELECT version FROM field_version WHERE entity = ?1 AND row_id = ?2 AND field = ?3",
-                params![target.entity.as_str(), row_id, field],
-                |row| row.get(0),
-            )
-            .optional()?
-            .unwrap_or(0);
+        let base_version =
+            field_version(&self.tx, target.entity, &target.row_id.to_string(), field)?;
         let now_millis = self.now.timestamp_millis().max(0) as u64;
         self.hlc = self.hlc.tick(now_millis);
         let entry = ChangeEntry {
@@ -113,18 +109,14 @@ impl<'a> ChangeWriter<'a> {
             target_id: target.target_id.map(str::to_string),
             field: field.to_string(),
             value: value_json,
-            base_version: base_version as u64,
+            base_version,
             hlc: self.hlc,
             prev_hash: String::new(),
             hash: String::new(),
         }
         .seal(&self.last_hash);
-        insert_entry(&self.tx, &entry)?;
-        self.tx.execute(
-            "INSERT INTO field_version (entity, row_id, field, version) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (entity, row_id, field) DO UPDATE SET version = excluded.version",
-            params![target.entity.as_str(), row_id, field, base_version + 1],
-        )?;
+        insert_entry(&self.tx, &entry, "pending")?;
+        project(&self.tx, self.package, &entry)?;
         self.last_seq = entry.seq;
         self.last_hash = entry.hash;
         Ok(())
@@ -137,11 +129,13 @@ impl<'a> ChangeWriter<'a> {
     }
 }
 
-fn insert_entry(conn: &Connection, entry: &ChangeEntry) -> Result<()> {
+/// Appends an entry to the change log; `sync_state` is `pending` for this device's own changes
+/// (the outbox) and `acked` for changes received from elsewhere.
+pub(crate) fn insert_entry(conn: &Connection, entry: &ChangeEntry, sync_state: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO change_log (device_id, seq, change_id, author, entity, row_id, visit_id,
-                                 target_id, field, value, base_version, hlc, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                                 target_id, field, value, base_version, hlc, prev_hash, hash, sync_state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             entry.device_id.to_string(),
             entry.seq as i64,
@@ -157,12 +151,13 @@ fn insert_entry(conn: &Connection, entry: &ChangeEntry) -> Result<()> {
             entry.hlc.to_string(),
             entry.prev_hash,
             entry.hash,
+            sync_state,
         ],
     )?;
     Ok(())
 }
 
-fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChangeEntry> {
+pub(crate) fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChangeEntry> {
     fn parse<T: std::str::FromStr>(index: usize, text: String) -> rusqlite::Result<T>
     where
         T::Err: std::error::Error + Send + Sync + 'static,
@@ -193,7 +188,7 @@ fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChangeEntry> {
     })
 }
 
-const ENTRY_COLUMNS: &str = "device_id, seq, change_id, author, entity, row_id, visit_id, \
+pub(crate) const ENTRY_COLUMNS: &str = "device_id, seq, change_id, author, entity, row_id, visit_id, \
                              target_id, field, value, base_version, hlc, prev_hash, hash";
 
 impl Store {

@@ -9,6 +9,7 @@ mod changes;
 mod error;
 mod evidence;
 mod migrations;
+mod projection;
 mod queries;
 mod records;
 

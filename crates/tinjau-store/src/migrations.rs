@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_sync_outbox",
         include_str!("../migrations/0002_sync_outbox.sql"),
     ),
+    ("0003_lead", include_str!("../migrations/0003_lead.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -173,7 +173,6 @@ impl Store {
 
         let visit_date = scope.visit.date();
         let result = self.write(&scope.juror, |writer| {
-            let now = writer.now_text();
             let current: Option<(Option<String>, String)> = writer
                 .tx
                 .query_row(
@@ -184,21 +183,6 @@ impl Store {
                 .optional()?;
             let (old_verdict, old_note) = current.unwrap_or_default();
             let note = request.note.clone().unwrap_or_else(|| old_note.clone());
-            writer.tx.execute(
-                "INSERT INTO verification (id, juror_id, visit_id, innovation_id, verdict, note, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (id) DO UPDATE SET verdict = excluded.verdict, note = excluded.note,
-                                                updated_at = excluded.updated_at",
-                params![
-                    row_id.to_string(),
-                    scope.juror,
-                    scope.visit.id,
-                    innovation.id,
-                    request.verdict.as_str(),
-                    note,
-                    now
-                ],
-            )?;
             let target = ChangeTarget {
                 entity: Entity::Verification,
                 row_id,
@@ -211,7 +195,14 @@ impl Store {
             if note != old_note {
                 writer.record(&target, "note", json_text(&note))?;
             }
-            attach_evidence(writer, &scope, Entity::Verification, row_id, &files, visit_date)
+            attach_evidence(
+                writer,
+                &scope,
+                Entity::Verification,
+                row_id,
+                &files,
+                visit_date,
+            )
         });
         self.forget_files_on_error(result, &files)
     }
@@ -239,18 +230,6 @@ impl Store {
         let visit_date = scope.visit.date();
         let result = self.write(&scope.juror, |writer| {
             let observed_at = writer.now_text();
-            writer.tx.execute(
-                "INSERT INTO observation (id, juror_id, visit_id, innovation_id, text, observed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    row_id.to_string(),
-                    scope.juror,
-                    scope.visit.id,
-                    innovation_id,
-                    text,
-                    observed_at
-                ],
-            )?;
             let record = serde_json::json!({
                 "text": text,
                 "innovation_id": innovation_id,
@@ -312,7 +291,6 @@ impl Store {
             &indicator.id,
         );
         self.write(&scope.juror, |writer| {
-            let now = writer.now_text();
             let current: Option<(f64, String)> = writer
                 .tx
                 .query_row(
@@ -323,21 +301,6 @@ impl Store {
                 .optional()?;
             let old_note = current.as_ref().map(|c| c.1.clone()).unwrap_or_default();
             let note = note.map(str::to_string).unwrap_or_else(|| old_note.clone());
-            writer.tx.execute(
-                "INSERT INTO score (id, juror_id, visit_id, indicator_id, value, note, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (id) DO UPDATE SET value = excluded.value, note = excluded.note,
-                                                updated_at = excluded.updated_at",
-                params![
-                    row_id.to_string(),
-                    scope.juror,
-                    scope.visit.id,
-                    indicator.id,
-                    value,
-                    note,
-                    now
-                ],
-            )?;
             let target = ChangeTarget {
                 entity: Entity::Score,
                 row_id,
@@ -379,7 +342,6 @@ impl Store {
         }
         let row_id = ids::conflict_of_interest_id(&package.competition.id, &juror, &participant);
         self.write(&juror, |writer| {
-            let now = writer.now_text();
             let old: Option<String> = writer
                 .tx
                 .query_row(
@@ -388,12 +350,6 @@ impl Store {
                     |row| row.get(0),
                 )
                 .optional()?;
-            writer.tx.execute(
-                "INSERT INTO conflict_of_interest (id, juror_id, participant_id, reason, declared_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (id) DO UPDATE SET reason = excluded.reason",
-                params![row_id.to_string(), juror, participant, reason, now],
-            )?;
             if old.as_deref() != Some(reason) {
                 writer.record(
                     &ChangeTarget {
@@ -427,12 +383,6 @@ impl Store {
             &scope.visit.id,
         );
         self.write(&scope.juror, |writer| {
-            let now = writer.now_text();
-            writer.tx.execute(
-                "INSERT INTO sheet (id, juror_id, visit_id, state, updated_at) VALUES (?1, ?2, ?3, 'submitted', ?4)
-                 ON CONFLICT (id) DO UPDATE SET state = 'submitted', updated_at = excluded.updated_at",
-                params![row_id.to_string(), scope.juror, scope.visit.id, now],
-            )?;
             writer.record(
                 &ChangeTarget {
                     entity: Entity::Sheet,
@@ -520,8 +470,10 @@ impl Store {
         body: impl FnOnce(&mut ChangeWriter<'_>) -> Result<T>,
     ) -> Result<T> {
         let now = self.options.clock.now();
+        let package = self.package.as_ref().ok_or(StoreError::NoPackage)?;
         let mut writer = ChangeWriter::begin(
             &mut self.conn,
+            package,
             self.device_id,
             author.to_string(),
             now,
@@ -586,42 +538,12 @@ fn attach_evidence(
 ) -> Result<Vec<EvidenceView>> {
     let mut views = Vec::with_capacity(files.len());
     for file in files {
-        let now = writer.now_text();
         let captured_at = file
             .captured_at
             .map(|at| at.format("%Y-%m-%dT%H:%M:%S").to_string());
         let outside_visit_date =
             visit_date.is_some_and(|date| captured_outside_visit(file.captured_at, date));
-        writer.tx.execute(
-            "INSERT INTO evidence_file (hash, size, mime, captured_at, gps_lat, gps_lon, stored_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (hash) DO NOTHING",
-            params![
-                file.hash,
-                file.size as i64,
-                file.mime,
-                captured_at,
-                file.gps.map(|g| g.latitude),
-                file.gps.map(|g| g.longitude),
-                now
-            ],
-        )?;
         let evidence_id = writer.new_record_id();
-        writer.tx.execute(
-            "INSERT INTO evidence (id, hash, juror_id, visit_id, owner_entity, owner_id, original_name,
-                                   outside_visit_date, attached_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                evidence_id.to_string(),
-                file.hash,
-                scope.juror,
-                scope.visit.id,
-                owner_entity.as_str(),
-                owner_id.to_string(),
-                file.original_name,
-                outside_visit_date,
-                now
-            ],
-        )?;
         let view = EvidenceView {
             hash: file.hash.clone(),
             original_name: file.original_name.clone(),
