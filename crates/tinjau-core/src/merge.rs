@@ -568,3 +568,32 @@ pub fn sensitivity(input: &MergeInput) -> (Vec<MergeResult>, Sensitivity) {
     };
     (results, sensitivity)
 }
+
+/// What a lock seals: the inputs and outputs of one visit's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockedResult {
+    pub visit_id: String,
+    pub method: Method,
+    /// The submitted sheets that counted, sorted by juror.
+    pub inputs: Vec<SheetScores>,
+    /// Jurors of the visit excluded for a conflict of interest.
+    pub excluded_jurors: Vec<String>,
+    /// Jurors of the visit whose sheet was not submitted when the result was locked.
+    pub not_submitted: Vec<String>,
+    pub result: ParticipantResult,
+}
+
+impl LockedResult {
+    /// BLAKE3 over the canonical JSON of the whole locked result (inputs and outputs).
+    pub fn content_hash(&self) -> String {
+        let canonical = serde_json::to_vec(self).expect("a locked result always serialises");
+        blake3::hash(&canonical).to_hex().to_string()
+    }
+}
+
+/// A lock as recorded: the sealed result and its hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lock {
+    pub hash: String,
+    pub locked: LockedResult,
+}

@@ -59,6 +59,24 @@ pub enum StoreError {
         limit: u64,
     },
     #[error(
+        "\"{juror}\" is not the team lead of this competition or visit; only the lead may do this"
+    )]
+    NotLead { juror: String },
+    #[error("submit your own sheet first: as a juror you see no merged result before that (visits: {})", visits.join(", "))]
+    BlindUntilSubmitted { visits: Vec<String> },
+    #[error("visit \"{visit}\" is locked: its result is sealed and no change is accepted")]
+    VisitLocked { visit: String },
+    #[error("{} do not share a rank, so there is no tie to break", participants.join(", "))]
+    NotTied { participants: Vec<String> },
+    #[error(
+        "the sheet of \"{juror}\" for visit \"{visit}\" is not submitted, so there is nothing to reopen"
+    )]
+    SheetNotSubmitted { juror: String, visit: String },
+    #[error("cannot lock visit \"{visit}\": no juror scored {}", missing.join(", "))]
+    ResultIncomplete { visit: String, missing: Vec<String> },
+    #[error("sheet file: {0}")]
+    SheetFile(String),
+    #[error(
         "the database was written by a newer Tinjau (schema {found}; this version knows up to {known})"
     )]
     NewerSchema { found: i64, known: i64 },
@@ -101,6 +119,13 @@ impl StoreError {
             StoreError::SheetIncomplete { .. } => "sheet_incomplete",
             StoreError::EvidenceUnreadable { .. } => "evidence_unreadable",
             StoreError::EvidenceTooLarge { .. } => "evidence_too_large",
+            StoreError::NotLead { .. } => "not_lead",
+            StoreError::BlindUntilSubmitted { .. } => "blind_until_submitted",
+            StoreError::VisitLocked { .. } => "visit_locked",
+            StoreError::NotTied { .. } => "not_tied",
+            StoreError::SheetNotSubmitted { .. } => "sheet_not_submitted",
+            StoreError::ResultIncomplete { .. } => "result_incomplete",
+            StoreError::SheetFile(_) => "invalid_sheet_file",
             StoreError::NewerSchema { .. } => "newer_schema",
             StoreError::ChainBroken(_) => "chain_broken",
             StoreError::Corrupt(_) => "corrupt",

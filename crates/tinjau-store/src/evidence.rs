@@ -127,23 +127,7 @@ pub(crate) fn ingest(data_dir: &Path, source: &Path, limit: u64) -> Result<Inges
         (None, None)
     };
 
-    let final_path = stored_path(data_dir, &hash);
-    let newly_stored = if final_path.exists() {
-        // Same content already stored: keep one copy.
-        let _ = std::fs::remove_file(&temp_path);
-        None
-    } else {
-        let folder = final_path.parent().expect("stored path has a folder");
-        std::fs::create_dir_all(folder)
-            .map_err(|e| cleanup(io("creating an evidence folder")(e)))?;
-        std::fs::rename(&temp_path, &final_path)
-            .map_err(|e| cleanup(io("moving evidence into place")(e)))?;
-        // Make the rename itself durable.
-        if let Ok(dir) = File::open(folder) {
-            let _ = dir.sync_all();
-        }
-        Some(final_path)
-    };
+    let newly_stored = place(data_dir, &temp_path, &hash).map_err(cleanup)?;
 
     Ok(IngestedFile {
         hash,
@@ -156,6 +140,71 @@ pub(crate) fn ingest(data_dir: &Path, source: &Path, limit: u64) -> Result<Inges
         captured_at,
         gps,
         newly_stored,
+    })
+}
+
+/// Moves a complete, fsynced temporary file to its content-addressed place. Returns the path
+/// when this call stored it, `None` when the same content was already there.
+fn place(data_dir: &Path, temp_path: &Path, hash: &str) -> Result<Option<PathBuf>> {
+    let io = |context: &'static str| {
+        move |source| StoreError::Io {
+            context: context.into(),
+            source,
+        }
+    };
+    let final_path = stored_path(data_dir, hash);
+    if final_path.exists() {
+        // Same content already stored: keep one copy.
+        let _ = std::fs::remove_file(temp_path);
+        return Ok(None);
+    }
+    let folder = final_path.parent().expect("stored path has a folder");
+    std::fs::create_dir_all(folder).map_err(io("creating an evidence folder"))?;
+    std::fs::rename(temp_path, &final_path).map_err(io("moving evidence into place"))?;
+    // Make the rename itself durable.
+    if let Ok(dir) = File::open(folder) {
+        let _ = dir.sync_all();
+    }
+    Ok(Some(final_path))
+}
+
+/// Stores bytes received from elsewhere (a sheet file, sync) after checking their hash.
+pub(crate) fn store_bytes(
+    data_dir: &Path,
+    claimed_hash: &str,
+    bytes: &[u8],
+) -> Result<Option<PathBuf>> {
+    let actual = blake3::hash(bytes).to_hex().to_string();
+    if actual != claimed_hash {
+        return Err(StoreError::SheetFile(format!(
+            "evidence {claimed_hash} does not match its content (hash {actual})"
+        )));
+    }
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let evidence_dir = data_dir.join(EVIDENCE_DIR);
+    let io = |context: &'static str| {
+        move |source| StoreError::Io {
+            context: context.into(),
+            source,
+        }
+    };
+    std::fs::create_dir_all(&evidence_dir).map_err(io("creating the evidence folder"))?;
+    let temp_path = evidence_dir.join(format!(
+        ".received-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = File::create(&temp_path)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()));
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(&temp_path);
+        return Err(StoreError::Io {
+            context: "writing received evidence".into(),
+            source,
+        });
+    }
+    place(data_dir, &temp_path, claimed_hash).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temp_path);
     })
 }
 

@@ -8,6 +8,8 @@
 mod changes;
 mod error;
 mod evidence;
+mod exchange;
+mod lead;
 mod migrations;
 mod projection;
 mod queries;
@@ -23,6 +25,10 @@ use uuid::Uuid;
 
 pub use error::StoreError;
 pub use evidence::DEFAULT_EVIDENCE_LIMIT_BYTES;
+pub use exchange::{
+    EvidenceBlob, MAX_SHEET_FILE_BYTES, RefusedChange, SHEET_FORMAT, SheetFile, SheetImportReport,
+};
+pub use lead::QuarantinedChange;
 pub use migrations::{MIGRATIONS, apply_migrations_up_to};
 pub use records::{ImportOutcome, VerifyRequest};
 

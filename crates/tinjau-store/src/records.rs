@@ -439,6 +439,7 @@ impl Store {
                 visit: visit.id,
             });
         }
+        self.ensure_unlocked(&visit.id)?;
         if self.sheet_state(&juror, &visit.id)? == SheetState::Submitted {
             return Err(StoreError::SheetSubmitted { visit: visit.id });
         }
@@ -464,7 +465,7 @@ impl Store {
     }
 
     /// Runs `body` in one change-writing transaction and commits it.
-    fn write<T>(
+    pub(crate) fn write<T>(
         &mut self,
         author: &str,
         body: impl FnOnce(&mut ChangeWriter<'_>) -> Result<T>,

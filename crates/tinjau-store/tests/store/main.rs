@@ -3,5 +3,6 @@
 mod support;
 
 mod import;
+mod lead;
 mod migrations;
 mod records;

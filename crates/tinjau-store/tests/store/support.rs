@@ -32,8 +32,17 @@ impl Clock for TestClock {
     }
 }
 
-/// Predictable "random" bytes.
+/// Predictable "random" bytes; each laptop of a test gets its own stream (and so its own
+/// device id), as real laptops would.
 pub struct CountingRandom(u64);
+
+static LAPTOPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl CountingRandom {
+    pub fn new() -> Self {
+        CountingRandom(LAPTOPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) << 32)
+    }
+}
 
 impl RandomSource for CountingRandom {
     fn random_bytes(&mut self) -> [u8; 10] {
@@ -58,7 +67,7 @@ pub fn visit_day() -> DateTime<Utc> {
 pub fn options(clock: &TestClock, limit: u64) -> StoreOptions {
     StoreOptions {
         clock: Box::new(clock.clone()),
-        random: Box::new(CountingRandom(0)),
+        random: Box::new(CountingRandom::new()),
         evidence_limit_bytes: limit,
     }
 }

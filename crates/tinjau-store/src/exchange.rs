@@ -1,0 +1,287 @@
+//! Getting a juror's sheet to the lead without any network: one file on a USB stick.
+//!
+//! The file carries the juror's device chain (every change-log entry, hash chain included) and,
+//! optionally, the evidence files. Importing applies it with the same rules as sync: idempotent
+//! (a change already here is a duplicate), chain verified, authority checked per change, late
+//! changes to a locked visit quarantined, never silently dropped.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use base64::Engine;
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+use tinjau_core::authority::check_change;
+use tinjau_core::chain::{ChangeEntry, verify_device_chain};
+use tinjau_core::hlc::Hlc;
+use tinjau_core::{Entity, SheetState};
+use uuid::Uuid;
+
+use crate::changes::insert_entry;
+use crate::evidence::{store_bytes, stored_path};
+use crate::projection::project;
+use crate::{Result, Store, StoreError, meta_get, meta_set};
+
+pub const SHEET_FORMAT: &str = "tinjau-sheet/1";
+
+/// Sheet files larger than this are refused before parsing.
+pub const MAX_SHEET_FILE_BYTES: u64 = 512 * 1024 * 1024;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SheetFile {
+    pub format: String,
+    pub competition: String,
+    pub revision: i64,
+    pub juror: String,
+    pub visit: String,
+    pub device_id: Uuid,
+    pub exported_at: String,
+    pub entries: Vec<ChangeEntry>,
+    #[serde(default)]
+    pub evidence: Vec<EvidenceBlob>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceBlob {
+    pub hash: String,
+    /// The file's bytes, base64 (standard alphabet, padded).
+    pub data: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefusedChange {
+    pub change_id: Uuid,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SheetImportReport {
+    pub juror: String,
+    pub visit: String,
+    pub device_id: Uuid,
+    pub applied: usize,
+    pub duplicates: usize,
+    pub quarantined: Vec<RefusedChange>,
+    pub evidence_stored: usize,
+    /// Evidence referenced by the sheet but not in the file (still "pending").
+    pub evidence_missing: usize,
+}
+
+impl Store {
+    /// The file a juror hands the lead: this device's whole change log for the competition, and
+    /// the visit's evidence files when `with_evidence`. The sheet must be submitted.
+    pub fn export_sheet(&self, visit: &str, with_evidence: bool) -> Result<Vec<u8>> {
+        let package = self.package()?;
+        let juror = self.juror_id()?;
+        let visit = self.find_visit(visit)?.id.clone();
+        if self.sheet_state(&juror, &visit)? != SheetState::Submitted {
+            return Err(StoreError::SheetNotSubmitted { juror, visit });
+        }
+        let entries = self.device_entries(self.device_id)?;
+        let mut evidence = Vec::new();
+        if with_evidence {
+            let mut seen = HashSet::new();
+            let mut statement = self.conn.prepare(
+                "SELECT DISTINCT hash FROM evidence WHERE juror_id = ?1 AND visit_id = ?2 ORDER BY hash",
+            )?;
+            let hashes: Vec<String> = statement
+                .query_map(params![juror, visit], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for hash in hashes {
+                let path = stored_path(&self.data_dir, &hash);
+                if seen.insert(hash.clone()) && path.exists() {
+                    let bytes = std::fs::read(&path).map_err(|source| StoreError::Io {
+                        context: format!("reading evidence {}", path.display()),
+                        source,
+                    })?;
+                    evidence.push(EvidenceBlob {
+                        hash,
+                        data: base64::engine::general_purpose::STANDARD.encode(bytes),
+                    });
+                }
+            }
+        }
+        let file = SheetFile {
+            format: SHEET_FORMAT.into(),
+            competition: package.competition.id.clone(),
+            revision: package.revision,
+            juror,
+            visit,
+            device_id: self.device_id,
+            exported_at: self.now_text(),
+            entries,
+            evidence,
+        };
+        Ok(serde_json::to_vec_pretty(&file).expect("a sheet file always serialises"))
+    }
+
+    /// Applies a sheet file received from a juror. All or nothing: a broken chain or a file for
+    /// another competition changes nothing; refused changes are quarantined, not dropped.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub fn import_sheet(&mut self, bytes: &[u8]) -> Result<SheetImportReport> {
+        if bytes.len() as u64 > MAX_SHEET_FILE_BYTES {
+            return Err(StoreError::SheetFile(format!(
+                "the file is {} bytes; the limit is {MAX_SHEET_FILE_BYTES} bytes",
+                bytes.len()
+            )));
+        }
+        let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+        let file: SheetFile = serde_path_to_error::deserialize(deserializer)
+            .map_err(|e| StoreError::SheetFile(format!("{}: {}", e.path(), e.inner())))?;
+        if file.format != SHEET_FORMAT {
+            return Err(StoreError::SheetFile(format!(
+                "format must be \"{SHEET_FORMAT}\", found \"{}\"",
+                file.format
+            )));
+        }
+        let package = self.package()?.clone();
+        if file.competition != package.competition.id {
+            return Err(StoreError::OtherCompetition {
+                have: package.competition.id.clone(),
+                got: file.competition,
+            });
+        }
+        if let Some(entry) = file.entries.iter().find(|e| e.device_id != file.device_id) {
+            return Err(StoreError::SheetFile(format!(
+                "change {} comes from device {}, not the file's device {}",
+                entry.change_id, entry.device_id, file.device_id
+            )));
+        }
+        verify_device_chain(&file.entries)?;
+
+        let decoded: Vec<(String, Vec<u8>)> = file
+            .evidence
+            .iter()
+            .map(|blob| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(&blob.data)
+                    .map(|bytes| (blob.hash.clone(), bytes))
+                    .map_err(|e| StoreError::SheetFile(format!("evidence {}: {e}", blob.hash)))
+            })
+            .collect::<Result<_>>()?;
+        let mut new_files: Vec<PathBuf> = Vec::new();
+        let result = self.apply_sheet(&file, &package, &decoded, &mut new_files);
+        if result.is_err() {
+            for path in new_files {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        result
+    }
+
+    fn apply_sheet(
+        &mut self,
+        file: &SheetFile,
+        package: &tinjau_core::Package,
+        evidence: &[(String, Vec<u8>)],
+        new_files: &mut Vec<PathBuf>,
+    ) -> Result<SheetImportReport> {
+        let mut evidence_stored = 0;
+        for (hash, bytes) in evidence {
+            if let Some(path) = store_bytes(&self.data_dir, hash, bytes)? {
+                new_files.push(path);
+            }
+            evidence_stored += 1;
+        }
+        let now = self.options.clock.now();
+        let now_text = self.now_text();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut hlc: Hlc = match meta_get(&tx, "hlc")? {
+            Some(text) => text
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("meta.hlc: {e}")))?,
+            None => Hlc::default(),
+        };
+        let mut report = SheetImportReport {
+            juror: file.juror.clone(),
+            visit: file.visit.clone(),
+            device_id: file.device_id,
+            applied: 0,
+            duplicates: 0,
+            quarantined: Vec::new(),
+            evidence_stored,
+            evidence_missing: 0,
+        };
+        for entry in &file.entries {
+            let stored: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT change_id, hash FROM change_log WHERE device_id = ?1 AND seq = ?2",
+                    params![entry.device_id.to_string(), entry.seq as i64],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            if let Some((change_id, hash)) = stored {
+                if change_id != entry.change_id.to_string() || hash != entry.hash {
+                    return Err(StoreError::SheetFile(format!(
+                        "device {} has a different change at seq {} than the one already received; \
+                         the file does not continue the history this store holds",
+                        entry.device_id, entry.seq
+                    )));
+                }
+                report.duplicates += 1;
+                continue;
+            }
+            hlc = hlc.observe(entry.hlc, now.timestamp_millis().max(0) as u64);
+            let refusal = if entry.author != file.juror {
+                Some(format!(
+                    "written by \"{}\", not by the sheet's juror \"{}\"",
+                    entry.author, file.juror
+                ))
+            } else if let Err(reason) = check_change(package, entry) {
+                Some(reason)
+            } else if let Some(visit) = &entry.visit_id
+                && entry.entity != Entity::Lock
+                && tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM visit_lock WHERE visit_id = ?1)",
+                    [visit],
+                    |r| r.get::<_, bool>(0),
+                )?
+            {
+                Some(format!(
+                    "visit \"{visit}\" was locked before this change arrived"
+                ))
+            } else {
+                None
+            };
+            insert_entry(&tx, entry, "acked")?;
+            match refusal {
+                Some(reason) => {
+                    tx.execute(
+                        "INSERT INTO quarantine (change_id, reason, received_at) VALUES (?1, ?2, ?3)",
+                        params![entry.change_id.to_string(), reason, now_text],
+                    )?;
+                    report.quarantined.push(RefusedChange {
+                        change_id: entry.change_id,
+                        reason,
+                    });
+                }
+                None => {
+                    project(&tx, package, entry)?;
+                    report.applied += 1;
+                }
+            }
+        }
+        meta_set(&tx, "hlc", &hlc.to_string())?;
+        tx.commit()?;
+        // Count what is still missing on disk, after the commit made the records visible.
+        report.evidence_missing = self.missing_evidence_files(&file.juror)?;
+        Ok(report)
+    }
+
+    /// Evidence a juror attached whose file this store does not have (yet).
+    fn missing_evidence_files(&self, juror: &str) -> Result<usize> {
+        let hashes: Vec<String> = self
+            .conn
+            .prepare("SELECT DISTINCT hash FROM evidence WHERE juror_id = ?1")?
+            .query_map([juror], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(hashes
+            .iter()
+            .filter(|h| !stored_path(&self.data_dir, h).exists())
+            .count())
+    }
+}
