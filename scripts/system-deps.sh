@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages a purpose needs, only those missing (a warm run costs
-# nothing). Usage: system-deps.sh build
+# nothing). Usage: system-deps.sh build|test
 set -euo pipefail
 case "${1:-build}" in
   build) packages=(build-essential pkg-config) ;;
+  # pdftotext and pdftoppm read the generated PDFs back in tests.
+  test) packages=(build-essential pkg-config poppler-utils) ;;
   *) echo "unknown purpose: $1" >&2; exit 2 ;;
 esac
 missing=()

@@ -114,3 +114,15 @@ fn the_store_does_not_depend_on_network_or_ui_crates() {
     }
     assert!(deps.contains("rusqlite"));
 }
+
+#[test]
+fn the_reports_depend_on_the_core_only_not_on_the_store_or_the_network() {
+    let deps = normal_dependencies(&metadata(), "tinjau-report");
+    for crate_name in ["tinjau-store", "rusqlite", "reqwest", "tokio", "tauri"] {
+        assert!(
+            !deps.contains(crate_name),
+            "tinjau-report depends on {crate_name}"
+        );
+    }
+    assert!(deps.contains("tinjau-core") && deps.contains("typst"));
+}

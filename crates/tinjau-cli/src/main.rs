@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use tinjau_core::Verdict;
+use tinjau_core::package::Method;
 use tinjau_store::{Store, StoreOptions, VerifyRequest};
 
 use crate::output::Output;
@@ -107,6 +108,109 @@ enum Command {
     Submit { visit: String },
     /// Verify the change log's hash chain; names the first broken entry.
     Audit,
+    /// Exchange a juror's submitted sheet with the lead as a file (no network needed).
+    #[command(subcommand)]
+    Sheet(SheetCommand),
+    /// The lead: merged scores per participant and indicator, with disagreements.
+    Merge {
+        /// Show only this visit's participant.
+        #[arg(long)]
+        visit: Option<String>,
+        /// Aggregation method (default: the competition's).
+        #[arg(long, value_enum)]
+        method: Option<MethodArg>,
+    },
+    /// The lead: the ranking under all four methods side by side.
+    Ranking,
+    /// The lead: reopen a juror's submitted sheet so it can be corrected.
+    Reopen {
+        visit: String,
+        #[arg(long)]
+        juror: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// The lead: order participants that share a rank.
+    Tiebreak {
+        /// The tied participants, first place first (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        order: Vec<String>,
+        #[arg(long)]
+        reason: String,
+    },
+    /// The lead: a note on an indicator of a visit (printed beside disputed indicators).
+    LeadNote {
+        visit: String,
+        indicator: String,
+        #[arg(long)]
+        text: String,
+    },
+    /// The lead: lock a visit's result under a content hash; later changes are refused.
+    Lock { visit: String },
+    /// The lead: changes received but refused, with the reasons.
+    Quarantine,
+    /// The lead: official documents.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SheetCommand {
+    /// Write your submitted sheet for a visit to a file for the lead.
+    Export {
+        visit: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Include the evidence files (photos, documents).
+        #[arg(long)]
+        with_evidence: bool,
+    },
+    /// Apply a juror's sheet file (idempotent; chain and authority checked).
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportCommand {
+    /// Berita acara tinjau lapang of one visit (PDF).
+    BeritaAcara {
+        visit: String,
+        #[arg(long, value_name = "FILE.pdf")]
+        out: PathBuf,
+    },
+    /// Berita acara of the ranking across all visits (PDF).
+    Ranking {
+        #[arg(long, value_name = "FILE.pdf")]
+        out: PathBuf,
+    },
+    /// Rekap nilai: one sheet per visit, ranking and sensitivity (XLSX).
+    Rekap {
+        #[arg(long, value_name = "FILE.xlsx")]
+        out: PathBuf,
+    },
+    /// The rekap nilai tables as CSV files in a folder.
+    Csv {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum MethodArg {
+    Mean,
+    Median,
+    Trimmed,
+    Zscore,
+}
+
+impl From<MethodArg> for Method {
+    fn from(method: MethodArg) -> Method {
+        match method {
+            MethodArg::Mean => Method::Mean,
+            MethodArg::Median => Method::Median,
+            MethodArg::Trimmed => Method::Trimmed,
+            MethodArg::Zscore => Method::Zscore,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -279,7 +383,191 @@ fn run(cli: &Cli, out: &Output) -> Result<()> {
                 ),
             )
         }
+        Command::Sheet(SheetCommand::Export {
+            visit,
+            out: path,
+            with_evidence,
+        }) => {
+            let store = open_store(cli)?;
+            let bytes = store.export_sheet(visit, *with_evidence)?;
+            write_file_atomically(path, &bytes)?;
+            out.line(
+                &serde_json::json!({"visit": visit, "file": path, "bytes": bytes.len()}),
+                &format!(
+                    "Exported your sheet for {visit} to {} ({} bytes)",
+                    path.display(),
+                    bytes.len()
+                ),
+            )
+        }
+        Command::Sheet(SheetCommand::Import { file }) => {
+            let metadata = std::fs::metadata(file)
+                .with_context(|| format!("reading the sheet file {}", file.display()))?;
+            if metadata.len() > tinjau_store::MAX_SHEET_FILE_BYTES {
+                return Err(tinjau_store::StoreError::SheetFile(format!(
+                    "{} is {} bytes; the limit is {} bytes",
+                    file.display(),
+                    metadata.len(),
+                    tinjau_store::MAX_SHEET_FILE_BYTES
+                ))
+                .into());
+            }
+            let bytes = std::fs::read(file)
+                .with_context(|| format!("reading the sheet file {}", file.display()))?;
+            let mut store = open_store(cli)?;
+            let report = store
+                .import_sheet(&bytes)
+                .with_context(|| format!("importing {}", file.display()))?;
+            out.sheet_imported(&report)
+        }
+        Command::Merge { visit, method } => {
+            let store = open_store(cli)?;
+            let result = store.merge(method.map(Method::from))?;
+            let only = match visit {
+                Some(visit) => Some(
+                    store
+                        .package()?
+                        .visit(visit)
+                        .map(|v| v.participant.clone())
+                        .ok_or_else(|| tinjau_store::StoreError::UnknownVisit {
+                            visit: visit.clone(),
+                            known: store
+                                .package()
+                                .map(|p| {
+                                    p.visits
+                                        .iter()
+                                        .map(|v| v.id.clone())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                })
+                                .unwrap_or_default(),
+                        })?,
+                ),
+                None => None,
+            };
+            out.merged(&result, only.as_deref())
+        }
+        Command::Ranking => {
+            let store = open_store(cli)?;
+            let (results, table) = store.ranking()?;
+            out.ranking(&results, &table)
+        }
+        Command::Reopen {
+            visit,
+            juror,
+            reason,
+        } => {
+            let mut store = open_store(cli)?;
+            store.reopen(visit, juror, reason)?;
+            out.line(
+                &serde_json::json!({"visit": visit, "juror": juror, "sheet": "draft", "reason": reason}),
+                &format!("Reopened: {juror}'s sheet for {visit} is a draft again ({reason})"),
+            )
+        }
+        Command::Tiebreak { order, reason } => {
+            let mut store = open_store(cli)?;
+            store.break_tie(order, reason)?;
+            out.line(
+                &serde_json::json!({"order": order, "reason": reason}),
+                &format!("Saved: tie broken as {} ({reason})", order.join(" > ")),
+            )
+        }
+        Command::LeadNote {
+            visit,
+            indicator,
+            text,
+        } => {
+            let mut store = open_store(cli)?;
+            store.lead_note(visit, indicator, text)?;
+            out.line(
+                &serde_json::json!({"visit": visit, "indicator": indicator, "note": text}),
+                &format!("Saved: note on {visit} {indicator}"),
+            )
+        }
+        Command::Lock { visit } => {
+            let mut store = open_store(cli)?;
+            let lock = store.lock(visit)?;
+            out.line(&lock, &format!("Locked {visit}: result hash {}", lock.hash))
+        }
+        Command::Quarantine => {
+            let store = open_store(cli)?;
+            out.quarantine(&store.quarantine()?)
+        }
+        Command::Report(report) => {
+            let store = open_store(cli)?;
+            let today = chrono::Local::now().date_naive();
+            let (path, bytes) = match report {
+                ReportCommand::BeritaAcara { visit, out: path } => (
+                    path,
+                    tinjau_report::berita_acara_pdf(&store.visit_report(visit)?, today)?,
+                ),
+                ReportCommand::Ranking { out: path } => (
+                    path,
+                    tinjau_report::ranking_pdf(&store.ranking_report()?, today)?,
+                ),
+                ReportCommand::Rekap { out: path } => {
+                    let (results, table) = store.ranking()?;
+                    let package = store.package()?;
+                    let bytes = tinjau_report::recap_xlsx(
+                        &package.competition.name,
+                        &store.recap_visits()?,
+                        &results,
+                        package.competition.method,
+                        &table,
+                    )?;
+                    (path, bytes)
+                }
+                ReportCommand::Csv { out: dir } => {
+                    let (results, table) = store.ranking()?;
+                    let files = tinjau_report::recap_csv(
+                        &store.recap_visits()?,
+                        &results,
+                        store.package()?.competition.method,
+                        &table,
+                    )?;
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                    let mut written = Vec::new();
+                    for (name, bytes) in files {
+                        let path = dir.join(name);
+                        write_file_atomically(&path, &bytes)?;
+                        written.push(path);
+                    }
+                    return out.line(
+                        &serde_json::json!({"files": written}),
+                        &format!("Wrote {} CSV files to {}", written.len(), dir.display()),
+                    );
+                }
+            };
+            write_file_atomically(path, &bytes)?;
+            out.line(
+                &serde_json::json!({"file": path, "bytes": bytes.len()}),
+                &format!("Wrote {} ({} bytes)", path.display(), bytes.len()),
+            )
+        }
     }
+}
+
+/// Writes a file so that a reader (or a crash) sees either the old file or the whole new one.
+fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file name", path.display()))?;
+    let temp = folder.join(format!(".{}.partial", name.to_string_lossy()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
 }
 
 /// Writes to stdout, turning a closed pipe into an error instead of a panic.

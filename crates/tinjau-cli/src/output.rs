@@ -5,9 +5,13 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde::Serialize;
 use tinjau_core::domain::OUTSIDE_VISIT_DATE_LABEL;
+use tinjau_core::merge::{MergeResult, Sensitivity};
 use tinjau_core::package::Juror;
 use tinjau_core::views::{EvidenceView, ObservationView, ScoreView, VisitChecklist, VisitProgress};
-use tinjau_store::{ImportOutcome, StoreError, VerifyRequest};
+use tinjau_report::method_label;
+use tinjau_store::{
+    ImportOutcome, QuarantinedChange, SheetImportReport, StoreError, VerifyRequest,
+};
 
 use crate::write_stdout;
 
@@ -35,6 +39,12 @@ impl Output {
             .find_map(|cause| cause.downcast_ref::<StoreError>());
         let code = match store_error {
             Some(e) => e.code(),
+            None if error
+                .chain()
+                .any(|cause| cause.downcast_ref::<tinjau_report::ReportError>().is_some()) =>
+            {
+                "report_failed"
+            }
             None if error
                 .chain()
                 .any(|cause| cause.downcast_ref::<std::io::Error>().is_some()) =>
@@ -241,6 +251,139 @@ impl Output {
             &serde_json::json!({"visit": visit, "indicator": indicator, "score": score}),
             &format!("Saved: {visit} {indicator} = {}", format_score(score)),
         )
+    }
+
+    pub fn sheet_imported(&self, report: &SheetImportReport) -> Result<()> {
+        let mut text = format!(
+            "Imported {}'s sheet for {}: {} change(s) applied, {} already here",
+            report.juror, report.visit, report.applied, report.duplicates
+        );
+        if report.evidence_stored > 0 || report.evidence_missing > 0 {
+            let _ = write!(
+                text,
+                "; evidence: {} file(s) stored, {} still missing",
+                report.evidence_stored, report.evidence_missing
+            );
+        }
+        for refused in &report.quarantined {
+            let _ = write!(
+                text,
+                "\n  quarantined {}: {}",
+                refused.change_id, refused.reason
+            );
+        }
+        self.line(report, &text)
+    }
+
+    pub fn merged(&self, result: &MergeResult, only: Option<&str>) -> Result<()> {
+        let mut text = format!(
+            "Method: {} — scale {}–{}, disagreement above {} points\n",
+            method_label(result.method),
+            result.scale.min,
+            result.scale.max,
+            result.disagreement_threshold
+        );
+        for participant in result
+            .participants
+            .iter()
+            .filter(|p| only.is_none_or(|id| id == p.participant_id))
+        {
+            let rank = match (participant.rank, participant.tied) {
+                (Some(rank), true) => format!("{rank}= "),
+                (Some(rank), false) => format!("{rank}. "),
+                (None, _) => "–  ".into(),
+            };
+            let total = participant.total.map_or_else(
+                || format!("incomplete (missing {})", participant.missing.join(", ")),
+                |t| format!("{t:.2}"),
+            );
+            let _ = writeln!(text, "\n{rank}{} — total {total}", participant.name);
+            if let Some(reason) = &participant.tie_break_reason {
+                let _ = writeln!(text, "   tie broken by the lead: {reason}");
+            }
+            if !participant.excluded_jurors.is_empty() {
+                let _ = writeln!(
+                    text,
+                    "   excluded for conflict of interest: {}",
+                    participant.excluded_jurors.join(", ")
+                );
+            }
+            for cell in &participant.cells {
+                let aggregate = cell.aggregate.map_or("—".into(), |a| format!("{a:.2}"));
+                let range = cell
+                    .min
+                    .zip(cell.max)
+                    .map_or(String::new(), |(lo, hi)| format!("  range {lo}–{hi}"));
+                let flag = if cell.disputed { "  DISPUTED" } else { "" };
+                let _ = writeln!(
+                    text,
+                    "   {:<4} n={}  {aggregate:>6}{range}{flag}",
+                    cell.indicator_id, cell.n
+                );
+            }
+        }
+        let alphas: Vec<String> = result
+            .indicators
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} {}",
+                    i.indicator_id,
+                    i.alpha.map_or("—".into(), |a| format!("{a:.2}"))
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            text,
+            "\nAgreement (Krippendorff's alpha, interval): {}",
+            alphas.join(", ")
+        );
+        self.block(result, text)
+    }
+
+    pub fn ranking(&self, results: &[MergeResult], table: &Sensitivity) -> Result<()> {
+        let mut text = format!("{:<32}", "Participant");
+        for result in results {
+            let _ = write!(text, "{:>16}", result.method.as_str());
+        }
+        text.push('\n');
+        for row in &table.rows {
+            let _ = write!(text, "{:<32}", row.name);
+            for m in &row.by_method {
+                let cell = match (m.rank, m.total) {
+                    (Some(rank), Some(total)) => format!("{rank} ({total:.2})"),
+                    _ => "—".into(),
+                };
+                let _ = write!(text, "{cell:>16}");
+            }
+            text.push('\n');
+        }
+        let _ = writeln!(
+            text,
+            "\nWinner changes between methods: {}; top three change: {}",
+            if table.winner_changes { "YES" } else { "no" },
+            if table.top_three_change { "YES" } else { "no" }
+        );
+        self.block(
+            &serde_json::json!({"results": results, "sensitivity": table}),
+            text,
+        )
+    }
+
+    pub fn quarantine(&self, changes: &[QuarantinedChange]) -> Result<()> {
+        let mut text = format!("{} quarantined change(s)\n", changes.len());
+        for change in changes {
+            let _ = writeln!(
+                text,
+                "  {} {} by {} ({}): {}",
+                change.received_at,
+                change.entity,
+                change.author,
+                change.visit_id.as_deref().unwrap_or("-"),
+                change.reason
+            );
+        }
+        self.block(changes, text)
     }
 
     fn block<T: Serialize + ?Sized>(&self, value: &T, text: String) -> Result<()> {

@@ -178,3 +178,32 @@ pub fn captured_outside_visit(captured_at: Option<NaiveDateTime>, visit_date: Na
 
 /// The Indonesian label shown beside a flagged photo.
 pub const OUTSIDE_VISIT_DATE_LABEL: &str = "diambil di luar tanggal kunjungan";
+
+/// The jury's verdict on one innovation: the most common among the jurors who checked it. A tie
+/// goes to the less favourable verdict, since a claim counts only when it was shown.
+pub fn consolidated_verdict(verdicts: &[Verdict]) -> Option<Verdict> {
+    let count = |v: Verdict| verdicts.iter().filter(|&&x| x == v).count();
+    // `max_by_key` returns the last of equal maxima: list the least favourable last.
+    [Verdict::Found, Verdict::Partial, Verdict::NotFound]
+        .into_iter()
+        .filter(|&v| count(v) > 0)
+        .max_by_key(|&v| count(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_jury_verdict_is_the_majority_and_ties_go_against_the_claim() {
+        use Verdict::*;
+        assert_eq!(consolidated_verdict(&[]), None);
+        assert_eq!(consolidated_verdict(&[Found, Found, Partial]), Some(Found));
+        assert_eq!(consolidated_verdict(&[Found, Partial]), Some(Partial));
+        assert_eq!(
+            consolidated_verdict(&[Found, NotFound, Partial]),
+            Some(NotFound)
+        );
+        assert_eq!(consolidated_verdict(&[NotFound, Found, Found]), Some(Found));
+    }
+}

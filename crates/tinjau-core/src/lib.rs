@@ -10,8 +10,10 @@ pub mod discrepancy;
 pub mod domain;
 pub mod hlc;
 pub mod ids;
+pub mod indonesian;
 pub mod merge;
 pub mod package;
+pub mod report;
 pub mod views;
 
 pub use domain::{Entity, RuleError, SheetState, Verdict};

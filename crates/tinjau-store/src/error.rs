@@ -68,9 +68,7 @@ pub enum StoreError {
     VisitLocked { visit: String },
     #[error("{} do not share a rank, so there is no tie to break", participants.join(", "))]
     NotTied { participants: Vec<String> },
-    #[error(
-        "the sheet of \"{juror}\" for visit \"{visit}\" is not submitted, so there is nothing to reopen"
-    )]
+    #[error("the sheet of \"{juror}\" for visit \"{visit}\" is not submitted yet")]
     SheetNotSubmitted { juror: String, visit: String },
     #[error("cannot lock visit \"{visit}\": no juror scored {}", missing.join(", "))]
     ResultIncomplete { visit: String, missing: Vec<String> },

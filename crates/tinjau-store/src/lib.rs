@@ -14,6 +14,7 @@ mod migrations;
 mod projection;
 mod queries;
 mod records;
+mod reports;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -190,7 +191,7 @@ impl Store {
         }
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         self.options.clock.now()
     }
 

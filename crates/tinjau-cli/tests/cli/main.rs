@@ -6,4 +6,5 @@ mod audit;
 mod crash;
 mod errors;
 mod evidence;
+mod lead;
 mod walkthrough;
