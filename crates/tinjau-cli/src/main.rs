@@ -152,6 +152,35 @@ enum Command {
     /// The lead: official documents.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Send your work to the server and receive what you may see: changes first, then files.
+    Sync {
+        /// The server (first time, or to change it), e.g. https://192.168.1.10:8716.
+        #[arg(long, requires = "token")]
+        server: Option<String>,
+        /// Your token from the organiser or the lead (first time).
+        #[arg(long, requires = "server")]
+        token: Option<String>,
+        /// SHA-256 fingerprint of a self-signed server certificate to trust.
+        #[arg(long, value_name = "SHA256")]
+        pin: Option<String>,
+        /// Keep syncing every INTERVAL seconds until stopped (with backoff while offline).
+        #[arg(long)]
+        watch: bool,
+        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+        interval: u64,
+    },
+    /// What is waiting to be synced, conflicts, the clock skew the server saw.
+    Status,
+    /// Open conflicts: the same field written differently on two devices.
+    Conflicts,
+    /// Resolve a conflict by picking a candidate or giving the value.
+    Resolve {
+        conflict: String,
+        #[arg(long, value_name = "CANDIDATE_CHANGE_ID", conflicts_with = "value")]
+        pick: Option<String>,
+        #[arg(long)]
+        value: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -493,6 +522,49 @@ fn run(cli: &Cli, out: &Output) -> Result<()> {
             let store = open_store(cli)?;
             out.quarantine(&store.quarantine()?)
         }
+        Command::Sync {
+            server,
+            token,
+            pin,
+            watch,
+            interval,
+        } => sync_command(
+            cli,
+            out,
+            server.as_deref(),
+            token.as_deref(),
+            pin.as_deref(),
+            *watch,
+            *interval,
+        ),
+        Command::Status => {
+            let store = open_store(cli)?;
+            out.status(&store.sync_status()?)
+        }
+        Command::Conflicts => {
+            let store = open_store(cli)?;
+            out.conflicts(&store.conflicts()?)
+        }
+        Command::Resolve {
+            conflict,
+            pick,
+            value,
+        } => {
+            let parse = |text: &str| {
+                uuid::Uuid::parse_str(text)
+                    .map_err(|_| anyhow::anyhow!("\"{text}\" is not a conflict or change id"))
+            };
+            let conflict_id = parse(conflict)?;
+            let pick = pick.as_deref().map(parse).transpose()?;
+            let mut store = open_store(cli)?;
+            let value = store.resolve_conflict(conflict_id, pick, value.as_deref())?;
+            out.line(
+                &serde_json::json!({"conflict": conflict_id, "value": value}),
+                &format!(
+                    "Resolved {conflict_id} with {value}; it reaches the server at the next sync"
+                ),
+            )
+        }
         Command::Report(report) => {
             let store = open_store(cli)?;
             let today = chrono::Local::now().date_naive();
@@ -544,6 +616,107 @@ fn run(cli: &Cli, out: &Output) -> Result<()> {
                 &serde_json::json!({"file": path, "bytes": bytes.len()}),
                 &format!("Wrote {} ({} bytes)", path.display(), bytes.len()),
             )
+        }
+    }
+}
+
+/// Shows sync progress on a terminal, one bar per phase.
+struct TerminalProgress {
+    bar: Option<indicatif::ProgressBar>,
+    phase: Option<tinjau_sync::Phase>,
+}
+
+impl TerminalProgress {
+    fn new(enabled: bool) -> Self {
+        use std::io::IsTerminal;
+        TerminalProgress {
+            bar: (enabled && std::io::stderr().is_terminal()).then(indicatif::ProgressBar::hidden),
+            phase: None,
+        }
+    }
+}
+
+impl tinjau_sync::Progress for TerminalProgress {
+    fn update(&mut self, phase: tinjau_sync::Phase, done: u64, total: u64) {
+        let Some(bar) = &mut self.bar else { return };
+        if self.phase != Some(phase) {
+            bar.finish_and_clear();
+            *bar = indicatif::ProgressBar::new(total.max(done)).with_style(
+                indicatif::ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len}")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            bar.set_message(match phase {
+                tinjau_sync::Phase::Push => "kirim",
+                tinjau_sync::Phase::Pull => "terima",
+                tinjau_sync::Phase::Upload => "unggah",
+                tinjau_sync::Phase::Download => "unduh",
+            });
+            self.phase = Some(phase);
+        }
+        bar.set_length(total.max(done));
+        bar.set_position(done);
+    }
+}
+
+impl Drop for TerminalProgress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A number in [0, 1) for retry jitter.
+fn random_unit() -> f64 {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    f64::from(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+        / (f64::from(u32::MAX) + 1.0)
+}
+
+fn sync_command(
+    cli: &Cli,
+    out: &Output,
+    server: Option<&str>,
+    token: Option<&str>,
+    pin: Option<&str>,
+    watch: bool,
+    interval: u64,
+) -> Result<()> {
+    let mut store = open_store(cli)?;
+    if let (Some(server), Some(token)) = (server, token) {
+        let whoami = tinjau_sync::join(&mut store, server, token, pin)?;
+        tracing::info!(juror = %whoami.juror, competition = %whoami.competition, "joined the server");
+    }
+    let client = tinjau_sync::client_for(&store)?;
+    let mut attempt = 0;
+    loop {
+        let mut progress = TerminalProgress::new(!cli.json);
+        let result = tinjau_sync::sync_with_retries(
+            &mut store,
+            &client,
+            if watch { 1 } else { 3 },
+            &mut progress,
+            &mut random_unit,
+            &mut std::thread::sleep,
+        );
+        drop(progress);
+        match result {
+            Ok(report) => {
+                attempt = 0;
+                out.synced(&report)?;
+                if !watch {
+                    return Ok(());
+                }
+                std::thread::sleep(std::time::Duration::from_secs(interval));
+            }
+            Err(error) if watch && error.is_transient() => {
+                let delay = tinjau_core::sync::retry_delay(attempt, random_unit());
+                tracing::warn!(%error, ?delay, "offline; trying again later");
+                attempt += 1;
+                std::thread::sleep(delay);
+            }
+            Err(error) => return Err(error.into()),
         }
     }
 }

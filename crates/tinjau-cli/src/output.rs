@@ -37,21 +37,21 @@ impl Output {
         let store_error = error
             .chain()
             .find_map(|cause| cause.downcast_ref::<StoreError>());
-        let code = match store_error {
-            Some(e) => e.code(),
-            None if error
-                .chain()
-                .any(|cause| cause.downcast_ref::<tinjau_report::ReportError>().is_some()) =>
-            {
-                "report_failed"
-            }
-            None if error
-                .chain()
-                .any(|cause| cause.downcast_ref::<std::io::Error>().is_some()) =>
-            {
-                "io"
-            }
-            None => "error",
+        let sync_error = error
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<tinjau_sync::SyncError>());
+        let is =
+            |check: &dyn Fn(&(dyn std::error::Error + 'static)) -> bool| error.chain().any(check);
+        let code: &str = if let Some(e) = sync_error {
+            e.code()
+        } else if let Some(e) = store_error {
+            e.code()
+        } else if is(&|c| c.downcast_ref::<tinjau_report::ReportError>().is_some()) {
+            "report_failed"
+        } else if is(&|c| c.downcast_ref::<std::io::Error>().is_some()) {
+            "io"
+        } else {
+            "error"
         };
         let message = format!("{error:#}");
         let text = if self.json {
@@ -384,6 +384,95 @@ impl Output {
             );
         }
         self.block(changes, text)
+    }
+
+    pub fn synced(&self, report: &tinjau_sync::SyncReport) -> Result<()> {
+        let text = format!(
+            "Synced: sent {} change(s) ({} already there, {} in conflict, {} refused), received {}; \
+             evidence {} up, {} down; {} bytes sent, {} received",
+            report.pushed,
+            report.duplicates,
+            report.conflicts,
+            report.quarantined,
+            report.pulled,
+            report.evidence_uploaded,
+            report.evidence_downloaded,
+            report.bytes_sent,
+            report.bytes_received
+        );
+        self.line(report, &text)
+    }
+
+    pub fn status(&self, status: &tinjau_core::views::SyncStatus) -> Result<()> {
+        let mut text = String::new();
+        let _ = writeln!(
+            text,
+            "Server: {}",
+            status
+                .server
+                .as_deref()
+                .unwrap_or("(not set: run tinjau sync --server URL --token TOKEN)")
+        );
+        let _ = writeln!(text, "Pending changes: {}", status.pending_changes);
+        let _ = writeln!(
+            text,
+            "Pending evidence: {} file(s), {} bytes",
+            status.pending_evidence_files, status.pending_evidence_bytes
+        );
+        let _ = writeln!(
+            text,
+            "Last successful sync: {}",
+            status.last_sync.as_deref().unwrap_or("never")
+        );
+        let _ = writeln!(text, "Open conflicts: {}", status.open_conflicts);
+        if let Some(skew) = status.clock_skew_ms {
+            let _ = writeln!(
+                text,
+                "Clock skew seen by the server: {:+.1} s (server minus this laptop)",
+                skew as f64 / 1000.0
+            );
+        }
+        for refused in &status.quarantined {
+            let _ = writeln!(
+                text,
+                "Refused by the server: {} {}.{}: {}",
+                refused.change_id, refused.entity, refused.field, refused.reason
+            );
+        }
+        self.block(status, text)
+    }
+
+    pub fn conflicts(&self, conflicts: &[tinjau_core::sync::ConflictView]) -> Result<()> {
+        let mut text = format!("{} open conflict(s)\n", conflicts.len());
+        for conflict in conflicts {
+            let _ = writeln!(
+                text,
+                "\n{} — {} {} of {} ({}{})",
+                conflict.conflict_id,
+                conflict.entity.as_str(),
+                conflict.field,
+                conflict.owner,
+                conflict.visit_id.as_deref().unwrap_or("-"),
+                conflict
+                    .target_id
+                    .as_deref()
+                    .map(|t| format!(", {t}"))
+                    .unwrap_or_default()
+            );
+            for candidate in &conflict.candidates {
+                let shown = if candidate.change_id == conflict.provisional {
+                    "  (shown meanwhile)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    text,
+                    "  candidate {}: {} — device {}, {}{shown}",
+                    candidate.change_id, candidate.value, candidate.device_id, candidate.hlc
+                );
+            }
+        }
+        self.block(conflicts, text)
     }
 
     fn block<T: Serialize + ?Sized>(&self, value: &T, text: String) -> Result<()> {

@@ -34,6 +34,9 @@ pub struct ChangeEntry {
     /// The version of this field the writer had seen (0: none).
     pub base_version: u64,
     pub hlc: Hlc,
+    /// The conflict this change resolves, when it is a resolution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolves: Option<Uuid>,
     pub prev_hash: String,
     pub hash: String,
 }
@@ -61,6 +64,11 @@ impl ChangeEntry {
         field(self.value.as_bytes());
         field(&self.base_version.to_le_bytes());
         field(self.hlc.to_string().as_bytes());
+        // Only resolutions carry this, so every other entry hashes as it always did.
+        if let Some(conflict) = self.resolves {
+            field(b"resolves");
+            field(conflict.as_bytes());
+        }
         hasher.finalize().to_hex().to_string()
     }
 
@@ -114,6 +122,36 @@ pub fn verify_device_chain(entries: &[ChangeEntry]) -> Result<(), ChainBreak> {
     Ok(())
 }
 
+/// Verifies what this store holds of another device's chain, which may have gaps (a juror
+/// receives only the changes they may see): every entry's content must match its hash, and
+/// where two consecutive entries are both present, they must link.
+pub fn verify_partial_chain(entries: &[ChangeEntry]) -> Result<(), ChainBreak> {
+    let mut previous: Option<&ChangeEntry> = None;
+    for entry in entries {
+        let broken = |problem: &str| ChainBreak {
+            device_id: entry.device_id,
+            seq: entry.seq,
+            change_id: entry.change_id,
+            problem: problem.into(),
+        };
+        if entry.compute_hash() != entry.hash {
+            return Err(broken(
+                "its content does not match its hash: the entry was edited",
+            ));
+        }
+        if let Some(previous) = previous
+            && previous.seq + 1 == entry.seq
+            && previous.hash != entry.prev_hash
+        {
+            return Err(broken(
+                "its link to the previous entry does not match: an earlier entry was changed",
+            ));
+        }
+        previous = Some(entry);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +173,7 @@ mod tests {
                 wall_millis: seq,
                 counter: 0,
             },
+            resolves: None,
             prev_hash: String::new(),
             hash: String::new(),
         }

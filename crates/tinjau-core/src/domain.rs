@@ -78,7 +78,7 @@ impl FromStr for SheetState {
 }
 
 /// The kinds of record the change log speaks about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Entity {
     Score,

@@ -14,6 +14,7 @@ pub mod indonesian;
 pub mod merge;
 pub mod package;
 pub mod report;
+pub mod sync;
 pub mod views;
 
 pub use domain::{Entity, RuleError, SheetState, Verdict};

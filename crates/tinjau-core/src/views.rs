@@ -106,3 +106,28 @@ pub struct AuditReport {
     pub devices: usize,
     pub entries: u64,
 }
+
+/// `tinjau status` and the desktop app's sync panel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub server: Option<String>,
+    /// This device's changes the server has not acknowledged yet.
+    pub pending_changes: u64,
+    /// This device's changes the server refused, with reasons (kept, never dropped).
+    pub quarantined: Vec<RefusedChangeView>,
+    pub pending_evidence_files: u64,
+    pub pending_evidence_bytes: u64,
+    /// RFC 3339, when the last sync finished without error.
+    pub last_sync: Option<String>,
+    pub open_conflicts: usize,
+    /// Server time minus this laptop's time at the last sync, in milliseconds.
+    pub clock_skew_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefusedChangeView {
+    pub change_id: Uuid,
+    pub entity: String,
+    pub field: String,
+    pub reason: String,
+}

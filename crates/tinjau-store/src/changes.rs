@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use tinjau_core::chain::{ChangeEntry, GENESIS_HASH, verify_device_chain};
+use tinjau_core::chain::{ChangeEntry, GENESIS_HASH, verify_device_chain, verify_partial_chain};
 use tinjau_core::hlc::Hlc;
 use tinjau_core::views::AuditReport;
 use tinjau_core::{Entity, Package, ids};
@@ -87,12 +87,23 @@ impl<'a> ChangeWriter<'a> {
         )
     }
 
-    /// Appends one change, based on the field's current version, and bumps that version.
+    /// Appends one change, based on the field's current version, and projects it.
     pub(crate) fn record(
         &mut self,
         target: &ChangeTarget<'_>,
         field: &str,
         value_json: String,
+    ) -> Result<()> {
+        self.record_resolution(target, field, value_json, None)
+    }
+
+    /// Like [`ChangeWriter::record`], naming the conflict the change resolves.
+    pub(crate) fn record_resolution(
+        &mut self,
+        target: &ChangeTarget<'_>,
+        field: &str,
+        value_json: String,
+        resolves: Option<Uuid>,
     ) -> Result<()> {
         let base_version =
             field_version(&self.tx, target.entity, &target.row_id.to_string(), field)?;
@@ -111,6 +122,7 @@ impl<'a> ChangeWriter<'a> {
             value: value_json,
             base_version,
             hlc: self.hlc,
+            resolves,
             prev_hash: String::new(),
             hash: String::new(),
         }
@@ -134,8 +146,9 @@ impl<'a> ChangeWriter<'a> {
 pub(crate) fn insert_entry(conn: &Connection, entry: &ChangeEntry, sync_state: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO change_log (device_id, seq, change_id, author, entity, row_id, visit_id,
-                                 target_id, field, value, base_version, hlc, prev_hash, hash, sync_state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                                 target_id, field, value, base_version, hlc, prev_hash, hash, sync_state,
+                                 resolves)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         params![
             entry.device_id.to_string(),
             entry.seq as i64,
@@ -152,6 +165,7 @@ pub(crate) fn insert_entry(conn: &Connection, entry: &ChangeEntry, sync_state: &
             entry.prev_hash,
             entry.hash,
             sync_state,
+            entry.resolves.map(|r| r.to_string()),
         ],
     )?;
     Ok(())
@@ -185,11 +199,15 @@ pub(crate) fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Change
         hlc: parse(11, row.get(11)?)?,
         prev_hash: row.get(12)?,
         hash: row.get(13)?,
+        resolves: row
+            .get::<_, Option<String>>(14)?
+            .map(|text| parse(14, text))
+            .transpose()?,
     })
 }
 
 pub(crate) const ENTRY_COLUMNS: &str = "device_id, seq, change_id, author, entity, row_id, visit_id, \
-                             target_id, field, value, base_version, hlc, prev_hash, hash";
+                             target_id, field, value, base_version, hlc, prev_hash, hash, resolves";
 
 impl Store {
     /// Every change-log entry of one device, in sequence order.
@@ -217,7 +235,13 @@ impl Store {
             let device_id = Uuid::parse_str(device)
                 .map_err(|_| StoreError::Corrupt(format!("change log device id \"{device}\"")))?;
             let chain = self.device_entries(device_id)?;
-            verify_device_chain(&chain)?;
+            // This device's chain must be whole; of another device this store may hold only
+            // what it was allowed to receive.
+            if device_id == self.device_id {
+                verify_device_chain(&chain)?;
+            } else {
+                verify_partial_chain(&chain)?;
+            }
             entries += chain.len() as u64;
         }
         Ok(AuditReport {

@@ -72,6 +72,18 @@ pub enum StoreError {
     SheetNotSubmitted { juror: String, visit: String },
     #[error("cannot lock visit \"{visit}\": no juror scored {}", missing.join(", "))]
     ResultIncomplete { visit: String, missing: Vec<String> },
+    #[error(
+        "no open conflict \"{conflict}\": run `tinjau sync` to refresh, then `tinjau conflicts`"
+    )]
+    UnknownConflict { conflict: String },
+    #[error("the conflict has no candidate \"{candidate}\"")]
+    UnknownCandidate { candidate: String },
+    #[error("this is \"{owner}\"'s record: only they can resolve it")]
+    NotYours { owner: String },
+    #[error("give either --pick CANDIDATE or --value VALUE")]
+    ResolveHow,
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("sheet file: {0}")]
     SheetFile(String),
     #[error(
@@ -124,6 +136,11 @@ impl StoreError {
             StoreError::SheetNotSubmitted { .. } => "sheet_not_submitted",
             StoreError::ResultIncomplete { .. } => "result_incomplete",
             StoreError::SheetFile(_) => "invalid_sheet_file",
+            StoreError::UnknownConflict { .. } => "unknown_conflict",
+            StoreError::UnknownCandidate { .. } => "unknown_candidate",
+            StoreError::NotYours { .. } => "not_yours",
+            StoreError::ResolveHow => "resolve_how",
+            StoreError::Refused(_) => "refused",
             StoreError::NewerSchema { .. } => "newer_schema",
             StoreError::ChainBroken(_) => "chain_broken",
             StoreError::Corrupt(_) => "corrupt",

@@ -15,6 +15,7 @@ mod projection;
 mod queries;
 mod records;
 mod reports;
+mod sync;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,6 +33,7 @@ pub use exchange::{
 pub use lead::QuarantinedChange;
 pub use migrations::{MIGRATIONS, apply_migrations_up_to};
 pub use records::{ImportOutcome, VerifyRequest};
+pub use sync::{PendingUpload, SyncSettings};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -189,6 +191,11 @@ impl Store {
                 "SQLite integrity check: {answer}"
             )))
         }
+    }
+
+    /// This store's clock, in Unix milliseconds (what sync reports as the client's time).
+    pub fn now_millis(&self) -> i64 {
+        self.now().timestamp_millis()
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {

@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0002_sync_outbox.sql"),
     ),
     ("0003_lead", include_str!("../migrations/0003_lead.sql")),
+    ("0004_sync", include_str!("../migrations/0004_sync.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -70,6 +70,12 @@ pub(crate) fn project(
     if let Some((_, set_by)) = &current
         && *set_by >= key
     {
+        // Superseded by a later writer, but still counted: versions count every accepted
+        // change of a field, here as on the server, so `base_version` means the same on both.
+        tx.execute(
+            "UPDATE field_version SET version = version + 1 WHERE entity = ?1 AND row_id = ?2 AND field = ?3",
+            params![entry.entity.as_str(), row_id, entry.field],
+        )?;
         return Ok(false);
     }
     let at = time_of(entry);

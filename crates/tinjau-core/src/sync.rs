@@ -1,0 +1,446 @@
+//! Sync: the wire types, and the pure planning the server runs on every push.
+//!
+//! The server gathers the state a push touches (inside one transaction that holds the space's
+//! lock), calls [`plan_push`], and applies the plan. Keeping the decision here makes it
+//! testable without a server, and identical on the SQLite and PostgreSQL backends.
+//!
+//! Versions count the accepted changes of a field. A change whose `base_version` is at least
+//! the field's version has seen everything the server has and fast-forwards; one based on an
+//! older version is concurrent: with the same value it is simply accepted, with another value
+//! it opens (or joins) a conflict that keeps every candidate. The provisional winner is the
+//! candidate with the greatest (HLC, device id): clients compute the same winner locally.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::authority::{check_change, sheet_owner};
+use crate::chain::ChangeEntry;
+use crate::domain::Entity;
+use crate::hlc::Hlc;
+use crate::package::{Package, Role};
+
+/// Changes per push batch.
+pub const MAX_BATCH_CHANGES: usize = 500;
+/// Uncompressed bytes per push batch (the wire carries it gzip-compressed).
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+/// Evidence upload chunk size.
+pub const CHUNK_BYTES: usize = 1024 * 1024;
+
+/// What a server token allows: a juror's own work, the lead's, or the organiser's (who runs the
+/// server and reads everything, but writes no field record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessRole {
+    Juror,
+    Lead,
+    Organiser,
+}
+
+impl AccessRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessRole::Juror => "juror",
+            AccessRole::Lead => "lead",
+            AccessRole::Organiser => "organiser",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AccessRole> {
+        match text {
+            "juror" => Some(AccessRole::Juror),
+            "lead" => Some(AccessRole::Lead),
+            "organiser" => Some(AccessRole::Organiser),
+            _ => None,
+        }
+    }
+
+    /// The lead and the organiser see every juror's work.
+    pub fn sees_everything(self) -> bool {
+        matches!(self, AccessRole::Lead | AccessRole::Organiser)
+    }
+}
+
+/// Whether a token role fits the package's role of that juror.
+pub fn role_allowed(package: &Package, juror: &str, role: AccessRole) -> Result<(), String> {
+    match (role, package.juror(juror).map(|j| j.role)) {
+        (AccessRole::Organiser, _) => Ok(()),
+        (AccessRole::Lead, Some(Role::Lead)) | (AccessRole::Juror, Some(_)) => Ok(()),
+        (AccessRole::Lead, Some(Role::Juror)) => {
+            Err(format!("\"{juror}\" is not a team lead in the package"))
+        }
+        (_, None) => Err(format!("\"{juror}\" is not a juror of the competition")),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Whoami {
+    pub juror: String,
+    pub role: AccessRole,
+    pub competition: String,
+    pub server_time_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    pub device_id: Uuid,
+    /// The client's wall clock, to measure and show its skew (never to reject anything).
+    pub client_time_ms: i64,
+    pub changes: Vec<ChangeEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Applied,
+    Duplicate,
+    Conflict { conflict_id: Uuid },
+    Rejected { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeOutcome {
+    pub change_id: Uuid,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub outcomes: Vec<ChangeOutcome>,
+    pub server_time_ms: i64,
+    /// Server time minus client time, as observed now.
+    pub skew_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PulledChange {
+    /// The change's position in the space's log: gapless, in commit order.
+    pub seq: u64,
+    pub entry: ChangeEntry,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub changes: Vec<PulledChange>,
+    /// The cursor to ask from next (the last position examined, visible or not).
+    pub next: u64,
+    pub more: bool,
+    /// Every open conflict the requester may see.
+    pub conflicts: Vec<ConflictView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub change_id: Uuid,
+    pub author: String,
+    pub device_id: Uuid,
+    pub hlc: Hlc,
+    /// JSON text.
+    pub value: String,
+}
+
+impl Candidate {
+    fn of(entry: &ChangeEntry) -> Candidate {
+        Candidate {
+            change_id: entry.change_id,
+            author: entry.author.clone(),
+            device_id: entry.device_id,
+            hlc: entry.hlc,
+            value: entry.value.clone(),
+        }
+    }
+
+    fn writer(&self) -> (Hlc, Uuid) {
+        (self.hlc, self.device_id)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConflictView {
+    pub conflict_id: Uuid,
+    pub entity: Entity,
+    pub row_id: Uuid,
+    pub field: String,
+    pub visit_id: Option<String>,
+    pub target_id: Option<String>,
+    /// The juror whose record it is.
+    pub owner: String,
+    pub candidates: Vec<Candidate>,
+    /// The candidate shown meanwhile: greatest (HLC, device id).
+    pub provisional: Uuid,
+    pub resolved_by: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FieldKey {
+    pub entity: Entity,
+    pub row_id: Uuid,
+    pub field: String,
+}
+
+impl FieldKey {
+    pub fn of(entry: &ChangeEntry) -> FieldKey {
+        FieldKey {
+            entity: entry.entity,
+            row_id: entry.row_id,
+            field: entry.field.clone(),
+        }
+    }
+}
+
+/// The server's state of one field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldState {
+    pub version: u64,
+    pub value: String,
+    pub change_id: Uuid,
+    pub hlc: Hlc,
+    pub device_id: Uuid,
+    pub open_conflict: Option<Uuid>,
+}
+
+/// What the server already knows of a change in the batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Known {
+    Logged,
+    Quarantined(String),
+}
+
+pub struct PushContext<'a> {
+    pub package: &'a Package,
+    /// The juror the token belongs to.
+    pub requester: &'a str,
+    pub locked_visits: &'a HashSet<String>,
+    pub known: &'a HashMap<Uuid, Known>,
+    /// Current states of the fields the batch touches.
+    pub states: &'a HashMap<FieldKey, FieldState>,
+    /// Open conflicts of those fields, by id.
+    pub conflicts: &'a HashMap<Uuid, ConflictView>,
+}
+
+/// A change to append to the space's log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedChange {
+    pub entry: ChangeEntry,
+    /// The juror whose record it is (a sheet reopened by the lead is still the juror's).
+    pub owner: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PushPlan {
+    pub outcomes: Vec<ChangeOutcome>,
+    pub log: Vec<LoggedChange>,
+    pub states: BTreeMap<FieldKey, FieldState>,
+    pub conflicts: BTreeMap<Uuid, ConflictView>,
+    pub quarantine: Vec<(ChangeEntry, String)>,
+    pub new_locks: Vec<String>,
+}
+
+/// The owner of the record a change writes.
+pub fn owner_of(package: &Package, entry: &ChangeEntry) -> String {
+    if entry.entity == Entity::Sheet
+        && let Some(visit) = entry.visit_id.as_deref().and_then(|v| package.visit(v))
+        && let Some(owner) = sheet_owner(package, visit, entry.row_id)
+    {
+        return owner;
+    }
+    entry.author.clone()
+}
+
+/// Decides the fate of every change of a push.
+pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
+    let mut plan = PushPlan::default();
+    let mut states: HashMap<FieldKey, FieldState> = HashMap::new();
+    let mut locked: HashSet<&str> = ctx.locked_visits.iter().map(String::as_str).collect();
+    let mut seen: HashSet<Uuid> = HashSet::new();
+    for entry in batch {
+        let outcome = |outcome| ChangeOutcome {
+            change_id: entry.change_id,
+            outcome,
+        };
+        if let Some(known) = ctx.known.get(&entry.change_id) {
+            plan.outcomes.push(outcome(match known {
+                Known::Logged => Outcome::Duplicate,
+                Known::Quarantined(reason) => Outcome::Rejected {
+                    reason: reason.clone(),
+                },
+            }));
+            continue;
+        }
+        if !seen.insert(entry.change_id) {
+            plan.outcomes.push(outcome(Outcome::Duplicate));
+            continue;
+        }
+        let refusal = if entry.compute_hash() != entry.hash {
+            Some("the change's content does not match its hash".to_string())
+        } else if entry.author != ctx.requester {
+            Some(format!(
+                "\"{}\" may not push a change written by \"{}\"",
+                ctx.requester, entry.author
+            ))
+        } else if let Err(reason) = check_change(ctx.package, entry) {
+            Some(reason)
+        } else if let Some(visit) = entry.visit_id.as_deref()
+            && locked.contains(visit)
+        {
+            Some(format!(
+                "visit \"{visit}\" is locked: the change arrived after the lead sealed its result"
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            plan.quarantine.push((entry.clone(), reason.clone()));
+            plan.outcomes.push(outcome(Outcome::Rejected { reason }));
+            continue;
+        }
+
+        let key = FieldKey::of(entry);
+        let current = states.get(&key).or_else(|| ctx.states.get(&key)).cloned();
+        let fresh = |version: u64, open_conflict: Option<Uuid>| FieldState {
+            version,
+            value: entry.value.clone(),
+            change_id: entry.change_id,
+            hlc: entry.hlc,
+            device_id: entry.device_id,
+            open_conflict,
+        };
+        let (state, result) = match current {
+            None => (fresh(1, None), Outcome::Applied),
+            Some(state) if entry.resolves.is_some() && entry.resolves == state.open_conflict => {
+                let id = state.open_conflict.expect("checked");
+                let mut conflict = plan
+                    .conflicts
+                    .get(&id)
+                    .or_else(|| ctx.conflicts.get(&id))
+                    .cloned()
+                    .expect("an open conflict is gathered with its field");
+                conflict.resolved_by = Some(entry.change_id);
+                plan.conflicts.insert(id, conflict);
+                (fresh(state.version + 1, None), Outcome::Applied)
+            }
+            Some(state) if entry.base_version >= state.version => (
+                fresh(state.version + 1, state.open_conflict),
+                Outcome::Applied,
+            ),
+            Some(state) if state.value == entry.value => {
+                // Concurrent, but saying the same thing: nothing to choose between.
+                let mut same = state.clone();
+                same.version += 1;
+                (same, Outcome::Applied)
+            }
+            Some(state) => {
+                let (id, mut conflict) = match state.open_conflict {
+                    Some(id) => (
+                        id,
+                        plan.conflicts
+                            .get(&id)
+                            .or_else(|| ctx.conflicts.get(&id))
+                            .cloned()
+                            .expect("an open conflict is gathered with its field"),
+                    ),
+                    None => {
+                        let id = Uuid::new_v5(&state.change_id, entry.change_id.as_bytes());
+                        let current = Candidate {
+                            change_id: state.change_id,
+                            author: String::new(),
+                            device_id: state.device_id,
+                            hlc: state.hlc,
+                            value: state.value.clone(),
+                        };
+                        (
+                            id,
+                            ConflictView {
+                                conflict_id: id,
+                                entity: entry.entity,
+                                row_id: entry.row_id,
+                                field: entry.field.clone(),
+                                visit_id: entry.visit_id.clone(),
+                                target_id: entry.target_id.clone(),
+                                owner: owner_of(ctx.package, entry),
+                                candidates: vec![current],
+                                provisional: state.change_id,
+                                resolved_by: None,
+                            },
+                        )
+                    }
+                };
+                conflict.candidates.push(Candidate::of(entry));
+                let winner = conflict
+                    .candidates
+                    .iter()
+                    .max_by_key(|c| c.writer())
+                    .cloned()
+                    .expect("at least two candidates");
+                conflict.provisional = winner.change_id;
+                plan.conflicts.insert(id, conflict);
+                let state = FieldState {
+                    version: state.version + 1,
+                    value: winner.value,
+                    change_id: winner.change_id,
+                    hlc: winner.hlc,
+                    device_id: winner.device_id,
+                    open_conflict: Some(id),
+                };
+                (state, Outcome::Conflict { conflict_id: id })
+            }
+        };
+        if entry.entity == Entity::Lock
+            && let Some(visit) = entry.visit_id.as_deref()
+        {
+            locked.insert(visit);
+            plan.new_locks.push(visit.to_string());
+        }
+        states.insert(key.clone(), state.clone());
+        plan.states.insert(key, state);
+        plan.log.push(LoggedChange {
+            entry: entry.clone(),
+            owner: owner_of(ctx.package, entry),
+        });
+        plan.outcomes.push(outcome(result));
+    }
+    // A conflict candidate standing for the state before the push has no author yet: fill it
+    // from the conflict's owner, who wrote it (conflicts are on one owner's record).
+    for conflict in plan.conflicts.values_mut() {
+        for candidate in &mut conflict.candidates {
+            if candidate.author.is_empty() {
+                candidate.author = conflict.owner.clone();
+            }
+        }
+    }
+    plan
+}
+
+/// Whether `juror` (with `role`) may receive a change of `owner`'s record. Before a visit's
+/// result is locked (released), a juror never receives another juror's scores or verdicts.
+pub fn visible_to(
+    package: &Package,
+    juror: &str,
+    role: AccessRole,
+    entity: Entity,
+    owner: &str,
+    visit_id: Option<&str>,
+) -> bool {
+    if role.sees_everything() || owner == juror {
+        return true;
+    }
+    let on_jury = visit_id
+        .and_then(|v| package.visit(v))
+        .is_some_and(|v| v.jurors.iter().any(|j| j == juror));
+    on_jury
+        && matches!(
+            entity,
+            Entity::Observation | Entity::Evidence | Entity::Lock
+        )
+}
+
+/// How long to wait before retry number `attempt` (0-based): exponential from one second,
+/// capped at five minutes, with full jitter from `random_unit` in [0, 1).
+pub fn retry_delay(attempt: u32, random_unit: f64) -> Duration {
+    let ceiling = (1u64 << attempt.min(16)).min(300) as f64;
+    Duration::from_secs_f64(ceiling * random_unit.clamp(0.0, 1.0)).max(Duration::from_millis(100))
+}

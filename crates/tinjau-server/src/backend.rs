@@ -1,0 +1,463 @@
+//! Storage behind one interface, with two real backends: SQLite (embedded, one process) and
+//! PostgreSQL (several stateless instances). The same schema, the same planning, the same tests.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use tinjau_core::Package;
+use tinjau_core::chain::ChangeEntry;
+use tinjau_core::sync::{
+    AccessRole, ConflictView, FieldKey, FieldState, Known, PullResponse, PushContext, PushPlan,
+    PushRequest, PushResponse, plan_push,
+};
+use uuid::Uuid;
+
+use crate::postgres::PostgresBackend;
+use crate::sqlite::SqliteBackend;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("PostgreSQL pool: {0}")]
+    Pool(String),
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+pub type BackendResult<T> = Result<T, BackendError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub competition: String,
+    pub juror: String,
+    pub role: AccessRole,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobStatus {
+    pub size: u64,
+    pub received: u64,
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum PublishOutcome {
+    Published {
+        competition: String,
+        revision: i64,
+    },
+    Updated {
+        competition: String,
+        from: i64,
+        to: i64,
+    },
+    Unchanged {
+        competition: String,
+        revision: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuarantineView {
+    pub change_id: Uuid,
+    pub author: String,
+    pub reason: String,
+    pub received_at: String,
+    pub entry: ChangeEntry,
+}
+
+pub enum Backend {
+    Sqlite(SqliteBackend),
+    Postgres(PostgresBackend),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $backend:ident => $call:expr) => {
+        match $self {
+            Backend::Sqlite($backend) => $call.await,
+            Backend::Postgres($backend) => $call.await,
+        }
+    };
+}
+
+impl Backend {
+    /// Opens the embedded SQLite database in `data_dir`.
+    pub fn sqlite(data_dir: &std::path::Path) -> BackendResult<Backend> {
+        Ok(Backend::Sqlite(SqliteBackend::open(data_dir)?))
+    }
+
+    /// Connects to PostgreSQL (`postgres://…`) and applies the schema if it is missing.
+    pub async fn postgres(url: &str) -> BackendResult<Backend> {
+        Ok(Backend::Postgres(PostgresBackend::connect(url).await?))
+    }
+
+    pub async fn publish(&self, package: &Package) -> BackendResult<PublishOutcome> {
+        let text = serde_json::to_string(package).expect("a package serialises");
+        dispatch!(self, b => b.publish(package, text))
+    }
+
+    /// Stores a new token's hash; returns the competition it is for.
+    pub async fn issue_token(
+        &self,
+        competition: Option<&str>,
+        juror: &str,
+        role: AccessRole,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> BackendResult<String> {
+        let competition = match competition {
+            Some(c) => c.to_string(),
+            None => {
+                let all = dispatch!(self, b => b.competitions())?;
+                match all.as_slice() {
+                    [only] => only.clone(),
+                    [] => return Err(BackendError::NotFound(
+                        "no competition published yet: run `tinjau-server publish PACKAGE.json`"
+                            .into(),
+                    )),
+                    _ => {
+                        return Err(BackendError::Invalid(format!(
+                            "several competitions are published ({}): pass --competition",
+                            all.join(", ")
+                        )));
+                    }
+                }
+            }
+        };
+        let package = self.package(&competition).await?;
+        tinjau_core::sync::role_allowed(&package, juror, role).map_err(BackendError::Invalid)?;
+        dispatch!(self, b => b.insert_token(&competition, juror, role, hash, &timestamp(now)))?;
+        Ok(competition)
+    }
+
+    /// Withdraws a token; `false` when no such token exists.
+    pub async fn revoke_token(&self, hash: &str, now: DateTime<Utc>) -> BackendResult<bool> {
+        dispatch!(self, b => b.revoke_token(hash, &timestamp(now)))
+    }
+
+    pub async fn authenticate(&self, hash: &str) -> BackendResult<Option<TokenRecord>> {
+        dispatch!(self, b => b.authenticate(hash))
+    }
+
+    pub async fn package_text(&self, competition: &str) -> BackendResult<String> {
+        dispatch!(self, b => b.package_text(competition))
+    }
+
+    pub async fn package(&self, competition: &str) -> BackendResult<Package> {
+        let text = self.package_text(competition).await?;
+        serde_json::from_str(&text).map_err(|e| BackendError::Corrupt(format!("package: {e}")))
+    }
+
+    pub async fn push(
+        &self,
+        auth: &TokenRecord,
+        request: PushRequest,
+        now: DateTime<Utc>,
+    ) -> BackendResult<PushResponse> {
+        let skew_ms = now.timestamp_millis() - request.client_time_ms;
+        let outcomes = dispatch!(self, b => b.push(auth, &request, now, skew_ms))?;
+        Ok(PushResponse {
+            outcomes,
+            server_time_ms: now.timestamp_millis(),
+            skew_ms,
+        })
+    }
+
+    pub async fn pull(
+        &self,
+        auth: &TokenRecord,
+        after: u64,
+        limit: u32,
+    ) -> BackendResult<PullResponse> {
+        dispatch!(self, b => b.pull(auth, after, limit))
+    }
+
+    pub async fn quarantine(&self, competition: &str) -> BackendResult<Vec<QuarantineView>> {
+        dispatch!(self, b => b.quarantine(competition))
+    }
+
+    pub async fn blob_status(&self, hash: &str) -> BackendResult<Option<BlobStatus>> {
+        dispatch!(self, b => b.blob_status(hash))
+    }
+
+    pub async fn blob_append(
+        &self,
+        hash: &str,
+        size: u64,
+        offset: u64,
+        data: &[u8],
+        now: DateTime<Utc>,
+    ) -> BackendResult<BlobStatus> {
+        dispatch!(self, b => b.blob_append(hash, size, offset, data, &timestamp(now)))
+    }
+
+    pub async fn blob_read(&self, hash: &str) -> BackendResult<Option<Vec<u8>>> {
+        dispatch!(self, b => b.blob_read(hash))
+    }
+}
+
+pub(crate) fn timestamp(now: DateTime<Utc>) -> String {
+    now.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// What a push needs to read before planning (inside its transaction).
+pub(crate) struct Gathered {
+    pub package: Package,
+    pub known: HashMap<Uuid, Known>,
+    pub states: HashMap<FieldKey, FieldState>,
+    pub conflicts: HashMap<Uuid, ConflictView>,
+    pub locked: HashSet<String>,
+}
+
+/// The change ids and field keys a push touches.
+pub(crate) fn touched(request: &PushRequest) -> (Vec<Uuid>, Vec<FieldKey>) {
+    let ids = request.changes.iter().map(|c| c.change_id).collect();
+    let mut keys: Vec<FieldKey> = request.changes.iter().map(FieldKey::of).collect();
+    keys.sort();
+    keys.dedup();
+    (ids, keys)
+}
+
+pub(crate) fn plan(gathered: &Gathered, auth: &TokenRecord, request: &PushRequest) -> PushPlan {
+    plan_push(
+        &PushContext {
+            package: &gathered.package,
+            requester: &auth.juror,
+            locked_visits: &gathered.locked,
+            known: &gathered.known,
+            states: &gathered.states,
+            conflicts: &gathered.conflicts,
+        },
+        &request.changes,
+    )
+}
+
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    text: &str,
+) -> BackendResult<T> {
+    serde_json::from_str(text).map_err(|e| BackendError::Corrupt(format!("{what}: {e}")))
+}
+
+pub(crate) fn parse_role(text: &str) -> BackendResult<AccessRole> {
+    AccessRole::parse(text).ok_or_else(|| BackendError::Corrupt(format!("token role \"{text}\"")))
+}
+
+/// Validates an appended chunk against the blob's current status.
+pub(crate) fn check_append(
+    hash: &str,
+    status: Option<BlobStatus>,
+    size: u64,
+    offset: u64,
+    len: usize,
+) -> BackendResult<Option<BlobStatus>> {
+    if let Some(status) = status {
+        if status.size != size {
+            return Err(BackendError::Conflict(format!(
+                "file {hash} was announced as {} bytes, now as {size}",
+                status.size
+            )));
+        }
+        if status.complete {
+            return Ok(Some(status));
+        }
+        if status.received != offset {
+            return Err(BackendError::Conflict(format!(
+                "the server has {} bytes of {hash}, not {offset}: resume from there",
+                status.received
+            )));
+        }
+    } else if offset != 0 {
+        return Err(BackendError::Conflict(format!(
+            "the server has 0 bytes of {hash}, not {offset}: resume from there"
+        )));
+    }
+    if offset + len as u64 > size {
+        return Err(BackendError::Invalid(format!(
+            "the chunk runs past the announced length {size}"
+        )));
+    }
+    Ok(None)
+}
+
+/// The statements both backends run. SQLite reads `$1` as a *named* parameter and numbers
+/// named parameters by first appearance, so `$1, $2, …` must first appear in that order for
+/// the same positional arguments to mean the same thing on both (a test checks every one).
+pub(crate) mod sql {
+    pub const PACKAGE: &str = "SELECT package FROM competition WHERE id = $1";
+    pub const COMPETITIONS: &str = "SELECT id FROM competition ORDER BY id";
+    pub const EXISTING: &str = "SELECT revision, package FROM competition WHERE id = $1";
+    pub const INSERT_COMPETITION: &str =
+        "INSERT INTO competition (id, revision, package, counter) VALUES ($1, $2, $3, 0)";
+    pub const UPDATE_COMPETITION: &str =
+        "UPDATE competition SET revision = $1, package = $2 WHERE id = $3";
+    pub const INSERT_TOKEN: &str = "INSERT INTO token (hash, competition, juror, role, created_at) VALUES ($1, $2, $3, $4, $5)";
+    pub const REVOKE_TOKEN: &str =
+        "UPDATE token SET revoked_at = $1 WHERE hash = $2 AND revoked_at IS NULL";
+    pub const TOKEN_EXISTS: &str = "SELECT COUNT(*) FROM token WHERE hash = $1";
+    pub const AUTHENTICATE: &str =
+        "SELECT competition, juror, role, revoked_at IS NOT NULL FROM token WHERE hash = $1";
+    pub const LOCKED: &str = "SELECT visit_id FROM visit_lock WHERE competition = $1";
+    pub const INSERT_LOG: &str = "INSERT INTO change_log (competition, seq, change_id, author, owner, entity, visit_id, entry, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    pub const UPSERT_STATE: &str = "INSERT INTO field_state (competition, entity, row_id, field, state) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (competition, entity, row_id, field) DO UPDATE SET state = excluded.state";
+    pub const UPSERT_CONFLICT: &str = "INSERT INTO conflict (competition, id, owner, resolved, view) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (competition, id) DO UPDATE SET resolved = excluded.resolved, view = excluded.view";
+    pub const INSERT_QUARANTINE: &str =
+        "INSERT INTO quarantine (competition, change_id, author, reason, entry, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (competition, change_id) DO NOTHING";
+    pub const INSERT_LOCK: &str = "INSERT INTO visit_lock (competition, visit_id) VALUES ($1, $2) ON CONFLICT (competition, visit_id) DO NOTHING";
+    pub const SET_COUNTER: &str = "UPDATE competition SET counter = $1 WHERE id = $2";
+    pub const UPSERT_DEVICE: &str = "INSERT INTO device (competition, device_id, juror, last_seen_at, skew_ms) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (competition, device_id) DO UPDATE SET juror = excluded.juror,
+             last_seen_at = excluded.last_seen_at, skew_ms = excluded.skew_ms";
+    pub const PULL: &str = "SELECT seq, entry, owner, entity, visit_id FROM change_log
+         WHERE competition = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+    pub const OPEN_CONFLICTS: &str =
+        "SELECT owner, view FROM conflict WHERE competition = $1 AND resolved = 0 ORDER BY id";
+    pub const QUARANTINE: &str =
+        "SELECT change_id, author, reason, received_at, entry FROM quarantine
+         WHERE competition = $1 ORDER BY received_at, change_id";
+    pub const BLOB_STATUS: &str = "SELECT size, received, complete FROM blob WHERE hash = $1";
+    pub const INSERT_BLOB: &str =
+        "INSERT INTO blob (hash, size, received, complete, created_at) VALUES ($1, $2, 0, 0, $3)
+         ON CONFLICT (hash) DO NOTHING";
+    pub const INSERT_CHUNK: &str =
+        "INSERT INTO blob_chunk (hash, offset_bytes, data) VALUES ($1, $2, $3)";
+    pub const SET_RECEIVED: &str = "UPDATE blob SET received = $1, complete = $2 WHERE hash = $3";
+    pub const CHUNKS: &str = "SELECT data FROM blob_chunk WHERE hash = $1 ORDER BY offset_bytes";
+    pub const DROP_CHUNKS: &str = "DELETE FROM blob_chunk WHERE hash = $1";
+
+    pub const ALL: &[&str] = &[
+        PACKAGE,
+        COMPETITIONS,
+        EXISTING,
+        INSERT_COMPETITION,
+        UPDATE_COMPETITION,
+        INSERT_TOKEN,
+        REVOKE_TOKEN,
+        TOKEN_EXISTS,
+        AUTHENTICATE,
+        LOCKED,
+        INSERT_LOG,
+        UPSERT_STATE,
+        UPSERT_CONFLICT,
+        INSERT_QUARANTINE,
+        INSERT_LOCK,
+        SET_COUNTER,
+        UPSERT_DEVICE,
+        PULL,
+        OPEN_CONFLICTS,
+        QUARANTINE,
+        BLOB_STATUS,
+        INSERT_BLOB,
+        INSERT_CHUNK,
+        SET_RECEIVED,
+        CHUNKS,
+        DROP_CHUNKS,
+    ];
+
+    #[cfg(test)]
+    mod tests {
+        /// Placeholders in order of first appearance.
+        fn first_appearances(statement: &str) -> Vec<u32> {
+            let mut seen = Vec::new();
+            let bytes = statement.as_bytes();
+            for (i, _) in statement.match_indices('$') {
+                let digits: String = bytes[i + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .map(|&b| b as char)
+                    .collect();
+                if let Ok(n) = digits.parse::<u32>()
+                    && !seen.contains(&n)
+                {
+                    seen.push(n);
+                }
+            }
+            seen
+        }
+
+        #[test]
+        fn every_statement_numbers_its_placeholders_in_order_of_first_use() {
+            for statement in super::ALL {
+                let order = first_appearances(statement);
+                let expected: Vec<u32> = (1..=order.len() as u32).collect();
+                assert_eq!(
+                    order, expected,
+                    "out of order (SQLite would bind wrongly): {statement}"
+                );
+            }
+        }
+    }
+}
+
+/// A pulled row, before the visibility filter.
+pub(crate) struct LogRow {
+    pub seq: i64,
+    pub entry: String,
+    pub owner: String,
+    pub entity: String,
+    pub visit_id: Option<String>,
+}
+
+/// Builds a pull page from the rows read after `after`.
+pub(crate) fn pull_page(
+    package: &Package,
+    auth: &TokenRecord,
+    after: u64,
+    limit: u32,
+    rows: Vec<LogRow>,
+    conflicts: Vec<(String, String)>,
+) -> BackendResult<PullResponse> {
+    let more = rows.len() as u32 == limit;
+    let next = rows.last().map_or(after, |r| r.seq as u64);
+    let mut changes = Vec::new();
+    for row in rows {
+        let entity: tinjau_core::Entity = row
+            .entity
+            .parse()
+            .map_err(|e| BackendError::Corrupt(format!("log entity: {e}")))?;
+        if tinjau_core::sync::visible_to(
+            package,
+            &auth.juror,
+            auth.role,
+            entity,
+            &row.owner,
+            row.visit_id.as_deref(),
+        ) {
+            changes.push(tinjau_core::sync::PulledChange {
+                seq: row.seq as u64,
+                entry: parse_json("log entry", &row.entry)?,
+            });
+        }
+    }
+    let conflicts = conflicts
+        .into_iter()
+        .filter(|(owner, _)| auth.role.sees_everything() || *owner == auth.juror)
+        .map(|(_, view)| parse_json("conflict", &view))
+        .collect::<BackendResult<_>>()?;
+    Ok(PullResponse {
+        changes,
+        next,
+        more,
+        conflicts,
+    })
+}

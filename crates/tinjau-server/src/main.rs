@@ -1,0 +1,247 @@
+//! `tinjau-server`: serve, publish a competition package, issue or revoke tokens.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use base64::Engine;
+use clap::{Parser, Subcommand, ValueEnum};
+use tinjau_core::Package;
+use tinjau_core::sync::AccessRole;
+use tinjau_server::{AppState, Backend, DEFAULT_MAX_BLOB_BYTES, router, token_hash};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tinjau-server",
+    version,
+    about = "Tinjau's central server: sync for jurors, results for the lead"
+)]
+struct Cli {
+    /// Where the embedded SQLite database lives (ignored with --database).
+    #[arg(
+        long,
+        global = true,
+        env = "TINJAU_SERVER_DATA_DIR",
+        value_name = "DIR",
+        default_value = "tinjau-server-data"
+    )]
+    data_dir: PathBuf,
+    /// A PostgreSQL database instead of the embedded SQLite (postgres://user:pass@host/db).
+    #[arg(long, global = true, env = "TINJAU_DATABASE_URL", value_name = "URL")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the sync API.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8716")]
+        listen: SocketAddr,
+        /// PEM certificate chain for HTTPS.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key for HTTPS.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Allow plain HTTP on an address other than loopback.
+        #[arg(long)]
+        insecure: bool,
+        /// Largest evidence file accepted, in MiB.
+        #[arg(long, default_value_t = DEFAULT_MAX_BLOB_BYTES / (1024 * 1024))]
+        max_evidence_mib: u64,
+    },
+    /// Load or update a competition package (validated as the client validates it).
+    Publish { package: PathBuf },
+    /// Issue a token for a juror (printed once; only its hash is kept), or revoke one.
+    Token {
+        #[arg(long, required_unless_present = "revoke")]
+        juror: Option<String>,
+        #[arg(long, value_enum, default_value = "juror")]
+        role: RoleArg,
+        /// The competition, when several are published.
+        #[arg(long)]
+        competition: Option<String>,
+        /// Withdraw this token.
+        #[arg(long, value_name = "TOKEN", conflicts_with = "juror")]
+        revoke: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Juror,
+    Lead,
+    Organiser,
+}
+
+impl From<RoleArg> for AccessRole {
+    fn from(role: RoleArg) -> AccessRole {
+        match role {
+            RoleArg::Juror => AccessRole::Juror,
+            RoleArg::Lead => AccessRole::Lead,
+            RoleArg::Organiser => AccessRole::Organiser,
+        }
+    }
+}
+
+fn say(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}")?;
+    stdout.flush()?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open_backend(cli: &Cli) -> Result<Backend> {
+    match &cli.database {
+        Some(url) => Backend::postgres(url)
+            .await
+            .context("connecting to PostgreSQL"),
+        None => Backend::sqlite(&cli.data_dir)
+            .with_context(|| format!("opening {}", cli.data_dir.display())),
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let backend = open_backend(&cli).await?;
+    match cli.command {
+        Command::Publish { package } => {
+            let bytes = std::fs::read(&package)
+                .with_context(|| format!("reading {}", package.display()))?;
+            let package = Package::parse(&bytes)
+                .with_context(|| format!("validating {}", package.display()))?;
+            let outcome = backend.publish(&package).await?;
+            say(&serde_json::to_string(&outcome)?)
+        }
+        Command::Token {
+            juror,
+            role,
+            competition,
+            revoke,
+        } => {
+            let now = chrono::Utc::now();
+            if let Some(token) = revoke {
+                if !backend.revoke_token(&token_hash(&token), now).await? {
+                    bail!("no such token");
+                }
+                return say("revoked");
+            }
+            let juror = juror.expect("clap requires --juror without --revoke");
+            let mut secret = [0u8; 32];
+            secret[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+            secret[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+            let token = format!(
+                "tjk_{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+            );
+            let competition = backend
+                .issue_token(
+                    competition.as_deref(),
+                    &juror,
+                    role.into(),
+                    &token_hash(&token),
+                    now,
+                )
+                .await?;
+            tracing::info!(%juror, %competition, "issued a token");
+            say(&token)
+        }
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+            insecure,
+            max_evidence_mib,
+        } => {
+            let state = AppState {
+                backend: Arc::new(backend),
+                clock: Arc::new(chrono::Utc::now),
+                max_blob_bytes: max_evidence_mib.saturating_mul(1024 * 1024),
+            };
+            let app = router(state);
+            let handle = axum_server::Handle::new();
+            let shutdown = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!("shutting down: finishing requests in flight");
+                shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+            });
+            match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => {
+                    let _ = rustls::crypto::ring::default_provider().install_default();
+                    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                        .await
+                        .with_context(|| {
+                            format!("loading {} and {}", cert.display(), key.display())
+                        })?;
+                    let listener = std::net::TcpListener::bind(listen)
+                        .with_context(|| format!("binding {listen}"))?;
+                    listener.set_nonblocking(true)?;
+                    say(&format!("listening on https://{}", listener.local_addr()?))?;
+                    axum_server::from_tcp_rustls(listener, config)?
+                        .handle(handle)
+                        .serve(app.into_make_service())
+                        .await?;
+                }
+                _ => {
+                    if !listen.ip().is_loopback() && !insecure {
+                        bail!(
+                            "refusing plain HTTP on {listen}: serve HTTPS with --tls-cert and --tls-key, or pass --insecure"
+                        );
+                    }
+                    let listener = std::net::TcpListener::bind(listen)
+                        .with_context(|| format!("binding {listen}"))?;
+                    listener.set_nonblocking(true)?;
+                    say(&format!("listening on http://{}", listener.local_addr()?))?;
+                    axum_server::from_tcp(listener)?
+                        .handle(handle)
+                        .serve(app.into_make_service())
+                        .await?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,427 @@
+//! The store's side of sync: the outbox (this device's change log), pulled pages applied with
+//! their cursor in one transaction, conflicts reported by the server, evidence uploads.
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use tinjau_core::chain::ChangeEntry;
+use tinjau_core::hlc::Hlc;
+use tinjau_core::sync::{ChangeOutcome, ConflictView, Outcome, PullResponse};
+use tinjau_core::views::{RefusedChangeView, SyncStatus};
+use tinjau_core::{Entity, SheetState, Verdict};
+use uuid::Uuid;
+
+use crate::changes::{ChangeTarget, ENTRY_COLUMNS, entry_from_row, insert_entry};
+use crate::evidence::{store_bytes, stored_path};
+use crate::projection::project;
+use crate::{Result, Store, StoreError, meta_get, meta_set};
+
+/// Where and as whom this store syncs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncSettings {
+    pub server: String,
+    pub token: String,
+    /// SHA-256 of the server's certificate (hex), for a self-signed certificate.
+    pub pinned_certificate: Option<String>,
+}
+
+/// An evidence file this device must upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingUpload {
+    pub hash: String,
+    pub size: u64,
+    pub path: std::path::PathBuf,
+}
+
+impl Store {
+    pub fn sync_settings(&self) -> Result<Option<SyncSettings>> {
+        let server = meta_get(&self.conn, "sync_server")?;
+        let token = meta_get(&self.conn, "sync_token")?;
+        Ok(server.zip(token).map(|(server, token)| SyncSettings {
+            server,
+            token,
+            pinned_certificate: meta_get(&self.conn, "sync_pin").ok().flatten(),
+        }))
+    }
+
+    pub fn set_sync_settings(&mut self, settings: &SyncSettings) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        meta_set(&tx, "sync_server", &settings.server)?;
+        meta_set(&tx, "sync_token", &settings.token)?;
+        match &settings.pinned_certificate {
+            Some(pin) => meta_set(&tx, "sync_pin", pin)?,
+            None => {
+                tx.execute("DELETE FROM meta WHERE key = 'sync_pin'", [])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The next changes to push, oldest first, marked in flight (a crash resets them to
+    /// pending when the store opens, so they are sent again and answered "duplicate").
+    pub fn outbox_batch(
+        &mut self,
+        max_changes: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<ChangeEntry>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut entries = Vec::new();
+        {
+            let mut statement = tx.prepare(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM change_log
+                 WHERE device_id = ?1 AND sync_state IN ('pending', 'inflight') ORDER BY seq LIMIT ?2"
+            ))?;
+            let rows = statement.query_map(
+                params![self.device_id.to_string(), max_changes as i64],
+                entry_from_row,
+            )?;
+            let mut bytes = 0;
+            for row in rows {
+                let entry = row?;
+                bytes += entry.value.len() + 400;
+                if !entries.is_empty() && bytes > max_bytes {
+                    break;
+                }
+                entries.push(entry);
+            }
+        }
+        for entry in &entries {
+            tx.execute(
+                "UPDATE change_log SET sync_state = 'inflight' WHERE change_id = ?1",
+                [entry.change_id.to_string()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(entries)
+    }
+
+    /// Records the server's answer for each pushed change.
+    pub fn record_push_outcomes(&mut self, outcomes: &[ChangeOutcome]) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for outcome in outcomes {
+            let id = outcome.change_id.to_string();
+            match &outcome.outcome {
+                Outcome::Applied | Outcome::Duplicate | Outcome::Conflict { .. } => {
+                    tx.execute(
+                        "UPDATE change_log SET sync_state = 'acked' WHERE change_id = ?1",
+                        [id],
+                    )?;
+                }
+                Outcome::Rejected { reason } => {
+                    tx.execute(
+                        "UPDATE change_log SET sync_state = 'quarantined', refusal = ?2 WHERE change_id = ?1",
+                        params![id, reason],
+                    )?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Puts changes answered in flight back to pending (the push failed before an answer).
+    pub fn release_inflight(&mut self) -> Result<()> {
+        self.conn.execute(
+            "UPDATE change_log SET sync_state = 'pending' WHERE sync_state = 'inflight'",
+            [],
+        )?;
+        Ok(())
+    }
+
+    /// Where the next pull starts.
+    pub fn pull_cursor(&self) -> Result<u64> {
+        let space = self.package()?.competition.id.clone();
+        let cursor: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT cursor FROM sync_cursor WHERE space = ?1",
+                [space],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(cursor.unwrap_or(0) as u64)
+    }
+
+    /// Applies one pulled page and moves the cursor, in one transaction: the cursor never runs
+    /// ahead of the data it stands for. Returns how many changes were new here.
+    pub fn apply_pulled(&mut self, page: &PullResponse) -> Result<usize> {
+        let package = self.package()?.clone();
+        let space = package.competition.id.clone();
+        let now_millis = self.now().timestamp_millis().max(0) as u64;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut hlc: Hlc = match meta_get(&tx, "hlc")? {
+            Some(text) => text
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("meta.hlc: {e}")))?,
+            None => Hlc::default(),
+        };
+        let mut new = 0;
+        for pulled in &page.changes {
+            let entry = &pulled.entry;
+            let present: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM change_log WHERE change_id = ?1)",
+                [entry.change_id.to_string()],
+                |r| r.get(0),
+            )?;
+            if present {
+                continue;
+            }
+            if entry.compute_hash() != entry.hash {
+                return Err(StoreError::ChainBroken(tinjau_core::chain::ChainBreak {
+                    device_id: entry.device_id,
+                    seq: entry.seq,
+                    change_id: entry.change_id,
+                    problem: "a pulled change does not match its hash".into(),
+                }));
+            }
+            hlc = hlc.observe(entry.hlc, now_millis);
+            insert_entry(&tx, entry, "acked")?;
+            project(&tx, &package, entry)?;
+            new += 1;
+        }
+        tx.execute(
+            "INSERT INTO sync_cursor (space, cursor) VALUES (?1, ?2)
+             ON CONFLICT (space) DO UPDATE SET cursor = excluded.cursor",
+            params![space, page.next as i64],
+        )?;
+        tx.execute("DELETE FROM conflict", [])?;
+        for conflict in &page.conflicts {
+            tx.execute(
+                "INSERT INTO conflict (id, view) VALUES (?1, ?2)",
+                params![
+                    conflict.conflict_id.to_string(),
+                    serde_json::to_string(conflict).unwrap()
+                ],
+            )?;
+        }
+        meta_set(&tx, "hlc", &hlc.to_string())?;
+        tx.commit()?;
+        Ok(new)
+    }
+
+    /// The open conflicts the server reported at the last pull.
+    pub fn conflicts(&self) -> Result<Vec<ConflictView>> {
+        let views: Vec<String> = self
+            .conn
+            .prepare("SELECT view FROM conflict ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        views
+            .iter()
+            .map(|v| {
+                serde_json::from_str(v).map_err(|e| StoreError::Corrupt(format!("conflict: {e}")))
+            })
+            .collect()
+    }
+
+    /// Resolves a conflict on one of this juror's records, by picking a candidate or giving a
+    /// value. The resolution is an ordinary change that names the conflict.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub fn resolve_conflict(
+        &mut self,
+        conflict_id: Uuid,
+        pick: Option<Uuid>,
+        value: Option<&str>,
+    ) -> Result<String> {
+        let juror = self.juror_id()?;
+        let conflict = self
+            .conflicts()?
+            .into_iter()
+            .find(|c| c.conflict_id == conflict_id)
+            .ok_or_else(|| StoreError::UnknownConflict {
+                conflict: conflict_id.to_string(),
+            })?;
+        if conflict.owner != juror {
+            return Err(StoreError::NotYours {
+                owner: conflict.owner,
+            });
+        }
+        let value_json = match (pick, value) {
+            (Some(pick), None) => conflict
+                .candidates
+                .iter()
+                .find(|c| c.change_id == pick)
+                .map(|c| c.value.clone())
+                .ok_or_else(|| StoreError::UnknownCandidate {
+                    candidate: pick.to_string(),
+                })?,
+            (None, Some(text)) => field_value_json(conflict.entity, &conflict.field, text)?,
+            _ => return Err(StoreError::ResolveHow),
+        };
+        if let Some(visit) = &conflict.visit_id {
+            self.ensure_unlocked(visit)?;
+        }
+        // The resolution must pass the same rules as any change of this field.
+        let probe = ChangeEntry {
+            change_id: Uuid::nil(),
+            device_id: self.device_id,
+            seq: 1,
+            author: juror.clone(),
+            entity: conflict.entity,
+            row_id: conflict.row_id,
+            visit_id: conflict.visit_id.clone(),
+            target_id: conflict.target_id.clone(),
+            field: conflict.field.clone(),
+            value: value_json.clone(),
+            base_version: 0,
+            hlc: Hlc::default(),
+            resolves: None,
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        tinjau_core::authority::check_change(self.package()?, &probe)
+            .map_err(StoreError::Refused)?;
+        self.write(&juror, |writer| {
+            writer.record_resolution(
+                &ChangeTarget {
+                    entity: conflict.entity,
+                    row_id: conflict.row_id,
+                    visit_id: conflict.visit_id.as_deref(),
+                    target_id: conflict.target_id.as_deref(),
+                },
+                &conflict.field,
+                value_json.clone(),
+                Some(conflict_id),
+            )
+        })?;
+        self.conn.execute(
+            "DELETE FROM conflict WHERE id = ?1",
+            [conflict_id.to_string()],
+        )?;
+        Ok(value_json)
+    }
+
+    /// This device's evidence files the server has not confirmed yet.
+    pub fn pending_uploads(&self) -> Result<Vec<PendingUpload>> {
+        let juror = self.juror_id()?;
+        let rows: Vec<(String, i64)> = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT f.hash, f.size FROM evidence e JOIN evidence_file f ON f.hash = e.hash
+                 WHERE e.juror_id = ?1 AND f.hash NOT IN (SELECT hash FROM evidence_upload)
+                 ORDER BY f.hash",
+            )?
+            .query_map([juror], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(hash, size)| PendingUpload {
+                path: stored_path(&self.data_dir, &hash),
+                hash,
+                size: size as u64,
+            })
+            .filter(|upload| upload.path.exists())
+            .collect())
+    }
+
+    pub fn mark_uploaded(&mut self, hash: &str) -> Result<()> {
+        let now = self.now_text();
+        self.conn.execute(
+            "INSERT INTO evidence_upload (hash, uploaded_at) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING",
+            params![hash, now],
+        )?;
+        Ok(())
+    }
+
+    /// Evidence referenced here whose file this store lacks (to fetch from the server).
+    pub fn missing_evidence(&self) -> Result<Vec<String>> {
+        let hashes: Vec<String> = self
+            .conn
+            .prepare("SELECT DISTINCT hash FROM evidence ORDER BY hash")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(hashes
+            .into_iter()
+            .filter(|h| !stored_path(&self.data_dir, h).exists())
+            .collect())
+    }
+
+    /// Stores a downloaded evidence file after checking its hash.
+    pub fn store_evidence_bytes(&self, hash: &str, bytes: &[u8]) -> Result<()> {
+        store_bytes(&self.data_dir, hash, bytes).map(drop)
+    }
+
+    pub fn record_sync_success(&mut self, skew_ms: i64) -> Result<()> {
+        let now = self.now_text();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        meta_set(&tx, "last_sync", &now)?;
+        meta_set(&tx, "clock_skew_ms", &skew_ms.to_string())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        let device = self.device_id.to_string();
+        let quarantined = self
+            .conn
+            .prepare(
+                "SELECT change_id, entity, field, COALESCE(refusal, '') FROM change_log
+                 WHERE device_id = ?1 AND sync_state = 'quarantined' ORDER BY seq",
+            )?
+            .query_map([&device], |r| {
+                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .map(|row| {
+                let (id, entity, field, reason) = row?;
+                Ok(RefusedChangeView {
+                    change_id: Uuid::parse_str(&id)
+                        .map_err(|_| StoreError::Corrupt(format!("change id {id}")))?,
+                    entity,
+                    field,
+                    reason,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let pending_changes: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM change_log WHERE device_id = ?1 AND sync_state IN ('pending', 'inflight')",
+            [&device],
+            |r| r.get(0),
+        )?;
+        let uploads = if self.juror_id().is_ok() {
+            self.pending_uploads()?
+        } else {
+            Vec::new()
+        };
+        Ok(SyncStatus {
+            server: meta_get(&self.conn, "sync_server")?,
+            pending_changes: pending_changes as u64,
+            quarantined,
+            pending_evidence_files: uploads.len() as u64,
+            pending_evidence_bytes: uploads.iter().map(|u| u.size).sum(),
+            last_sync: meta_get(&self.conn, "last_sync")?,
+            open_conflicts: self
+                .conn
+                .query_row("SELECT COUNT(*) FROM conflict", [], |r| r.get::<_, i64>(0))?
+                as usize,
+            clock_skew_ms: meta_get(&self.conn, "clock_skew_ms")?.and_then(|t| t.parse().ok()),
+        })
+    }
+}
+
+/// A value typed by a person, as the JSON a change of this field carries.
+fn field_value_json(entity: Entity, field: &str, text: &str) -> Result<String> {
+    let invalid = |why: String| StoreError::Refused(format!("{} {field}: {why}", entity.as_str()));
+    Ok(match (entity, field) {
+        (Entity::Score, "value") => {
+            let value: f64 = text
+                .trim()
+                .parse()
+                .map_err(|_| invalid(format!("\"{text}\" is not a number")))?;
+            serde_json::to_string(&value).unwrap()
+        }
+        (Entity::Verification, "verdict") => {
+            serde_json::to_string(&text.parse::<Verdict>()?).unwrap()
+        }
+        (Entity::Sheet, "state") => serde_json::to_string(&text.parse::<SheetState>()?).unwrap(),
+        _ => serde_json::to_string(text).unwrap(),
+    })
+}

@@ -1,0 +1,503 @@
+//! The sync client: push this device's changes, pull what it may see, upload evidence with
+//! resume, fetch missing evidence. Metadata goes first; files never hold it back.
+//!
+//! Nothing here needs a terminal: progress is reported through [`Progress`], so the CLI shows
+//! a progress bar and the desktop app its own.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client as HttpClient, Response};
+use serde::{Deserialize, Serialize};
+use tinjau_core::sync::{
+    CHUNK_BYTES, MAX_BATCH_BYTES, MAX_BATCH_CHANGES, Outcome, PullResponse, PushRequest,
+    PushResponse, Whoami, retry_delay,
+};
+use tinjau_store::{Store, StoreError, SyncSettings};
+
+mod pinning;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("the server answered {status}: {message} ({code})")]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("cannot reach the server: {0}")]
+    Network(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the server's answer is not understood: {0}")]
+    Protocol(String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl SyncError {
+    /// A stable code for the CLI's JSON errors and the desktop app.
+    pub fn code(&self) -> &str {
+        match self {
+            SyncError::Server { code, .. } => code,
+            SyncError::Network(_) => "offline",
+            SyncError::Store(e) => e.code(),
+            SyncError::Protocol(_) => "protocol",
+            SyncError::Setup(_) => "sync_setup",
+        }
+    }
+
+    /// Worth trying again later (the network, or a server having a bad moment).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SyncError::Network(_) => true,
+            SyncError::Server { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
+pub type SyncResult<T> = Result<T, SyncError>;
+
+fn network(error: reqwest::Error) -> SyncError {
+    SyncError::Network(error.to_string())
+}
+
+/// A connection to one server with one token.
+pub struct Client {
+    base: String,
+    token: String,
+    http: HttpClient,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobStatus {
+    pub size: u64,
+    pub received: u64,
+    pub complete: bool,
+}
+
+impl Client {
+    /// `pinned_sha256`: the hex SHA-256 of the server's certificate, for a lead's laptop with a
+    /// self-signed certificate; without it HTTPS checks the system's trusted roots.
+    pub fn new(server: &str, token: &str, pinned_sha256: Option<&str>) -> SyncResult<Client> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let base = server.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(SyncError::Setup(format!(
+                "\"{server}\" is not a server address: it must start with http:// or https://"
+            )));
+        }
+        let mut builder = HttpClient::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .user_agent(concat!("tinjau/", env!("CARGO_PKG_VERSION")));
+        if let Some(pin) = pinned_sha256 {
+            builder = builder.tls_backend_preconfigured(pinning::client_config(pin)?);
+        }
+        Ok(Client {
+            base,
+            token: token.to_string(),
+            http: builder.build().map_err(network)?,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Turns an error answer into a [`SyncError`] with the server's code and message.
+    fn check(response: Response) -> SyncResult<Response> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let text = response.text().unwrap_or_default();
+        let (code, message) = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| {
+                Some((
+                    v["error"]["code"].as_str()?.to_string(),
+                    v["error"]["message"].as_str()?.to_string(),
+                ))
+            })
+            .unwrap_or_else(|| ("http".into(), text));
+        Err(SyncError::Server {
+            status: status.as_u16(),
+            code,
+            message,
+        })
+    }
+
+    pub fn whoami(&self) -> SyncResult<Whoami> {
+        let response = self
+            .http
+            .get(self.url("/v1/whoami"))
+            .bearer_auth(&self.token)
+            .send()
+            .map_err(network)?;
+        Self::check(response)?
+            .json()
+            .map_err(|e| SyncError::Protocol(e.to_string()))
+    }
+
+    pub fn package(&self) -> SyncResult<Vec<u8>> {
+        let response = self
+            .http
+            .get(self.url("/v1/package"))
+            .bearer_auth(&self.token)
+            .send()
+            .map_err(network)?;
+        Ok(Self::check(response)?.bytes().map_err(network)?.to_vec())
+    }
+
+    /// Pushes one batch, gzip-compressed. Returns the answer and the bytes sent and received.
+    pub fn push(&self, request: &PushRequest) -> SyncResult<(PushResponse, u64, u64)> {
+        let json = serde_json::to_vec(request).expect("a push serialises");
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&json).expect("writing to memory");
+        let body = encoder.finish().expect("writing to memory");
+        let sent = body.len() as u64;
+        let response = self
+            .http
+            .post(self.url("/v1/push"))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(body)
+            .send()
+            .map_err(network)?;
+        let bytes = Self::check(response)?.bytes().map_err(network)?;
+        let answer =
+            serde_json::from_slice(&bytes).map_err(|e| SyncError::Protocol(e.to_string()))?;
+        Ok((answer, sent, bytes.len() as u64))
+    }
+
+    pub fn pull(&self, after: u64, limit: u32) -> SyncResult<(PullResponse, u64)> {
+        let response = self
+            .http
+            .get(self.url(&format!("/v1/pull?after={after}&limit={limit}")))
+            .bearer_auth(&self.token)
+            .send()
+            .map_err(network)?;
+        let bytes = Self::check(response)?.bytes().map_err(network)?;
+        let page =
+            serde_json::from_slice(&bytes).map_err(|e| SyncError::Protocol(e.to_string()))?;
+        Ok((page, bytes.len() as u64))
+    }
+
+    fn blob_headers(response: &Response) -> SyncResult<BlobStatus> {
+        let number = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| SyncError::Protocol(format!("the answer lacks {name}")))
+        };
+        Ok(BlobStatus {
+            size: number("upload-length")?,
+            received: number("upload-offset")?,
+            complete: response
+                .headers()
+                .get("upload-complete")
+                .is_some_and(|v| v == "true"),
+        })
+    }
+
+    /// How much of an evidence file the server has (`None`: nothing yet).
+    pub fn blob_status(&self, hash: &str) -> SyncResult<Option<BlobStatus>> {
+        let response = self
+            .http
+            .head(self.url(&format!("/v1/blobs/{hash}")))
+            .bearer_auth(&self.token)
+            .send()
+            .map_err(network)?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = Self::check(response)?;
+        Self::blob_headers(&response).map(Some)
+    }
+
+    /// Sends one chunk at `offset`, with its checksum.
+    pub fn blob_patch(
+        &self,
+        hash: &str,
+        size: u64,
+        offset: u64,
+        chunk: &[u8],
+    ) -> SyncResult<BlobStatus> {
+        let response = self
+            .http
+            .patch(self.url(&format!("/v1/blobs/{hash}")))
+            .bearer_auth(&self.token)
+            .header("upload-offset", offset)
+            .header("upload-length", size)
+            .header("chunk-checksum", blake3::hash(chunk).to_hex().as_str())
+            .body(chunk.to_vec())
+            .send()
+            .map_err(network)?;
+        let response = Self::check(response)?;
+        Self::blob_headers(&response)
+    }
+
+    pub fn blob_get(&self, hash: &str) -> SyncResult<Option<Vec<u8>>> {
+        let response = self
+            .http
+            .get(self.url(&format!("/v1/blobs/{hash}")))
+            .bearer_auth(&self.token)
+            .send()
+            .map_err(network)?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        Ok(Some(
+            Self::check(response)?.bytes().map_err(network)?.to_vec(),
+        ))
+    }
+}
+
+/// The phases of a sync, in order: metadata first, files after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Push,
+    Pull,
+    Upload,
+    Download,
+}
+
+/// Where a sync reports how far it got.
+pub trait Progress {
+    fn update(&mut self, phase: Phase, done: u64, total: u64);
+}
+
+/// For callers that do not show progress.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn update(&mut self, _: Phase, _: u64, _: u64) {}
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub pushed: u64,
+    pub duplicates: u64,
+    pub conflicts: u64,
+    pub quarantined: u64,
+    pub pulled: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub evidence_uploaded: u64,
+    pub evidence_downloaded: u64,
+    pub clock_skew_ms: i64,
+}
+
+/// Sets up a fresh store from a server: the token says who this juror is, the server gives
+/// the package. Remembers the server and token for later syncs.
+pub fn join(
+    store: &mut Store,
+    server: &str,
+    token: &str,
+    pinned_sha256: Option<&str>,
+) -> SyncResult<Whoami> {
+    let client = Client::new(server, token, pinned_sha256)?;
+    let whoami = client.whoami()?;
+    store.import_package(&client.package()?)?;
+    if whoami.role != tinjau_core::sync::AccessRole::Organiser {
+        store.init_juror(&whoami.juror)?;
+    }
+    store.set_sync_settings(&SyncSettings {
+        server: server.to_string(),
+        token: token.to_string(),
+        pinned_certificate: pinned_sha256.map(str::to_string),
+    })?;
+    Ok(whoami)
+}
+
+/// One full sync: push, pull, upload evidence, download missing evidence.
+pub fn sync_once(
+    store: &mut Store,
+    client: &Client,
+    progress: &mut dyn Progress,
+) -> SyncResult<SyncReport> {
+    let mut report = SyncReport::default();
+
+    // Push: every pending change, in batches, answered one by one.
+    let total = store.sync_status()?.pending_changes;
+    loop {
+        let batch = store.outbox_batch(MAX_BATCH_CHANGES, MAX_BATCH_BYTES)?;
+        if batch.is_empty() {
+            break;
+        }
+        let request = PushRequest {
+            device_id: store.device_id(),
+            client_time_ms: store.now_millis(),
+            changes: batch,
+        };
+        let (answer, sent, received) = match client.push(&request) {
+            Ok(answer) => answer,
+            Err(error) => {
+                // No answer: the changes stay pending and are sent again (answered
+                // "duplicate" where the server had committed them).
+                store.release_inflight()?;
+                return Err(error);
+            }
+        };
+        store.record_push_outcomes(&answer.outcomes)?;
+        for outcome in &answer.outcomes {
+            match outcome.outcome {
+                Outcome::Applied => report.pushed += 1,
+                Outcome::Duplicate => report.duplicates += 1,
+                Outcome::Conflict { .. } => report.conflicts += 1,
+                Outcome::Rejected { .. } => report.quarantined += 1,
+            }
+        }
+        report.bytes_sent += sent;
+        report.bytes_received += received;
+        report.clock_skew_ms = answer.skew_ms;
+        progress.update(
+            Phase::Push,
+            report.pushed + report.duplicates + report.conflicts + report.quarantined,
+            total,
+        );
+    }
+
+    // Pull: pages applied with their cursor in one transaction each.
+    let mut cursor = store.pull_cursor()?;
+    loop {
+        let (page, received) = client.pull(cursor, 1000)?;
+        report.bytes_received += received;
+        report.pulled += store.apply_pulled(&page)? as u64;
+        cursor = page.next;
+        progress.update(Phase::Pull, report.pulled, report.pulled);
+        if !page.more {
+            break;
+        }
+    }
+
+    // Evidence after all metadata.
+    let uploads = store.pending_uploads()?;
+    let total_bytes: u64 = uploads.iter().map(|u| u.size).sum();
+    let mut done_bytes = 0;
+    for upload in uploads {
+        report.bytes_sent += upload_file(client, &upload, &mut |sent| {
+            progress.update(Phase::Upload, done_bytes + sent, total_bytes);
+        })?;
+        done_bytes += upload.size;
+        store.mark_uploaded(&upload.hash)?;
+        report.evidence_uploaded += 1;
+    }
+    let missing = store.missing_evidence()?;
+    let total = missing.len() as u64;
+    for hash in missing {
+        if let Some(bytes) = client.blob_get(&hash)? {
+            report.bytes_received += bytes.len() as u64;
+            store.store_evidence_bytes(&hash, &bytes)?;
+            report.evidence_downloaded += 1;
+        }
+        progress.update(Phase::Download, report.evidence_downloaded, total);
+    }
+
+    store.record_sync_success(report.clock_skew_ms)?;
+    Ok(report)
+}
+
+/// Uploads one file from where the server's copy ends; returns the bytes sent. A chunk the
+/// server refuses as corrupt is sent again (up to three times).
+pub fn upload_file(
+    client: &Client,
+    upload: &tinjau_store::PendingUpload,
+    sent: &mut dyn FnMut(u64),
+) -> SyncResult<u64> {
+    let mut offset = match client.blob_status(&upload.hash)? {
+        Some(status) if status.complete => return Ok(0),
+        Some(status) => status.received,
+        None => 0,
+    };
+    let mut file = std::fs::File::open(&upload.path)
+        .map_err(|e| SyncError::Setup(format!("reading {}: {e}", upload.path.display())))?;
+    let mut buffer = vec![0u8; CHUNK_BYTES];
+    let mut bytes_sent = 0;
+    let mut attempts = 0;
+    loop {
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| SyncError::Setup(format!("reading {}: {e}", upload.path.display())))?;
+        let mut filled = 0;
+        while filled < buffer.len() {
+            let read = file
+                .read(&mut buffer[filled..])
+                .map_err(|e| SyncError::Setup(format!("reading {}: {e}", upload.path.display())))?;
+            if read == 0 {
+                break;
+            }
+            filled += read;
+        }
+        let chunk = &buffer[..filled];
+        match client.blob_patch(&upload.hash, upload.size, offset, chunk) {
+            Ok(status) => {
+                bytes_sent += chunk.len() as u64;
+                offset = status.received;
+                sent(offset);
+                if status.complete {
+                    return Ok(bytes_sent);
+                }
+                attempts = 0;
+            }
+            Err(SyncError::Server { code, .. }) if code == "checksum_mismatch" && attempts < 3 => {
+                attempts += 1;
+            }
+            Err(SyncError::Server { code, .. }) if code == "offset_mismatch" && attempts < 3 => {
+                // Another attempt got further (or less far): continue from the server's offset.
+                attempts += 1;
+                offset = client.blob_status(&upload.hash)?.map_or(0, |s| s.received);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Syncs, retrying transient failures with exponential backoff and jitter. `random` gives
+/// numbers in [0, 1); `sleep` waits (tests pass a fake one).
+pub fn sync_with_retries(
+    store: &mut Store,
+    client: &Client,
+    attempts: u32,
+    progress: &mut dyn Progress,
+    random: &mut dyn FnMut() -> f64,
+    sleep: &mut dyn FnMut(Duration),
+) -> SyncResult<SyncReport> {
+    let mut attempt = 0;
+    loop {
+        match sync_once(store, client, progress) {
+            Ok(report) => return Ok(report),
+            Err(error) if error.is_transient() && attempt + 1 < attempts => {
+                let delay = retry_delay(attempt, random());
+                tracing::warn!(%error, ?delay, "sync failed; retrying");
+                sleep(delay);
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// A client from a store's remembered settings.
+pub fn client_for(store: &Store) -> SyncResult<Client> {
+    let settings = store.sync_settings()?.ok_or_else(|| {
+        SyncError::Setup(
+            "this store has not synced yet: run `tinjau sync --server URL --token TOKEN`".into(),
+        )
+    })?;
+    Client::new(
+        &settings.server,
+        &settings.token,
+        settings.pinned_certificate.as_deref(),
+    )
+}
+
+/// Shared for callers that keep one client around.
+pub type SharedClient = Arc<Client>;
