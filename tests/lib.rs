@@ -1,1 +1,545 @@
-//! Shared test vocabulary lives in the test binaries; this library is intentionally empty.
+//! The test vocabulary shared by the end-to-end tests and the sync benchmark: real
+//! `tinjau-server` processes on 127.0.0.1 (SQLite or PostgreSQL), juror laptops (real stores
+//! with a clock that may be wrong), and a fault-injecting TCP proxy.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tinjau_store::{OffsetClock, OsRandom, Store, StoreOptions};
+
+pub const DEMO: &str = include_str!("../assets/skk-jatim-2023.json");
+pub const VISIT: &str = "visit-junrejo";
+pub const INDICATORS: [&str; 7] = ["I1", "I2", "I3", "I4", "I5", "I6", "I7"];
+
+/// A workspace binary, built next to the running test.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows where it runs");
+    let dir = exe
+        .parent()
+        .and_then(|deps| {
+            if deps.ends_with("deps") {
+                deps.parent()
+            } else {
+                Some(deps)
+            }
+        })
+        .expect("the test runs inside a target directory");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace first (cargo test --workspace builds it)",
+        path.display()
+    );
+    path
+}
+
+/// Which storage a server uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    /// A database of its own on the test PostgreSQL server.
+    Postgres(String),
+}
+
+/// The backends every sync test runs against. PostgreSQL comes from `TINJAU_TEST_POSTGRES_URL`;
+/// without it the PostgreSQL half is skipped loudly, and fails when `TINJAU_REQUIRE_POSTGRES=1`
+/// (as in CI), so a missing database can never pass as a green run there.
+pub fn backends() -> Vec<Db> {
+    let mut all = vec![Db::Sqlite];
+    match std::env::var("TINJAU_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => all.push(Db::Postgres(fresh_postgres_database(&url))),
+        _ => {
+            assert!(
+                std::env::var("TINJAU_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "TINJAU_REQUIRE_POSTGRES=1 but TINJAU_TEST_POSTGRES_URL is not set"
+            );
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** SKIPPED the PostgreSQL half of this test: TINJAU_TEST_POSTGRES_URL is not set \
+                 (scripts/postgres.sh starts one and prints it) ***\n"
+            );
+        }
+    }
+    all
+}
+
+/// Creates an empty database for one test and returns its URL.
+pub fn fresh_postgres_database(base_url: &str) -> String {
+    let name = format!("tinjau_test_{}", uuid::Uuid::new_v4().simple());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(base_url, tokio_postgres::NoTls)
+            .await
+            .expect("connecting to the test PostgreSQL");
+        tokio::spawn(connection);
+        client
+            .execute(&format!("CREATE DATABASE {name}"), &[])
+            .await
+            .expect("creating a test database");
+    });
+    let (prefix, _) = base_url
+        .rsplit_once('/')
+        .expect("a database URL ends with /NAME");
+    format!("{prefix}/{name}")
+}
+
+/// A real `tinjau-server` process.
+pub struct Server {
+    child: Option<Child>,
+    pub url: String,
+    pub db: Db,
+    pub data_dir: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+    extra: Vec<String>,
+}
+
+impl Server {
+    fn admin(db: &Db, data_dir: &Path) -> Command {
+        let mut command = Command::new(bin("tinjau-server"));
+        command
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env_remove("TINJAU_DATABASE_URL");
+        if let Db::Postgres(url) = db {
+            command.arg("--database").arg(url);
+        }
+        command.env("RUST_LOG", "warn");
+        command
+    }
+
+    /// Publishes the demo package and issues a token for each (juror, role).
+    pub fn prepare(
+        db: &Db,
+        jurors: &[(&str, &str)],
+    ) -> (tempfile::TempDir, HashMap<String, String>) {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let package = dir.path().join("package.json");
+        std::fs::write(&package, DEMO).unwrap();
+        let output = Self::admin(db, dir.path())
+            .arg("publish")
+            .arg(&package)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "publish: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let mut tokens = HashMap::new();
+        for (juror, role) in jurors {
+            let output = Self::admin(db, dir.path())
+                .args(["token", "--juror", juror, "--role", role])
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "token: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            tokens.insert(
+                juror.to_string(),
+                String::from_utf8(output.stdout).unwrap().trim().to_string(),
+            );
+        }
+        (dir, tokens)
+    }
+
+    /// Starts a server with the demo published and tokens issued.
+    pub fn start(db: Db, jurors: &[(&str, &str)]) -> (Server, HashMap<String, String>) {
+        let (dir, tokens) = Self::prepare(&db, jurors);
+        let data_dir = dir.path().to_path_buf();
+        let server = Server::spawn(db, data_dir, Some(dir), Vec::new());
+        (server, tokens)
+    }
+
+    /// Another instance on the same storage (for PostgreSQL: several stateless instances).
+    pub fn another_instance(&self) -> Server {
+        Server::spawn(
+            self.db.clone(),
+            self.data_dir.clone(),
+            None,
+            self.extra.clone(),
+        )
+    }
+
+    /// Starts a server with extra `serve` arguments (e.g. TLS).
+    pub fn start_with(
+        db: Db,
+        jurors: &[(&str, &str)],
+        extra: Vec<String>,
+    ) -> (Server, HashMap<String, String>) {
+        let (dir, tokens) = Self::prepare(&db, jurors);
+        let data_dir = dir.path().to_path_buf();
+        (Server::spawn(db, data_dir, Some(dir), extra), tokens)
+    }
+
+    pub fn spawn(
+        db: Db,
+        data_dir: PathBuf,
+        dir: Option<tempfile::TempDir>,
+        extra: Vec<String>,
+    ) -> Server {
+        let mut child = Self::admin(&db, &data_dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(&extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting tinjau-server");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .expect("reading the server's first line");
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
+            .to_string();
+        Server {
+            child: Some(child),
+            url,
+            db,
+            data_dir,
+            _dir: dir,
+            extra,
+        }
+    }
+
+    /// SIGKILL, as a power cut would.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same storage (a new port).
+    pub fn restart(&mut self) {
+        self.kill9();
+        let mut fresh = Server::spawn(
+            self.db.clone(),
+            self.data_dir.clone(),
+            None,
+            self.extra.clone(),
+        );
+        self.url = fresh.url.clone();
+        self.child = fresh.child.take();
+    }
+
+    /// A token issued now (e.g. to revoke it later).
+    pub fn token(&self, juror: &str, role: &str) -> String {
+        let output = Self::admin(&self.db, &self.data_dir)
+            .args(["token", "--juror", juror, "--role", role])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    }
+
+    pub fn revoke(&self, token: &str) {
+        let output = Self::admin(&self.db, &self.data_dir)
+            .args(["token", "--revoke", token])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGTERM first: the server finishes what is in flight.
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            for _ in 0..50 {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A juror's laptop: a real store, a clock that may be off by `skew`.
+pub struct Laptop {
+    pub dir: tempfile::TempDir,
+    pub store: Store,
+    pub skew: chrono::Duration,
+}
+
+impl Laptop {
+    pub fn new(skew: chrono::Duration) -> Laptop {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Self::open(dir.path(), skew);
+        Laptop { dir, store, skew }
+    }
+
+    fn open(path: &Path, skew: chrono::Duration) -> Store {
+        Store::open(
+            path,
+            StoreOptions {
+                clock: Box::new(OffsetClock(skew)),
+                random: Box::new(OsRandom),
+                evidence_limit_bytes: tinjau_store::DEFAULT_EVIDENCE_LIMIT_BYTES,
+            },
+        )
+        .unwrap()
+    }
+
+    /// A laptop that joined the server with `token`.
+    pub fn joined(server_url: &str, token: &str, skew: chrono::Duration) -> Laptop {
+        let mut laptop = Laptop::new(skew);
+        tinjau_sync::join(&mut laptop.store, server_url, token, None).expect("joining the server");
+        laptop
+    }
+
+    /// Closes and reopens the store (as after a crash and restart).
+    pub fn reopen(&mut self) {
+        let placeholder = Self::open(tempfile::tempdir().unwrap().path(), self.skew);
+        drop(std::mem::replace(&mut self.store, placeholder));
+        self.store = Self::open(self.dir.path(), self.skew);
+    }
+
+    pub fn client(&self, url: &str) -> tinjau_sync::Client {
+        let settings = self.store.sync_settings().unwrap().expect("joined");
+        tinjau_sync::Client::new(url, &settings.token, None).unwrap()
+    }
+
+    pub fn sync(&mut self, url: &str) -> tinjau_sync::SyncResult<tinjau_sync::SyncReport> {
+        let client = self.client(url);
+        tinjau_sync::sync_once(&mut self.store, &client, &mut tinjau_sync::NoProgress)
+    }
+
+    /// Scores every indicator of the visit (`base` + index) and submits.
+    pub fn score_and_submit(&mut self, visit: &str, base: f64) {
+        for (i, indicator) in INDICATORS.iter().enumerate() {
+            self.store
+                .score(visit, indicator, base + i as f64, None)
+                .unwrap();
+        }
+        self.store.submit(visit).unwrap();
+    }
+}
+
+/// What the fault proxy does to the next connection(s).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fault {
+    Pass,
+    /// Wait this long before forwarding each piece, both ways.
+    Delay(Duration),
+    /// Close the connection after this many more bytes from client to server (once).
+    CutAfter(u64),
+    /// Let the request through, then close instead of forwarding the server's answer (once).
+    DropResponse,
+    /// Flip one byte, this many bytes into the client-to-server stream (once).
+    FlipByteAt(u64),
+    /// Forward at most this many bytes per second, both ways.
+    Throttle(u64),
+}
+
+struct ProxyState {
+    fault: Mutex<Fault>,
+    upstream: Mutex<SocketAddr>,
+    bytes_up: AtomicU64,
+    bytes_down: AtomicU64,
+    stop: AtomicBool,
+}
+
+/// A TCP proxy in front of a server that injects faults.
+pub struct Proxy {
+    pub url: String,
+    state: Arc<ProxyState>,
+}
+
+fn address_of(url: &str) -> SocketAddr {
+    url.trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("host:port")
+}
+
+impl Proxy {
+    pub fn start(server_url: &str) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(ProxyState {
+            fault: Mutex::new(Fault::Pass),
+            upstream: Mutex::new(address_of(server_url)),
+            bytes_up: AtomicU64::new(0),
+            bytes_down: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+        });
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if shared.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                let shared = shared.clone();
+                std::thread::spawn(move || connection(shared, client));
+            }
+        });
+        Proxy { url, state }
+    }
+
+    pub fn set(&self, fault: Fault) {
+        *self.state.fault.lock().unwrap() = fault;
+    }
+
+    pub fn fault(&self) -> Fault {
+        *self.state.fault.lock().unwrap()
+    }
+
+    /// Points the proxy at another server address (after a restart).
+    pub fn retarget(&self, server_url: &str) {
+        *self.state.upstream.lock().unwrap() = address_of(server_url);
+    }
+
+    /// Bytes forwarded from clients to the server so far.
+    pub fn bytes_up(&self) -> u64 {
+        self.state.bytes_up.load(Ordering::SeqCst)
+    }
+
+    pub fn bytes_down(&self) -> u64 {
+        self.state.bytes_down.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.state.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(address_of(&self.url));
+    }
+}
+
+fn connection(state: Arc<ProxyState>, client: TcpStream) {
+    let upstream = *state.upstream.lock().unwrap();
+    let Ok(server) = TcpStream::connect(upstream) else {
+        let _ = client.shutdown(Shutdown::Both);
+        return;
+    };
+    let (client_read, server_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    let up_state = state.clone();
+    let (client_close, server_close) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    std::thread::spawn(move || {
+        pump_up(
+            up_state,
+            client_read,
+            server_write,
+            client_close,
+            server_close,
+        )
+    });
+    pump_down(state, server, client);
+}
+
+fn close(a: &TcpStream, b: &TcpStream) {
+    let _ = a.shutdown(Shutdown::Both);
+    let _ = b.shutdown(Shutdown::Both);
+}
+
+fn pump_up(
+    state: Arc<ProxyState>,
+    mut from: TcpStream,
+    mut to: TcpStream,
+    client: TcpStream,
+    server: TcpStream,
+) {
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let Ok(read) = from.read(&mut buffer) else {
+            break;
+        };
+        if read == 0 {
+            let _ = to.shutdown(Shutdown::Write);
+            break;
+        }
+        let mut chunk = &mut buffer[..read];
+        let fault = *state.fault.lock().unwrap();
+        match fault {
+            Fault::Delay(delay) => std::thread::sleep(delay),
+            Fault::Throttle(rate) => {
+                std::thread::sleep(Duration::from_secs_f64(read as f64 / rate as f64))
+            }
+            Fault::CutAfter(remaining) => {
+                if (read as u64) >= remaining {
+                    chunk = &mut chunk[..remaining as usize];
+                    let _ = to.write_all(chunk);
+                    state
+                        .bytes_up
+                        .fetch_add(chunk.len() as u64, Ordering::SeqCst);
+                    *state.fault.lock().unwrap() = Fault::Pass;
+                    close(&client, &server);
+                    return;
+                }
+                *state.fault.lock().unwrap() = Fault::CutAfter(remaining - read as u64);
+            }
+            Fault::FlipByteAt(position) => {
+                if (read as u64) > position {
+                    chunk[position as usize] ^= 0xff;
+                    *state.fault.lock().unwrap() = Fault::Pass;
+                } else {
+                    *state.fault.lock().unwrap() = Fault::FlipByteAt(position - read as u64);
+                }
+            }
+            Fault::Pass | Fault::DropResponse => {}
+        }
+        if to.write_all(chunk).is_err() {
+            break;
+        }
+        state
+            .bytes_up
+            .fetch_add(chunk.len() as u64, Ordering::SeqCst);
+    }
+}
+
+fn pump_down(state: Arc<ProxyState>, mut from: TcpStream, mut to: TcpStream) {
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let Ok(read) = from.read(&mut buffer) else {
+            break;
+        };
+        if read == 0 {
+            let _ = to.shutdown(Shutdown::Write);
+            break;
+        }
+        let fault = *state.fault.lock().unwrap();
+        match fault {
+            Fault::DropResponse => {
+                // The server answered, so it committed; the client never hears it.
+                *state.fault.lock().unwrap() = Fault::Pass;
+                close(&from, &to);
+                return;
+            }
+            Fault::Delay(delay) => std::thread::sleep(delay),
+            Fault::Throttle(rate) => {
+                std::thread::sleep(Duration::from_secs_f64(read as f64 / rate as f64))
+            }
+            _ => {}
+        }
+        if to.write_all(&buffer[..read]).is_err() {
+            break;
+        }
+        state.bytes_down.fetch_add(read as u64, Ordering::SeqCst);
+    }
+}

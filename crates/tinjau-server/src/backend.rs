@@ -345,6 +345,7 @@ pub(crate) mod sql {
     pub const CHUNKS: &str = "SELECT data FROM blob_chunk WHERE hash = $1 ORDER BY offset_bytes";
     pub const DROP_CHUNKS: &str = "DELETE FROM blob_chunk WHERE hash = $1";
 
+    #[cfg(test)]
     pub const ALL: &[&str] = &[
         PACKAGE,
         COMPETITIONS,

@@ -198,7 +198,16 @@ async fn push(
     }
     let json = inflate(&headers, &body)?;
     let deserializer = &mut serde_json::Deserializer::from_slice(&json);
-    let request: PushRequest = serde_path_to_error_free(deserializer)?;
+    let request: PushRequest = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        ApiError::bad_request(
+            "malformed",
+            format!(
+                "the request body is not a valid push: {}: {}",
+                e.path(),
+                e.inner()
+            ),
+        )
+    })?;
     if request.changes.len() > tinjau_core::sync::MAX_BATCH_CHANGES {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -213,18 +222,6 @@ async fn push(
     let now = (state.clock)();
     let response = state.backend.push(&auth, request, now).await?;
     Ok(Json(response).into_response())
-}
-
-/// Parses JSON, naming where it is wrong.
-fn serde_path_to_error_free<'de, T: serde::Deserialize<'de>>(
-    deserializer: &mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
-) -> ApiResult<T> {
-    T::deserialize(deserializer).map_err(|e| {
-        ApiError::bad_request(
-            "malformed",
-            format!("the request body is not a valid push: {e}"),
-        )
-    })
 }
 
 #[derive(Deserialize)]

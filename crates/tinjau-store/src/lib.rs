@@ -55,6 +55,17 @@ impl Clock for SystemClock {
     }
 }
 
+/// This machine's clock moved by a fixed offset: a laptop whose clock is wrong (tests of clock
+/// skew use it; so could a training session set in the past).
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetClock(pub chrono::Duration);
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.0
+    }
+}
+
 /// Where the random part of new ids comes from.
 pub trait RandomSource: Send {
     fn random_bytes(&mut self) -> [u8; 10];
