@@ -4,8 +4,9 @@
 set -euo pipefail
 case "${1:-build}" in
   build) packages=(build-essential pkg-config) ;;
-  # pdftotext and pdftoppm read the generated PDFs back in tests.
-  test) packages=(build-essential pkg-config poppler-utils) ;;
+  # pdftotext and pdftoppm read the generated PDFs back in tests; the sync tests run against a
+  # real PostgreSQL.
+  test) packages=(build-essential pkg-config poppler-utils postgresql) ;;
   *) echo "unknown purpose: $1" >&2; exit 2 ;;
 esac
 missing=()

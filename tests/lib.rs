@@ -466,10 +466,7 @@ fn pump_up(
     server: TcpStream,
 ) {
     let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let Ok(read) = from.read(&mut buffer) else {
-            break;
-        };
+    while let Ok(read) = from.read(&mut buffer) {
         if read == 0 {
             let _ = to.shutdown(Shutdown::Write);
             break;
@@ -515,10 +512,7 @@ fn pump_up(
 
 fn pump_down(state: Arc<ProxyState>, mut from: TcpStream, mut to: TcpStream) {
     let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let Ok(read) = from.read(&mut buffer) else {
-            break;
-        };
+    while let Ok(read) = from.read(&mut buffer) {
         if read == 0 {
             let _ = to.shutdown(Shutdown::Write);
             break;

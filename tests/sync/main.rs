@@ -3,6 +3,7 @@
 //! killed), and a fault-injecting proxy. Each test is one guarantee of `specs/sync.md`.
 
 mod auth;
+mod cli;
 mod clocks;
 mod evidence;
 mod faults;
