@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::Verdict;
 use crate::package::{Indicator, Participant};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Discrepancy {
     /// The claimed total differs from the sum of the per-indicator claims (Junrejo: 33 vs 34).

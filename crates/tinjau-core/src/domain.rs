@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::package::{Indicator, Scale};
 
 /// What a juror found of one claimed innovation. "Not checked yet" is the absence of a verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Found as presented.
@@ -49,7 +49,7 @@ impl FromStr for Verdict {
 }
 
 /// A juror's sheet for one visit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SheetState {
     #[default]
@@ -78,7 +78,9 @@ impl FromStr for SheetState {
 }
 
 /// The kinds of record the change log speaks about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Entity {
     Score,

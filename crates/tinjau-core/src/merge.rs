@@ -14,7 +14,7 @@ use crate::package::{Method, Package, Scale};
 pub const TIE_EPSILON: f64 = 1e-9;
 
 /// One juror's sheet for one participant's visit, as the lead's store holds it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SheetScores {
     pub juror: String,
     pub participant: String,
@@ -88,14 +88,14 @@ impl MergeInput {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct JurorScore {
     pub juror: String,
     pub value: f64,
 }
 
 /// One participant × indicator.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct CellResult {
     pub indicator_id: String,
     pub n: usize,
@@ -109,7 +109,7 @@ pub struct CellResult {
     pub scores: Vec<JurorScore>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ParticipantResult {
     pub participant_id: String,
     pub name: String,
@@ -128,7 +128,7 @@ pub struct ParticipantResult {
     pub excluded_jurors: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct IndicatorResult {
     pub indicator_id: String,
     pub name: String,
@@ -138,7 +138,7 @@ pub struct IndicatorResult {
     pub alpha: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct MergeResult {
     pub method: Method,
     pub scale: Scale,
@@ -504,14 +504,14 @@ fn rank(participants: &mut Vec<ParticipantResult>, tie_breaks: &[TieBreak]) {
     participants.extend(final_order.into_iter().map(|i| taken[i].take().unwrap()));
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct MethodRank {
     pub method: Method,
     pub total: Option<f64>,
     pub rank: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SensitivityRow {
     pub participant_id: String,
     pub name: String,
@@ -519,7 +519,7 @@ pub struct SensitivityRow {
     pub by_method: Vec<MethodRank>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Sensitivity {
     /// In the order of the first method's ranking.
     pub rows: Vec<SensitivityRow>,
@@ -570,7 +570,7 @@ pub fn sensitivity(input: &MergeInput) -> (Vec<MergeResult>, Sensitivity) {
 }
 
 /// What a lock seals: the inputs and outputs of one visit's result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct LockedResult {
     pub visit_id: String,
     pub method: Method,
@@ -592,7 +592,7 @@ impl LockedResult {
 }
 
 /// A lock as recorded: the sealed result and its hash.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Lock {
     pub hash: String,
     pub locked: LockedResult,

@@ -31,7 +31,7 @@ pub const CHUNK_BYTES: usize = 1024 * 1024;
 
 /// What a server token allows: a juror's own work, the lead's, or the organiser's (who runs the
 /// server and reads everything, but writes no field record).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum AccessRole {
     Juror,
@@ -75,7 +75,7 @@ pub fn role_allowed(package: &Package, juror: &str, role: AccessRole) -> Result<
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Whoami {
     pub juror: String,
     pub role: AccessRole,
@@ -133,11 +133,12 @@ pub struct PullResponse {
     pub conflicts: Vec<ConflictView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Candidate {
     pub change_id: Uuid,
     pub author: String,
     pub device_id: Uuid,
+    #[ts(type = "string")]
     pub hlc: Hlc,
     /// JSON text.
     pub value: String,
@@ -159,7 +160,7 @@ impl Candidate {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ConflictView {
     pub conflict_id: Uuid,
     pub entity: Entity,

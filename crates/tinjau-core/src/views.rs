@@ -7,7 +7,7 @@ use crate::discrepancy::Discrepancy;
 use crate::domain::{SheetState, Verdict};
 
 /// One line of `tinjau visits`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct VisitProgress {
     pub visit_id: String,
     pub participant_id: String,
@@ -24,7 +24,7 @@ pub struct VisitProgress {
 }
 
 /// `tinjau visit VISIT`: the juror's whole checklist.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct VisitChecklist {
     pub visit_id: String,
     pub date: String,
@@ -40,7 +40,7 @@ pub struct VisitChecklist {
     pub discrepancies: Vec<Discrepancy>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct IndicatorGroup {
     pub indicator_id: String,
     pub name: String,
@@ -51,7 +51,7 @@ pub struct IndicatorGroup {
     pub score: Option<ScoreView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct InnovationCheck {
     pub innovation_id: String,
     pub name: String,
@@ -62,7 +62,7 @@ pub struct InnovationCheck {
     pub evidence: Vec<EvidenceView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ScoreView {
     pub value: f64,
     /// The rubric band's label, derived from the value.
@@ -70,7 +70,7 @@ pub struct ScoreView {
     pub note: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ObservationView {
     pub observation_id: Uuid,
     /// RFC 3339, as recorded by the juror's device.
@@ -80,7 +80,7 @@ pub struct ObservationView {
     pub evidence: Vec<EvidenceView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct EvidenceView {
     /// BLAKE3 of the file's content, hex.
     pub hash: String,
@@ -94,21 +94,21 @@ pub struct EvidenceView {
     pub outside_visit_date: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct GpsPoint {
     pub latitude: f64,
     pub longitude: f64,
 }
 
 /// `tinjau audit`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct AuditReport {
     pub devices: usize,
     pub entries: u64,
 }
 
 /// `tinjau status` and the desktop app's sync panel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SyncStatus {
     pub server: Option<String>,
     /// This device's changes the server has not acknowledged yet.
@@ -124,10 +124,17 @@ pub struct SyncStatus {
     pub clock_skew_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct RefusedChangeView {
     pub change_id: Uuid,
     pub entity: String,
     pub field: String,
     pub reason: String,
+}
+
+/// An error as the desktop app receives it: a stable code to act on, a message to show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct ErrorPayload {
+    pub code: String,
+    pub message: String,
 }
