@@ -597,3 +597,10 @@ pub struct Lock {
     pub hash: String,
     pub locked: LockedResult,
 }
+
+/// The ranking under every method with its sensitivity table, as the app shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Ranking {
+    pub results: Vec<MergeResult>,
+    pub sensitivity: Sensitivity,
+}

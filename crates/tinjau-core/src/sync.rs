@@ -328,10 +328,20 @@ pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
                 fresh(state.version + 1, state.open_conflict),
                 Outcome::Applied,
             ),
-            Some(state) if state.value == entry.value => {
-                // Concurrent, but saying the same thing: nothing to choose between.
+            Some(state) if state.value == entry.value && state.open_conflict.is_none() => {
+                // Concurrent, but saying the same thing: nothing to choose between. (While a
+                // conflict is open, it joins the conflict as a candidate instead.) The field
+                // is represented by the later writer, so a later conflict compares against it
+                // whatever order these arrived in.
                 let mut same = state.clone();
                 same.version += 1;
+                if (entry.hlc, entry.device_id, entry.change_id)
+                    > (state.hlc, state.device_id, state.change_id)
+                {
+                    same.change_id = entry.change_id;
+                    same.hlc = entry.hlc;
+                    same.device_id = entry.device_id;
+                }
                 (same, Outcome::Applied)
             }
             Some(state) => {
@@ -374,7 +384,7 @@ pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
                 let winner = conflict
                     .candidates
                     .iter()
-                    .max_by_key(|c| c.writer())
+                    .max_by_key(|c| (c.writer(), c.change_id))
                     .cloned()
                     .expect("at least two candidates");
                 conflict.provisional = winner.change_id;

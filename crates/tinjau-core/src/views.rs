@@ -35,6 +35,8 @@ pub struct VisitChecklist {
     pub sheet: SheetState,
     /// The reason, when this juror declared a conflict of interest for the participant.
     pub conflict_of_interest: Option<String>,
+    /// The competition's score scale.
+    pub scale: crate::package::Scale,
     pub groups: Vec<IndicatorGroup>,
     pub observations: Vec<ObservationView>,
     pub discrepancies: Vec<Discrepancy>,
@@ -49,6 +51,8 @@ pub struct IndicatorGroup {
     pub listed: usize,
     pub innovations: Vec<InnovationCheck>,
     pub score: Option<ScoreView>,
+    /// The indicator's rubric, to show a score's band as it is typed.
+    pub rubric: Vec<crate::package::RubricBand>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -137,4 +141,28 @@ pub struct RefusedChangeView {
 pub struct ErrorPayload {
     pub code: String,
     pub message: String,
+}
+
+/// What the desktop app needs to decide its first screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Overview {
+    /// The competition's name, once a package is imported.
+    pub competition: Option<String>,
+    pub stage: Option<String>,
+    /// This store's juror, once chosen.
+    pub juror: Option<crate::package::Juror>,
+    /// The package's jurors, to choose from.
+    pub jurors: Vec<crate::package::Juror>,
+    pub is_lead: bool,
+    pub server: Option<String>,
+    pub data_dir: String,
+    pub version: String,
+}
+
+/// A sync progress event: `done` of `total` in one phase (push, pull, upload, download).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct SyncProgress {
+    pub phase: String,
+    pub done: u64,
+    pub total: u64,
 }

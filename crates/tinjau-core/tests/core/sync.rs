@@ -77,9 +77,10 @@ fn change(device: u128, seq: u64, k: usize, value: u32, wall: u64) -> ChangeEntr
         field: "value".into(),
         value: format!("{value}.0"),
         base_version: 0,
+        // A device's clock strictly increases: its sequence number breaks ties in the counter.
         hlc: Hlc {
             wall_millis: wall,
-            counter: 0,
+            counter: seq as u32,
         },
         resolves: None,
         prev_hash: String::new(),
@@ -137,7 +138,7 @@ proptest! {
             let winner = batch
                 .iter()
                 .filter(|c| FieldKey::of(c) == *key)
-                .max_by_key(|c| (c.hlc, c.device_id))
+                .max_by_key(|c| (c.hlc, c.device_id, c.change_id))
                 .unwrap();
             let same_value = batch.iter().filter(|c| FieldKey::of(c) == *key).all(|c| c.value == winner.value);
             prop_assert!(same_value || state.value == winner.value);
