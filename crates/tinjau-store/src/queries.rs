@@ -123,6 +123,7 @@ impl Store {
                 claimed: participant.claimed_by_indicator.get(&indicator.id).copied(),
                 listed: innovations.len(),
                 innovations,
+                rubric: indicator.rubric.clone(),
                 score: scores.get(&indicator.id).map(|(value, note)| ScoreView {
                     value: *value,
                     band: rubric_label(indicator, *value),
@@ -177,6 +178,7 @@ impl Store {
             sheet: self.sheet_state(&juror, &visit.id)?,
             juror_id: juror,
             conflict_of_interest,
+            scale: package.competition.scale,
             groups,
             observations,
             discrepancies: visit_discrepancies(participant, &package.indicators, &verdicts),

@@ -2,6 +2,7 @@
 import type { Discrepancy } from "./Discrepancy";
 import type { IndicatorGroup } from "./IndicatorGroup";
 import type { ObservationView } from "./ObservationView";
+import type { Scale } from "./Scale";
 import type { SheetState } from "./SheetState";
 
 /**
@@ -11,4 +12,8 @@ export type VisitChecklist = { visit_id: string, date: string, participant_id: s
 /**
  * The reason, when this juror declared a conflict of interest for the participant.
  */
-conflict_of_interest: string | null, groups: Array<IndicatorGroup>, observations: Array<ObservationView>, discrepancies: Array<Discrepancy>, };
+conflict_of_interest: string | null, 
+/**
+ * The competition's score scale.
+ */
+scale: Scale, groups: Array<IndicatorGroup>, observations: Array<ObservationView>, discrepancies: Array<Discrepancy>, };
