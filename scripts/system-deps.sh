@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages a purpose needs, only those missing (a warm run costs
-# nothing). Usage: system-deps.sh build|test
+# nothing). Usage: system-deps.sh build|app|test
 set -euo pipefail
+build=(build-essential pkg-config)
+# The desktop app's webview (WebKitGTK) and what Tauri links against.
+app=(libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
+     libjavascriptcoregtk-4.1-dev)
+# Tests: PDFs read back (poppler), the sync tests' PostgreSQL, and the app driven in a real
+# webview on a virtual display (xauth is needed by xvfb but only recommended by it).
+tests=(poppler-utils postgresql xvfb xauth webkit2gtk-driver)
 case "${1:-build}" in
-  build) packages=(build-essential pkg-config) ;;
-  # pdftotext and pdftoppm read the generated PDFs back in tests; the sync tests run against a
-  # real PostgreSQL.
-  test) packages=(build-essential pkg-config poppler-utils postgresql) ;;
-  *) echo "unknown purpose: $1" >&2; exit 2 ;;
+  build) packages=("${build[@]}") ;;
+  app) packages=("${build[@]}" "${app[@]}") ;;
+  test) packages=("${build[@]}" "${app[@]}" "${tests[@]}") ;;
+  *) echo "unknown purpose: $1 (build, app or test)" >&2; exit 2 ;;
 esac
 missing=()
 for package in "${packages[@]}"; do

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check and test of the workspace, installing missing system packages first.
+# Runs every check and test: formatting, lints, the UI's unit tests, and the whole workspace
+# (unit, integration, sync against SQLite and PostgreSQL, the desktop app end to end in a real
+# webview, and each benchmark once in smoke mode). Installs missing system packages first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system-deps.sh test
@@ -8,7 +10,11 @@ if [ -z "${TINJAU_TEST_POSTGRES_URL:-}" ]; then
   TINJAU_TEST_POSTGRES_URL=$(scripts/postgres.sh)
   export TINJAU_TEST_POSTGRES_URL
 fi
+# The desktop end-to-end tests drive the app through tauri-driver.
+command -v tauri-driver >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/tauri-driver" ] \
+  || cargo install tauri-driver --version ^2 --locked --quiet
+scripts/ui.sh build
+scripts/ui.sh test
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-# --all-targets also runs each benchmark once in its quick smoke mode.
 cargo test --workspace --all-targets --locked

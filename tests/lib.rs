@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use tinjau_store::{OffsetClock, OsRandom, Store, StoreOptions};
 
+pub mod desktop;
+
 pub const DEMO: &str = include_str!("../assets/skk-jatim-2023.json");
 pub const VISIT: &str = "visit-junrejo";
 pub const INDICATORS: [&str; 7] = ["I1", "I2", "I3", "I4", "I5", "I6", "I7"];
@@ -536,4 +538,64 @@ fn pump_down(state: Arc<ProxyState>, mut from: TcpStream, mut to: TcpStream) {
         }
         state.bytes_down.fetch_add(read as u64, Ordering::SeqCst);
     }
+}
+
+/// A real 32×24 JPEG photo whose EXIF says it was taken at `datetime` ("YYYY:MM:DD HH:MM:SS"),
+/// at Junrejo's approximate position.
+pub fn photo(datetime: &str) -> Vec<u8> {
+    use exif::{Field, In, Rational, Tag, Value};
+    let ascii = |text: &str| Value::Ascii(vec![text.as_bytes().to_vec()]);
+    let dms = |degrees: u32, minutes: u32| {
+        Value::Rational(vec![
+            Rational::from((degrees, 1)),
+            Rational::from((minutes, 1)),
+            Rational::from((0, 1)),
+        ])
+    };
+    let fields = [
+        Field {
+            tag: Tag::DateTimeOriginal,
+            ifd_num: In::PRIMARY,
+            value: ascii(datetime),
+        },
+        Field {
+            tag: Tag::GPSLatitude,
+            ifd_num: In::PRIMARY,
+            value: dms(7, 54),
+        },
+        Field {
+            tag: Tag::GPSLatitudeRef,
+            ifd_num: In::PRIMARY,
+            value: ascii("S"),
+        },
+        Field {
+            tag: Tag::GPSLongitude,
+            ifd_num: In::PRIMARY,
+            value: dms(112, 33),
+        },
+        Field {
+            tag: Tag::GPSLongitudeRef,
+            ifd_num: In::PRIMARY,
+            value: ascii("E"),
+        },
+    ];
+    let mut writer = exif::experimental::Writer::new();
+    for field in &fields {
+        writer.push_field(field);
+    }
+    let mut tiff = std::io::Cursor::new(Vec::new());
+    writer.write(&mut tiff, false).unwrap();
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(tiff.get_ref());
+    let (width, height) = (32u16, 24u16);
+    let pixels: Vec<u8> = (0..u32::from(width) * u32::from(height))
+        .flat_map(|i| [(i % 256) as u8, 120, (255 - i % 256) as u8])
+        .collect();
+    let mut jpeg = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, 85);
+    encoder.add_app_segment(1, app1).unwrap();
+    encoder
+        .encode(&pixels, width, height, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    jpeg
 }

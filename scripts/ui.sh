@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the desktop UI into ui/dist (installing its npm packages when they changed).
+# Usage: ui.sh [build|test]
+set -euo pipefail
+cd "$(dirname "$0")/../ui"
+if ! command -v node >/dev/null 2>&1; then
+  echo "Node.js >= 20.19 and npm are needed to build the UI; install them (e.g. from nodejs.org or NodeSource), then run this again." >&2
+  exit 1
+fi
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' || {
+  echo "Node.js $(node --version) is too old: the UI's build tools (Vite 8) need Node.js >= 20.19." >&2
+  exit 1
+}
+stamp=node_modules/.tinjau-lock-hash
+hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hash" ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$hash" > "$stamp"
+fi
+case "${1:-build}" in
+  build) npx vite build --logLevel warn ;;
+  test) npx vitest run ;;
+  *) echo "unknown step: $1" >&2; exit 2 ;;
+esac

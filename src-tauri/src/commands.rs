@@ -1,0 +1,28 @@
+/// Every command the UI may call; `build.rs` turns each into a permission, and
+/// `capabilities/default.json` grants exactly these.
+pub const COMMANDS: &[&str] = &[
+    "overview",
+    "load_demo",
+    "import_package",
+    "choose_juror",
+    "join_server",
+    "visits",
+    "checklist",
+    "verify",
+    "stage_file",
+    "attach_to_innovation",
+    "observe",
+    "score",
+    "submit",
+    "evidence_file",
+    "sync_now",
+    "sync_status",
+    "conflicts",
+    "resolve_conflict",
+    "audit",
+    "lead_merge",
+    "lead_ranking",
+    "lead_lock",
+    "lead_export",
+    "wake_sync",
+];

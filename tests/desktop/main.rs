@@ -1,0 +1,279 @@
+//! The desktop app end to end, in the real webview (WebKitGTK via tauri-driver and
+//! WebKitWebDriver, on a private Xvfb display). Screenshots of the main screens are saved under
+//! `target/e2e-screenshots/`.
+
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use tinjau_tests::desktop::{
+    Display, Driver, click, eventually, id, require_or_skip, screenshot, wait_for,
+};
+use tinjau_tests::{Db, Server, photo};
+
+/// One app at a time: WebKit is heavy on two cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const SCORES: [(&str, &str); 7] = [
+    ("I1", "85"),
+    ("I2", "72,5"),
+    ("I3", "64"),
+    ("I4", "90"),
+    ("I5", "78"),
+    ("I6", "58"),
+    ("I7", "81"),
+];
+
+async fn pressed(client: &Client, test_id: &str) -> bool {
+    match client.find(Locator::Css(&id(test_id))).await {
+        Ok(element) => element.attr("aria-pressed").await.ok().flatten().as_deref() == Some("true"),
+        Err(_) => false,
+    }
+}
+
+async fn text_of(client: &Client, test_id: &str) -> String {
+    wait_for(client, test_id)
+        .await
+        .text()
+        .await
+        .unwrap_or_default()
+}
+
+async fn count(client: &Client, test_id: &str) -> usize {
+    client
+        .find_all(Locator::Css(&id(test_id)))
+        .await
+        .map(|all| all.len())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_juror_does_a_whole_visit_in_the_app_and_finds_it_after_a_restart() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = tempfile::tempdir().unwrap();
+    let display = Display::start();
+    let driver = Driver::start(&display, data.path());
+    let client = driver.session().await;
+
+    // An empty data folder: the first run offers the demo in one click.
+    wait_for(&client, "load-demo").await;
+    screenshot(&client, "first-run").await;
+    click(&client, "load-demo").await;
+    click(&client, "juror-akademisi").await;
+    click(&client, "open-visit-junrejo").await;
+    let banner = text_of(&client, "discrepancies").await;
+    assert!(
+        banner.contains("33") && banner.contains("34"),
+        "the Junrejo discrepancy is shown: {banner}"
+    );
+
+    // Three innovations: found with a real photo and a note, partly, not found.
+    click(&client, "verdict-sicandapol-found").await;
+    eventually("sicandapol marked found", || {
+        pressed(&client, "verdict-sicandapol-found")
+    })
+    .await;
+    let jpeg = data.path().join("rapat-forkopimcam.jpg");
+    std::fs::write(&jpeg, photo("2023:11:28 09:30:00")).unwrap();
+    wait_for(&client, "evidence-sicandapol")
+        .await
+        .send_keys(jpeg.to_str().unwrap())
+        .await
+        .unwrap();
+    eventually("the photo is attached", || async {
+        count(&client, "evidence-item").await == 1
+    })
+    .await;
+    wait_for(&client, "note-sicandapol")
+        .await
+        .send_keys("Rapat koordinasi Forkopimcam rutin tiap bulan")
+        .await
+        .unwrap();
+    click(&client, "verdict-paten-partial").await;
+    eventually("paten marked partly", || {
+        pressed(&client, "verdict-paten-partial")
+    })
+    .await;
+    click(&client, "verdict-wa-bang-not_found").await;
+    eventually("wa-bang marked not found", || {
+        pressed(&client, "verdict-wa-bang-not_found")
+    })
+    .await;
+    screenshot(&client, "visit-workspace").await;
+
+    // An observation.
+    click(&client, "tab-observe").await;
+    wait_for(&client, "observation-text")
+        .await
+        .send_keys("Camat dan Danramil hadir; notulen rapat diperlihatkan")
+        .await
+        .unwrap();
+    click(&client, "observation-save").await;
+    eventually("the observation is listed", || async {
+        count(&client, "observation").await == 1
+    })
+    .await;
+
+    // All seven indicators, then submit.
+    click(&client, "tab-score").await;
+    for (indicator, value) in SCORES {
+        let input = wait_for(&client, &format!("score-{indicator}")).await;
+        input.send_keys(value).await.unwrap();
+    }
+    eventually("every indicator is scored", || async {
+        text_of(&client, "score-completeness")
+            .await
+            .starts_with("7 dari 7")
+    })
+    .await;
+    assert_eq!(text_of(&client, "band-I2").await, "Baik");
+    screenshot(&client, "scoring").await;
+    click(&client, "submit-sheet").await;
+    wait_for(&client, "submit-dialog").await;
+    click(&client, "submit-confirm").await;
+    eventually("the sheet is submitted", || async {
+        text_of(&client, "sheet-state").await.contains("Terkirim")
+    })
+    .await;
+
+    // Quit, start again: everything is as left.
+    client.close().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let client = driver.session().await;
+    click(&client, "open-visit-junrejo").await;
+    assert!(text_of(&client, "sheet-state").await.contains("Terkirim"));
+    eventually("verdicts survive a restart", || async {
+        pressed(&client, "verdict-sicandapol-found").await
+            && pressed(&client, "verdict-paten-partial").await
+            && pressed(&client, "verdict-wa-bang-not_found").await
+    })
+    .await;
+    let note = wait_for(&client, "note-sicandapol")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(note, "Rapat koordinasi Forkopimcam rutin tiap bulan");
+    assert_eq!(
+        count(&client, "evidence-item").await,
+        1,
+        "the photo is still there"
+    );
+    click(&client, "tab-observe").await;
+    assert_eq!(count(&client, "observation").await, 1);
+    click(&client, "tab-score").await;
+    let i2 = wait_for(&client, "score-I2")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(i2, "72.5");
+    assert!(
+        client
+            .find(Locator::Css(&id("submit-sheet")))
+            .await
+            .is_err(),
+        "a submitted sheet is read-only"
+    );
+    client.close().await.unwrap();
+    drop(driver);
+    drop(display);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_package_shows_a_readable_error_and_changes_nothing() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut package: serde_json::Value = serde_json::from_str(tinjau_tests::DEMO).unwrap();
+    package["indicators"][2]["weight"] = serde_json::json!(0);
+    let broken = data.path().join("paket-rusak.json");
+    std::fs::write(&broken, package.to_string()).unwrap();
+
+    let display = Display::start();
+    let driver = Driver::start(&display, &data.path().join("store"));
+    let client = driver.session().await;
+    wait_for(&client, "package-file")
+        .await
+        .send_keys(broken.to_str().unwrap())
+        .await
+        .unwrap();
+    let message = text_of(&client, "first-run-error").await;
+    assert!(
+        message.contains("indicators[2].weight") && message.contains("greater than 0"),
+        "{message}"
+    );
+    // Still the first run: nothing was imported.
+    wait_for(&client, "load-demo").await;
+    client.close().await.unwrap();
+    let store = tinjau_store::Store::open(
+        &data.path().join("store"),
+        tinjau_store::StoreOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        store.package().is_err(),
+        "a refused package leaves nothing behind"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_syncs_to_a_real_server_until_nothing_is_pending() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let (server, tokens) = tokio::task::spawn_blocking(|| {
+        Server::start(Db::Sqlite, &[("ketua", "lead"), ("akademisi", "juror")])
+    })
+    .await
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let display = Display::start();
+    let driver = Driver::start(&display, data.path());
+    let client = driver.session().await;
+
+    wait_for(&client, "load-demo").await;
+    let inputs = client.find_all(Locator::Css("form input")).await.unwrap();
+    inputs[0].send_keys(&server.url).await.unwrap();
+    inputs[1].send_keys(&tokens["akademisi"]).await.unwrap();
+    client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&client, "open-visit-junrejo").await;
+    click(&client, "verdict-lansia-smart-found").await;
+    eventually("lansia-smart marked found", || {
+        pressed(&client, "verdict-lansia-smart-found")
+    })
+    .await;
+    click(&client, "nav-sync").await;
+    eventually("one change waits to be sent", || async {
+        text_of(&client, "sync-pending").await == "1"
+    })
+    .await;
+    click(&client, "sync-now").await;
+    eventually("the pending count reaches zero", || async {
+        text_of(&client, "sync-pending").await == "0"
+    })
+    .await;
+    screenshot(&client, "sync").await;
+    client.close().await.unwrap();
+
+    let log = tokio::task::spawn_blocking(move || {
+        let client = tinjau_sync::Client::new(&server.url, &tokens["ketua"], None).unwrap();
+        client.pull(0, 100).unwrap().0.changes
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.len(), 1, "the server has the verdict");
+}

@@ -1,0 +1,68 @@
+// Typed calls into the Tauri shell. Every type crossing IPC is generated from Rust (../bindings).
+import { invoke } from "@tauri-apps/api/core";
+import type { AuditReport } from "../bindings/AuditReport";
+import type { ConflictView } from "../bindings/ConflictView";
+import type { ErrorPayload } from "../bindings/ErrorPayload";
+import type { Lock } from "../bindings/Lock";
+import type { MergeResult } from "../bindings/MergeResult";
+import type { Method } from "../bindings/Method";
+import type { ObservationView } from "../bindings/ObservationView";
+import type { Overview } from "../bindings/Overview";
+import type { Ranking } from "../bindings/Ranking";
+import type { ScoreView } from "../bindings/ScoreView";
+import type { SyncStatus } from "../bindings/SyncStatus";
+import type { Verdict } from "../bindings/Verdict";
+import type { VisitChecklist } from "../bindings/VisitChecklist";
+import type { VisitProgress } from "../bindings/VisitProgress";
+
+/** An error from the shell: a code to act on and a message to show. */
+export class AppError extends Error {
+  constructor(public code: string, message: string) {
+    super(message);
+  }
+}
+
+async function call<T>(command: string, args?: Record<string, unknown> | Uint8Array, headers?: Record<string, string>): Promise<T> {
+  try {
+    return await invoke<T>(command, args as never, headers ? { headers } : undefined);
+  } catch (raw) {
+    const e = raw as Partial<ErrorPayload>;
+    throw new AppError(e?.code ?? "error", e?.message ?? String(raw));
+  }
+}
+
+export const api = {
+  overview: () => call<Overview>("overview"),
+  loadDemo: () => call<Overview>("load_demo"),
+  importPackage: (bytes: Uint8Array) => call<Overview>("import_package", bytes),
+  chooseJuror: (juror: string) => call<Overview>("choose_juror", { juror }),
+  joinServer: (server: string, token: string, pin: string | null) => call<Overview>("join_server", { server, token, pin }),
+  visits: () => call<VisitProgress[]>("visits"),
+  checklist: (visit: string) => call<VisitChecklist>("checklist", { visit }),
+  verify: (visit: string, innovation: string, verdict: Verdict, note: string | null) =>
+    call<void>("verify", { visit, innovation, verdict, note }),
+  stageFile: (name: string, bytes: Uint8Array) => call<string>("stage_file", bytes, { "x-file-name": encodeURIComponent(name) }),
+  attachToInnovation: (visit: string, innovation: string, verdict: Verdict, files: string[]) =>
+    call<void>("attach_to_innovation", { visit, innovation, verdict, files }),
+  observe: (visit: string, text: string, innovation: string | null, files: string[]) =>
+    call<ObservationView>("observe", { visit, text, innovation, files }),
+  score: (visit: string, indicator: string, value: number, note: string | null) =>
+    call<ScoreView>("score", { visit, indicator, value, note }),
+  submit: (visit: string) => call<void>("submit", { visit }),
+  evidenceFile: (hash: string) => call<ArrayBuffer>("evidence_file", { hash }),
+  syncNow: () => call<SyncStatus>("sync_now"),
+  wakeSync: () => call<void>("wake_sync"),
+  syncStatus: () => call<SyncStatus>("sync_status"),
+  conflicts: () => call<ConflictView[]>("conflicts"),
+  resolveConflict: (conflict: string, pick: string) => call<void>("resolve_conflict", { conflict, pick }),
+  audit: () => call<AuditReport>("audit"),
+  leadMerge: (method: Method | null) => call<MergeResult>("lead_merge", { method }),
+  leadRanking: () => call<Ranking>("lead_ranking"),
+  leadLock: (visit: string) => call<Lock>("lead_lock", { visit }),
+  leadExport: (kind: "berita-acara" | "ranking" | "rekap", visit: string | null) => call<string>("lead_export", { kind, visit }),
+};
+
+/** Reads a picked or dropped file and hands it to the shell; returns its staged token. */
+export async function stage(file: File): Promise<string> {
+  return api.stageFile(file.name, new Uint8Array(await file.arrayBuffer()));
+}

@@ -1,0 +1,20 @@
+// The current language, shared by every screen (Bahasa Indonesia unless the user chose English).
+import { dictionaries, translate, type Locale } from "./i18n";
+
+const saved = typeof localStorage !== "undefined" ? localStorage.getItem("tinjau.locale") : null;
+let current = $state<Locale>(saved === "en" ? "en" : "id");
+
+export const locale = {
+  get value(): Locale {
+    return current;
+  },
+  set(next: Locale) {
+    current = next;
+    localStorage.setItem("tinjau.locale", next);
+    document.documentElement.lang = next;
+  },
+};
+
+export function t(key: string, params: Record<string, string | number> = {}): string {
+  return translate(dictionaries[current], key, params);
+}
