@@ -1,1 +1,156 @@
-fn main() {}
+//! `cargo build --release -p tinjau-desktop && cargo bench -p tinjau-tests --bench desktop`
+//! (`TINJAU_DESKTOP_APP=path` measures another build)
+//!
+//! The desktop app in the real webview (tauri-driver, WebKitWebDriver, Xvfb at 1366x768):
+//! cold start to the first screen with data, resident memory after loading the demo visit,
+//! and the time to verify 33 innovations through the UI.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use fantoccini::Locator;
+use tinjau_tests::desktop::{Display, Driver, click, eventually, unavailable, wait_for};
+
+/// Resident memory in KiB of every process whose command line mentions `needle`.
+fn rss_kib(needle: &str) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let path = entry.path();
+        let Ok(cmdline) = std::fs::read_to_string(path.join("cmdline")) else {
+            continue;
+        };
+        if !cmdline.contains(needle) {
+            continue;
+        }
+        let status = std::fs::read_to_string(path.join("status")).unwrap_or_default();
+        let rss = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok());
+        let name = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Name:"))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        if let Some(rss) = rss {
+            out.push((name, rss));
+        }
+    }
+    out
+}
+
+/// The demo package with Junrejo's 33 claimed innovations all listed.
+fn thirty_three() -> Vec<u8> {
+    let mut package: serde_json::Value = serde_json::from_str(tinjau_tests::DEMO).unwrap();
+    let claims = [
+        ("I1", 2),
+        ("I2", 2),
+        ("I3", 5),
+        ("I4", 16),
+        ("I5", 4),
+        ("I6", 1),
+        ("I7", 3),
+    ];
+    let mut innovations = Vec::new();
+    for (indicator, count) in claims {
+        for n in 0..count {
+            innovations.push(serde_json::json!({
+                "id": format!("{}-{n}", indicator.to_lowercase()), "indicator": indicator,
+                "name": format!("Inovasi {indicator}.{}", n + 1), "summary": "Inovasi yang dipaparkan camat"
+            }));
+        }
+    }
+    package["participants"][0]["innovations"] = innovations.into();
+    package["revision"] = 2.into();
+    serde_json::to_vec(&package).unwrap()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let mut out = std::io::stdout().lock();
+    if let Some(why) = unavailable() {
+        let _ = writeln!(out, "SKIPPED: {why}");
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    {
+        let mut store =
+            tinjau_store::Store::open(data.path(), tinjau_store::StoreOptions::default()).unwrap();
+        store.import_package(&thirty_three()).unwrap();
+        store.init_juror("akademisi").unwrap();
+    }
+    let display = Display::start();
+    let driver = Driver::start(&display, data.path());
+    let runs = if smoke { 1 } else { 5 };
+    let mut starts = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let client = driver.session().await;
+        wait_for(&client, "open-visit-junrejo").await;
+        starts.push(started.elapsed());
+        client.close().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    starts.sort();
+    let _ = writeln!(
+        out,
+        "cold start to the visits screen with data (WebDriver session included): median {:.0?}, worst {:.0?} over {runs} runs (target < 1 s)",
+        starts[starts.len() / 2],
+        starts[starts.len() - 1]
+    );
+
+    let client = driver.session().await;
+    click(&client, "open-visit-junrejo").await;
+    wait_for(&client, "verdict-i1-0-found").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let app = rss_kib("tinjau-desktop");
+    let webkit: u64 = rss_kib("WebKit")
+        .iter()
+        .filter(|(n, _)| n.starts_with("WebKit"))
+        .map(|(_, k)| k)
+        .sum();
+    let app_kib: u64 = app
+        .iter()
+        .filter(|(n, _)| n.starts_with("tinjau-desktop"))
+        .map(|(_, k)| k)
+        .sum();
+    let _ = writeln!(
+        out,
+        "resident memory with the demo visit open: app process {} MB, WebKit web and network processes {} MB (target < 150 MB for the app)",
+        app_kib / 1024,
+        webkit / 1024
+    );
+
+    let buttons = client
+        .find_all(Locator::Css(
+            "button[data-testid$='-found']:not([data-testid$='not_found'])",
+        ))
+        .await
+        .unwrap();
+    let count = buttons.len();
+    let started = Instant::now();
+    for button in buttons {
+        button.click().await.unwrap();
+    }
+    eventually("every innovation is marked found", || async {
+        client
+            .find_all(Locator::Css(&format!(
+                "{}[aria-pressed='true']",
+                "button.verdict.found"
+            )))
+            .await
+            .map(|b| b.len())
+            .unwrap_or(0)
+            == count
+    })
+    .await;
+    let elapsed = started.elapsed();
+    let _ = writeln!(
+        out,
+        "verify {count} innovations through the UI (a click each, saved and shown): {elapsed:.2?} ({:.0} ms per innovation)",
+        elapsed.as_secs_f64() * 1000.0 / count as f64
+    );
+    client.close().await.unwrap();
+}

@@ -277,3 +277,68 @@ async fn the_app_syncs_to_a_real_server_until_nothing_is_pending() {
     .unwrap();
     assert_eq!(log.len(), 1, "the server has the verdict");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lead_sees_the_recap_locks_a_visit_and_exports_the_minutes() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = tempfile::tempdir().unwrap();
+    // The lead's store already holds two jurors' submitted sheets (as after a sync).
+    {
+        let mut lead =
+            tinjau_store::Store::open(data.path(), tinjau_store::StoreOptions::default()).unwrap();
+        lead.import_package(tinjau_tests::DEMO.as_bytes()).unwrap();
+        let mut juror = tinjau_tests::Laptop::new(chrono::Duration::zero());
+        juror
+            .store
+            .import_package(tinjau_tests::DEMO.as_bytes())
+            .unwrap();
+        juror.store.init_juror("akademisi").unwrap();
+        juror.score_and_submit("visit-junrejo", 90.0);
+        lead.import_sheet(&juror.store.export_sheet("visit-junrejo", false).unwrap())
+            .unwrap();
+        lead.init_juror("ketua").unwrap();
+        for visit in ["visit-junrejo", "visit-contoh-a"] {
+            for (i, indicator) in tinjau_tests::INDICATORS.iter().enumerate() {
+                lead.score(visit, indicator, 60.0 + i as f64, None).unwrap();
+            }
+            lead.submit(visit).unwrap();
+        }
+    }
+    let display = Display::start();
+    let driver = Driver::start(&display, data.path());
+    let client = driver.session().await;
+    click(&client, "nav-rekap").await;
+    eventually("the recap shows both jurors' scores", || async {
+        client
+            .find_all(Locator::Css("td.disputed"))
+            .await
+            .map(|cells| !cells.is_empty())
+            .unwrap_or(false)
+    })
+    .await;
+    screenshot(&client, "rekap").await;
+    // Lock Junrejo's result: its first lock button.
+    let lock = client
+        .find(Locator::XPath("//button[contains(., 'Kunci hasil')]"))
+        .await
+        .unwrap();
+    lock.click().await.unwrap();
+    eventually("the lock's hash is shown", || async {
+        client
+            .source()
+            .await
+            .map(|html| html.contains("Hasil dikunci"))
+            .unwrap_or(false)
+    })
+    .await;
+    client.close().await.unwrap();
+    let store =
+        tinjau_store::Store::open(data.path(), tinjau_store::StoreOptions::default()).unwrap();
+    assert!(
+        store.visit_lock("visit-junrejo").unwrap().is_some()
+            || store.visit_lock("visit-contoh-a").unwrap().is_some()
+    );
+}
