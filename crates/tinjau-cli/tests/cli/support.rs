@@ -1,6 +1,5 @@
 //! Test vocabulary: a juror's laptop that runs the real `tinjau` binary, and a real JPEG maker.
 
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -100,60 +99,4 @@ impl Laptop {
     }
 }
 
-/// A real 32×24 JPEG photo whose EXIF says it was taken at `datetime` ("YYYY:MM:DD HH:MM:SS"),
-/// at Junrejo's approximate position.
-pub fn photo(datetime: &str) -> Vec<u8> {
-    use exif::{Field, In, Rational, Tag, Value};
-    let taken = Field {
-        tag: Tag::DateTimeOriginal,
-        ifd_num: In::PRIMARY,
-        value: Value::Ascii(vec![datetime.as_bytes().to_vec()]),
-    };
-    let dms = |degrees: u32, minutes: u32, seconds: u32| {
-        Value::Rational(vec![
-            Rational::from((degrees, 1)),
-            Rational::from((minutes, 1)),
-            Rational::from((seconds, 1)),
-        ])
-    };
-    let latitude = Field {
-        tag: Tag::GPSLatitude,
-        ifd_num: In::PRIMARY,
-        value: dms(7, 54, 0),
-    };
-    let latitude_ref = Field {
-        tag: Tag::GPSLatitudeRef,
-        ifd_num: In::PRIMARY,
-        value: Value::Ascii(vec![b"S".to_vec()]),
-    };
-    let longitude = Field {
-        tag: Tag::GPSLongitude,
-        ifd_num: In::PRIMARY,
-        value: dms(112, 33, 0),
-    };
-    let longitude_ref = Field {
-        tag: Tag::GPSLongitudeRef,
-        ifd_num: In::PRIMARY,
-        value: Value::Ascii(vec![b"E".to_vec()]),
-    };
-    let mut writer = exif::experimental::Writer::new();
-    for field in [&taken, &latitude, &latitude_ref, &longitude, &longitude_ref] {
-        writer.push_field(field);
-    }
-    let mut tiff = Cursor::new(Vec::new());
-    writer.write(&mut tiff, false).unwrap();
-    let mut app1 = b"Exif\0\0".to_vec();
-    app1.extend_from_slice(tiff.get_ref());
-
-    let (width, height) = (32u16, 24u16);
-    let pixels: Vec<u8> = (0..u32::from(width) * u32::from(height))
-        .flat_map(|i| [(i % 256) as u8, 120, (255 - i % 256) as u8])
-        .collect();
-    let mut jpeg = Vec::new();
-    let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, 85);
-    encoder.add_app_segment(1, app1).unwrap();
-    encoder
-        .encode(&pixels, width, height, jpeg_encoder::ColorType::Rgb)
-        .unwrap();
-    jpeg
-}
+pub use tinjau_tests::photo;
