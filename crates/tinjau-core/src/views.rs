@@ -21,6 +21,8 @@ pub struct VisitProgress {
     pub sheet: SheetState,
     /// This juror is on the visit's jury.
     pub on_jury: bool,
+    /// This laptop's changes to the visit that no server has acknowledged yet.
+    pub unsynced_changes: u64,
 }
 
 /// `tinjau visit VISIT`: the juror's whole checklist.

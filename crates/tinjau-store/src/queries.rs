@@ -25,6 +25,10 @@ impl Store {
         let mut scored = self.conn.prepare_cached(
             "SELECT COUNT(DISTINCT indicator_id) FROM score WHERE juror_id = ?1 AND visit_id = ?2",
         )?;
+        let mut unsynced = self.conn.prepare_cached(
+            "SELECT COUNT(*) FROM change_log WHERE device_id = ?1 AND visit_id = ?2 AND sync_state <> 'acked'",
+        )?;
+        let device = self.device_id.to_string();
         let mut out = Vec::with_capacity(package.visits.len());
         for visit in &package.visits {
             let participant = package.participant(&visit.participant);
@@ -44,6 +48,9 @@ impl Store {
                 indicators_scored: indicators_scored as usize,
                 sheet: self.sheet_state(&juror, &visit.id)?,
                 on_jury: visit.jurors.contains(&juror),
+                unsynced_changes: unsynced
+                    .query_row(params![device, visit.id], |row| row.get::<_, i64>(0))?
+                    as u64,
             });
         }
         Ok(out)

@@ -8,4 +8,8 @@ export type VisitProgress = { visit_id: string, participant_id: string, particip
 /**
  * This juror is on the visit's jury.
  */
-on_jury: boolean, };
+on_jury: boolean, 
+/**
+ * This laptop's changes to the visit that no server has acknowledged yet.
+ */
+unsynced_changes: number, };
