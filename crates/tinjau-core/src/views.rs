@@ -161,10 +161,13 @@ pub struct Overview {
     pub version: String,
 }
 
-/// A sync progress event: `done` of `total` in one phase (push, pull, upload, download).
+/// A sync progress event: `done` of `total` in one phase (push, pull, upload, download), or,
+/// with `file`, in one evidence file's upload (bytes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SyncProgress {
     pub phase: String,
     pub done: u64,
     pub total: u64,
+    /// The evidence file (its hash) this progress is about, for per-file bars.
+    pub file: Option<String>,
 }

@@ -273,6 +273,9 @@ pub enum Phase {
 /// Where a sync reports how far it got.
 pub trait Progress {
     fn update(&mut self, phase: Phase, done: u64, total: u64);
+
+    /// One evidence file's upload: `done` of `total` bytes.
+    fn file(&mut self, _hash: &str, _done: u64, _total: u64) {}
 }
 
 /// For callers that do not show progress.
@@ -386,6 +389,7 @@ pub fn sync_once(
     for upload in uploads {
         report.bytes_sent += upload_file(client, &upload, &mut |sent| {
             progress.update(Phase::Upload, done_bytes + sent, total_bytes);
+            progress.file(&upload.hash, sent, upload.size);
         })?;
         done_bytes += upload.size;
         store.mark_uploaded(&upload.hash)?;
