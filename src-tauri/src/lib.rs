@@ -333,9 +333,23 @@ impl tinjau_sync::Progress for EventProgress {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        let _ = self
-            .0
-            .emit("sync-progress", SyncProgress { phase, done, total });
+        let progress = SyncProgress {
+            phase,
+            done,
+            total,
+            file: None,
+        };
+        let _ = self.0.emit("sync-progress", progress);
+    }
+
+    fn file(&mut self, hash: &str, done: u64, total: u64) {
+        let progress = SyncProgress {
+            phase: "upload".into(),
+            done,
+            total,
+            file: Some(hash.to_string()),
+        };
+        let _ = self.0.emit("sync-progress", progress);
     }
 }
 
