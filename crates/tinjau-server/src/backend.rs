@@ -212,6 +212,44 @@ impl Backend {
     }
 }
 
+/// The server's schema migrations, in order (one schema for both backends).
+pub(crate) const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+
+/// What publishing `revision` does given the stored (revision, package), if any.
+pub(crate) fn publish_outcome(
+    competition: &str,
+    revision: i64,
+    text: &str,
+    existing: Option<(i64, String)>,
+) -> BackendResult<PublishOutcome> {
+    let competition = competition.to_string();
+    match existing {
+        None => Ok(PublishOutcome::Published {
+            competition,
+            revision,
+        }),
+        Some((have, _)) if have > revision => Err(BackendError::Invalid(format!(
+            "revision {revision} is older than the published revision {have}"
+        ))),
+        Some((have, stored)) if have == revision => {
+            if stored != text {
+                return Err(BackendError::Invalid(format!(
+                    "revision {revision} is already published with different content; raise the revision"
+                )));
+            }
+            Ok(PublishOutcome::Unchanged {
+                competition,
+                revision,
+            })
+        }
+        Some((have, _)) => Ok(PublishOutcome::Updated {
+            competition,
+            from: have,
+            to: revision,
+        }),
+    }
+}
+
 pub(crate) fn timestamp(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(SecondsFormat::Millis, true)
 }

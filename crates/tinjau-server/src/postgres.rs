@@ -12,11 +12,10 @@ use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 use crate::backend::{
-    BackendError, BackendResult, BlobStatus, Gathered, LogRow, PublishOutcome, QuarantineView,
-    TokenRecord, check_append, parse_json, parse_role, plan, pull_page, sql, timestamp, touched,
+    BackendError, BackendResult, BlobStatus, Gathered, LogRow, MIGRATIONS, PublishOutcome,
+    QuarantineView, TokenRecord, check_append, parse_json, parse_role, plan, publish_outcome,
+    pull_page, sql, timestamp, touched,
 };
-
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_init.sql")];
 
 pub struct PostgresBackend {
     pool: Pool,
@@ -59,7 +58,9 @@ impl PostgresBackend {
             )));
         }
         for migration in MIGRATIONS.iter().skip(version as usize) {
-            tx.batch_execute(migration).await?;
+            // One schema for both backends: PostgreSQL calls SQLite's BLOB type BYTEA.
+            tx.batch_execute(&migration.replace(" BLOB ", " BYTEA "))
+                .await?;
         }
         tx.execute("DELETE FROM tinjau_schema", &[]).await?;
         tx.execute(
@@ -83,41 +84,19 @@ impl PostgresBackend {
         tx.execute("LOCK TABLE competition IN SHARE ROW EXCLUSIVE MODE", &[])
             .await?;
         let existing = tx.query_opt(sql::EXISTING, &[&id]).await?;
-        let outcome = match existing.map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1))) {
-            None => {
+        let outcome =
+            publish_outcome(&id, revision, &text, existing.map(|r| (r.get(0), r.get(1))))?;
+        match outcome {
+            PublishOutcome::Published { .. } => {
                 tx.execute(sql::INSERT_COMPETITION, &[&id, &revision, &text])
                     .await?;
-                PublishOutcome::Published {
-                    competition: id,
-                    revision,
-                }
             }
-            Some((have, _)) if have > revision => {
-                return Err(BackendError::Invalid(format!(
-                    "revision {revision} is older than the published revision {have}"
-                )));
-            }
-            Some((have, stored)) if have == revision => {
-                if stored != text {
-                    return Err(BackendError::Invalid(format!(
-                        "revision {revision} is already published with different content; raise the revision"
-                    )));
-                }
-                PublishOutcome::Unchanged {
-                    competition: id,
-                    revision,
-                }
-            }
-            Some((have, _)) => {
+            PublishOutcome::Updated { .. } => {
                 tx.execute(sql::UPDATE_COMPETITION, &[&revision, &text, &id])
                     .await?;
-                PublishOutcome::Updated {
-                    competition: id,
-                    from: have,
-                    to: revision,
-                }
             }
-        };
+            PublishOutcome::Unchanged { .. } => {}
+        }
         tx.commit().await?;
         Ok(outcome)
     }

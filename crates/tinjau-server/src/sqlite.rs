@@ -12,10 +12,11 @@ use uuid::Uuid;
 
 use crate::backend::{
     BackendError, BackendResult, BlobStatus, Gathered, LogRow, PublishOutcome, QuarantineView,
-    TokenRecord, check_append, parse_json, parse_role, plan, pull_page, sql, timestamp, touched,
+    TokenRecord, check_append, parse_json, parse_role, plan, publish_outcome, pull_page, sql,
+    timestamp, touched,
 };
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = crate::backend::MIGRATIONS;
 
 pub struct SqliteBackend {
     conn: Arc<Mutex<Connection>>,
@@ -68,29 +69,16 @@ impl SqliteBackend {
             let existing: Option<(i64, String)> = tx
                 .query_row(sql::EXISTING, [&id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            let outcome = match existing {
-                None => {
+            let outcome = publish_outcome(&id, revision, &text, existing)?;
+            match outcome {
+                PublishOutcome::Published { .. } => {
                     tx.execute(sql::INSERT_COMPETITION, params![id, revision, text])?;
-                    PublishOutcome::Published { competition: id, revision }
                 }
-                Some((have, _)) if have > revision => {
-                    return Err(BackendError::Invalid(format!(
-                        "revision {revision} is older than the published revision {have}"
-                    )));
-                }
-                Some((have, stored)) if have == revision => {
-                    if stored != text {
-                        return Err(BackendError::Invalid(format!(
-                            "revision {revision} is already published with different content; raise the revision"
-                        )));
-                    }
-                    PublishOutcome::Unchanged { competition: id, revision }
-                }
-                Some((have, _)) => {
+                PublishOutcome::Updated { .. } => {
                     tx.execute(sql::UPDATE_COMPETITION, params![revision, text, id])?;
-                    PublishOutcome::Updated { competition: id, from: have, to: revision }
                 }
-            };
+                PublishOutcome::Unchanged { .. } => {}
+            }
             tx.commit()?;
             Ok(outcome)
         })

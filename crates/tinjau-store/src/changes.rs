@@ -54,12 +54,7 @@ impl<'a> ChangeWriter<'a> {
             Some((seq, hash)) => (seq as u64, hash),
             None => (0, GENESIS_HASH.to_string()),
         };
-        let hlc = match meta_get(&tx, "hlc")? {
-            Some(text) => text
-                .parse()
-                .map_err(|e| StoreError::Corrupt(format!("meta.hlc: {e}")))?,
-            None => Hlc::default(),
-        };
+        let hlc = stored_hlc(&tx)?;
         Ok(ChangeWriter {
             tx,
             package,
@@ -138,6 +133,16 @@ impl<'a> ChangeWriter<'a> {
         meta_set(&self.tx, "hlc", &self.hlc.to_string())?;
         self.tx.commit()?;
         Ok(())
+    }
+}
+
+/// This device's hybrid logical clock as last stored.
+pub(crate) fn stored_hlc(conn: &Connection) -> Result<Hlc> {
+    match meta_get(conn, "hlc")? {
+        Some(text) => text
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("meta.hlc: {e}"))),
+        None => Ok(Hlc::default()),
     }
 }
 

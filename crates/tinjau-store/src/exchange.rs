@@ -13,14 +13,13 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use tinjau_core::authority::check_change;
 use tinjau_core::chain::{ChangeEntry, verify_device_chain};
-use tinjau_core::hlc::Hlc;
 use tinjau_core::{Entity, SheetState};
 use uuid::Uuid;
 
-use crate::changes::insert_entry;
+use crate::changes::{insert_entry, stored_hlc};
 use crate::evidence::{store_bytes, stored_path};
 use crate::projection::project;
-use crate::{Result, Store, StoreError, meta_get, meta_set};
+use crate::{Result, Store, StoreError, meta_set};
 
 pub const SHEET_FORMAT: &str = "tinjau-sheet/1";
 
@@ -190,12 +189,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut hlc: Hlc = match meta_get(&tx, "hlc")? {
-            Some(text) => text
-                .parse()
-                .map_err(|e| StoreError::Corrupt(format!("meta.hlc: {e}")))?,
-            None => Hlc::default(),
-        };
+        let mut hlc = stored_hlc(&tx)?;
         let mut report = SheetImportReport {
             juror: file.juror.clone(),
             visit: file.visit.clone(),

@@ -9,7 +9,7 @@ use tinjau_core::views::{RefusedChangeView, SyncStatus};
 use tinjau_core::{Entity, SheetState, Verdict};
 use uuid::Uuid;
 
-use crate::changes::{ChangeTarget, ENTRY_COLUMNS, entry_from_row, insert_entry};
+use crate::changes::{ChangeTarget, ENTRY_COLUMNS, entry_from_row, insert_entry, stored_hlc};
 use crate::evidence::{store_bytes, stored_path};
 use crate::projection::project;
 use crate::{Result, Store, StoreError, meta_get, meta_set};
@@ -156,12 +156,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut hlc: Hlc = match meta_get(&tx, "hlc")? {
-            Some(text) => text
-                .parse()
-                .map_err(|e| StoreError::Corrupt(format!("meta.hlc: {e}")))?,
-            None => Hlc::default(),
-        };
+        let mut hlc = stored_hlc(&tx)?;
         let mut new = 0;
         for pulled in &page.changes {
             let entry = &pulled.entry;

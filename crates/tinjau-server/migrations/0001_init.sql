@@ -1,4 +1,5 @@
--- The server's schema. The same tables on SQLite and PostgreSQL; only the binary type differs.
+-- The server's schema, one for both backends: written for SQLite; PostgreSQL runs it with
+-- BLOB read as BYTEA (see postgres.rs).
 
 -- A competition (sync space): its package and the position of the last change in its log.
 CREATE TABLE competition (
