@@ -17,4 +17,7 @@ scripts/ui.sh build
 scripts/ui.sh test
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The end-to-end tests run the real binaries; cargo builds a package's binary for tests only
+# when that package's own tests need it, so build them all first.
+cargo build --workspace --bins --locked
 cargo test --workspace --all-targets --locked

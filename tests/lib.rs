@@ -35,7 +35,7 @@ pub fn bin(name: &str) -> PathBuf {
     let path = dir.join(name);
     assert!(
         path.exists(),
-        "{} is missing: build the workspace first (cargo test --workspace builds it)",
+        "{} is missing: build the binaries first (cargo build --workspace --bins; scripts/test.sh does)",
         path.display()
     );
     path
