@@ -11,6 +11,37 @@ use std::time::{Duration, Instant};
 use fantoccini::Locator;
 use tinjau_tests::desktop::{Display, Driver, click, eventually, unavailable, wait_for};
 
+/// Proportional and anonymous memory (KiB) of a process, from smaps_rollup: RSS counts shared
+/// library pages in full, PSS shares them out among the processes that map them.
+fn pss_and_anonymous_kib(pid: &str) -> (u64, u64) {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let field = |name: &str| {
+        rollup
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("Pss:"), field("Anonymous:"))
+}
+
+/// The pid of the app process.
+fn app_pid() -> Option<String> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
+            let name = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Name:"))?
+                .trim()
+                .to_string();
+            name.starts_with("tinjau-desktop")
+                .then(|| entry.file_name().to_string_lossy().into_owned())
+        })
+}
+
 /// Resident memory in KiB of every process whose command line mentions `needle`.
 fn rss_kib(needle: &str) -> Vec<(String, u64)> {
     let mut out = Vec::new();
@@ -116,10 +147,15 @@ async fn main() {
         .filter(|(n, _)| n.starts_with("tinjau-desktop"))
         .map(|(_, k)| k)
         .sum();
+    let (pss, anonymous) = app_pid()
+        .map(|pid| pss_and_anonymous_kib(&pid))
+        .unwrap_or((0, 0));
     let _ = writeln!(
         out,
-        "resident memory with the demo visit open: app process {} MB, WebKit web and network processes {} MB (target < 150 MB for the app)",
+        "memory with the demo visit open: app process RSS {} MB (target < 150 MB), of which PSS {} MB and anonymous {} MB; WebKit web and network processes RSS {} MB",
         app_kib / 1024,
+        pss / 1024,
+        anonymous / 1024,
         webkit / 1024
     );
 
