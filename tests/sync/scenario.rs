@@ -106,6 +106,18 @@ fn three_jurors_and_a_lead_work_offline_then_sync_in_random_order() {
                 "{db:?}: {juror} sees the team's observations"
             );
             assert!(laptop.store.missing_evidence().unwrap().is_empty());
+            let timeline = laptop.store.checklist(VISIT).unwrap().observations;
+            assert_eq!(
+                timeline.len(),
+                4,
+                "{db:?}: {juror} sees the whole team's observations"
+            );
+            assert!(
+                timeline
+                    .iter()
+                    .all(|o| o.evidence.iter().all(|e| e.available)),
+                "{db:?}: photos downloaded"
+            );
             assert_eq!(laptop.store.sync_status().unwrap().pending_changes, 0);
             laptop.store.audit().unwrap();
         }

@@ -515,6 +515,9 @@ fn format_evidence(evidence: &EvidenceView) -> String {
     if evidence.outside_visit_date {
         let _ = write!(text, " — {OUTSIDE_VISIT_DATE_LABEL}");
     }
+    if !evidence.available {
+        text.push_str(" — pending upload (not on this laptop yet)");
+    }
     text
 }
 

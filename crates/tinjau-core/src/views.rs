@@ -79,6 +79,8 @@ pub struct ScoreView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ObservationView {
     pub observation_id: Uuid,
+    /// Who observed it: the visit team shares observations and their evidence.
+    pub juror_id: String,
     /// RFC 3339, as recorded by the juror's device.
     pub observed_at: String,
     pub innovation_id: Option<String>,
@@ -98,6 +100,8 @@ pub struct EvidenceView {
     pub gps: Option<GpsPoint>,
     /// Captured more than a day from the visit date ("diambil di luar tanggal kunjungan").
     pub outside_visit_date: bool,
+    /// The file is on this laptop; `false` means its upload is still pending somewhere.
+    pub available: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ts_rs::TS)]

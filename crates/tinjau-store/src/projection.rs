@@ -161,7 +161,9 @@ pub(crate) fn project(
         }
         (Entity::Evidence, "record") => {
             let record = json(entry)?;
-            let view: EvidenceView = serde_json::from_value(record["evidence"].clone())
+            let mut evidence = record["evidence"].clone();
+            evidence["available"] = true.into();
+            let view: EvidenceView = serde_json::from_value(evidence)
                 .map_err(|e| StoreError::Corrupt(format!("evidence record: {e}")))?;
             tx.execute(
                 "INSERT INTO evidence_file (hash, size, mime, captured_at, gps_lat, gps_lon, stored_at)

@@ -99,7 +99,7 @@ impl Store {
             scores.insert(indicator, (value, note));
         }
 
-        let mut evidence = self.evidence_by_owner(&juror, &visit.id)?;
+        let mut evidence = self.evidence_by_owner(&visit.id)?;
         let mut groups = Vec::with_capacity(package.indicators.len());
         for indicator in &package.indicators {
             let innovations: Vec<InnovationCheck> = participant
@@ -139,24 +139,27 @@ impl Store {
             });
         }
 
+        // The whole visit team's observations (sync shares them), in time order.
         let mut observations = Vec::new();
         let mut statement = self.conn.prepare_cached(
-            "SELECT id, observed_at, innovation_id, text FROM observation
-             WHERE juror_id = ?1 AND visit_id = ?2 ORDER BY observed_at, id",
+            "SELECT id, observed_at, innovation_id, text, juror_id FROM observation
+             WHERE visit_id = ?1 ORDER BY observed_at, id",
         )?;
-        for row in statement.query_map(params![juror, visit.id], |row| {
+        for row in statement.query_map(params![visit.id], |row| {
             Ok((
                 row.get::<_, String>(0)?,
                 row.get::<_, String>(1)?,
                 row.get::<_, Option<String>>(2)?,
                 row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
             ))
         })? {
-            let (id, observed_at, innovation_id, text) = row?;
+            let (id, observed_at, innovation_id, text, juror_id) = row?;
             let observation_id = Uuid::parse_str(&id)
                 .map_err(|_| StoreError::Corrupt(format!("observation id \"{id}\"")))?;
             observations.push(ObservationView {
                 observation_id,
+                juror_id,
                 observed_at,
                 innovation_id,
                 text,
@@ -192,19 +195,17 @@ impl Store {
         })
     }
 
-    fn evidence_by_owner(
-        &self,
-        juror: &str,
-        visit: &str,
-    ) -> Result<HashMap<Uuid, Vec<EvidenceView>>> {
+    /// Evidence of a visit by the record it is attached to (owner ids are unique, so every
+    /// juror's attachments can be looked up together).
+    fn evidence_by_owner(&self, visit: &str) -> Result<HashMap<Uuid, Vec<EvidenceView>>> {
         let mut statement = self.conn.prepare_cached(
             "SELECT e.owner_id, e.hash, e.original_name, f.size, f.mime, f.captured_at, f.gps_lat,
                     f.gps_lon, e.outside_visit_date
              FROM evidence e JOIN evidence_file f ON f.hash = e.hash
-             WHERE e.juror_id = ?1 AND e.visit_id = ?2 ORDER BY e.attached_at, e.rowid",
+             WHERE e.visit_id = ?1 ORDER BY e.attached_at, e.rowid",
         )?;
         let mut out: HashMap<Uuid, Vec<EvidenceView>> = HashMap::new();
-        for row in statement.query_map(params![juror, visit], |row| {
+        for row in statement.query_map(params![visit], |row| {
             let lat: Option<f64> = row.get(6)?;
             let lon: Option<f64> = row.get(7)?;
             Ok((
@@ -220,10 +221,12 @@ impl Store {
                         longitude,
                     }),
                     outside_visit_date: row.get(8)?,
+                    available: true,
                 },
             ))
         })? {
-            let (owner, view) = row?;
+            let (owner, mut view) = row?;
+            view.available = crate::evidence::stored_path(&self.data_dir, &view.hash).exists();
             let owner = Uuid::parse_str(&owner)
                 .map_err(|_| StoreError::Corrupt(format!("evidence owner \"{owner}\"")))?;
             out.entry(owner).or_default().push(view);

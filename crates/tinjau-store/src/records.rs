@@ -255,6 +255,7 @@ impl Store {
             )?;
             Ok(ObservationView {
                 observation_id: row_id,
+                juror_id: scope.juror.clone(),
                 observed_at,
                 innovation_id: innovation_id.clone(),
                 text: text.to_string(),
@@ -553,11 +554,17 @@ fn attach_evidence(
             captured_at,
             gps: file.gps,
             outside_visit_date,
+            available: true,
         };
+        // Whether the file is on a given laptop is that laptop's business, not the record's.
+        let mut evidence = serde_json::to_value(&view).expect("a view serialises");
+        if let Some(fields) = evidence.as_object_mut() {
+            fields.remove("available");
+        }
         let record = serde_json::json!({
             "owner_entity": owner_entity.as_str(),
             "owner_id": owner_id,
-            "evidence": view,
+            "evidence": evidence,
         });
         writer.record(
             &ChangeTarget {

@@ -13,4 +13,8 @@ captured_at: string | null, gps: GpsPoint | null,
 /**
  * Captured more than a day from the visit date ("diambil di luar tanggal kunjungan").
  */
-outside_visit_date: boolean, };
+outside_visit_date: boolean, 
+/**
+ * The file is on this laptop; `false` means its upload is still pending somewhere.
+ */
+available: boolean, };

@@ -3,6 +3,10 @@ import type { EvidenceView } from "./EvidenceView";
 
 export type ObservationView = { observation_id: string, 
 /**
+ * Who observed it: the visit team shares observations and their evidence.
+ */
+juror_id: string, 
+/**
  * RFC 3339, as recorded by the juror's device.
  */
 observed_at: string, innovation_id: string | null, text: string, evidence: Array<EvidenceView>, };

@@ -290,6 +290,11 @@ fn evidence_travels_in_the_sheet_file_when_asked() {
             evidence: vec![photo],
         })
         .unwrap();
+    let shared = juror.file("balai.txt", b"foto balai warga");
+    juror
+        .store
+        .observe(VISIT, "Balai warga dipakai rapat", None, &[shared])
+        .unwrap();
     for indicator in INDICATORS {
         juror.store.score(VISIT, indicator, 80.0, None).unwrap();
     }
@@ -299,14 +304,27 @@ fn evidence_travels_in_the_sheet_file_when_asked() {
         .store
         .import_sheet(&juror.store.export_sheet(VISIT, false).unwrap())
         .unwrap();
-    assert_eq!((without.evidence_stored, without.evidence_missing), (0, 1));
+    assert_eq!((without.evidence_stored, without.evidence_missing), (0, 2));
+    // The teammate's observation is in the lead's timeline, its photo shown as pending upload.
+    let observed = lead.store.checklist(VISIT).unwrap().observations;
+    let theirs = observed
+        .iter()
+        .find(|o| o.juror_id == "akademisi")
+        .expect("the team's observations are shared");
+    assert!(!theirs.evidence[0].available);
     let with = lead
         .store
         .import_sheet(&juror.store.export_sheet(VISIT, true).unwrap())
         .unwrap();
     assert_eq!(
         (with.evidence_stored, with.evidence_missing, with.applied),
-        (1, 0, 0)
+        (2, 0, 0)
+    );
+    let observed = lead.store.checklist(VISIT).unwrap().observations;
+    assert!(
+        observed
+            .iter()
+            .all(|o| o.evidence.iter().all(|e| e.available))
     );
     let hash = blake3::hash(b"loket PATEN").to_hex().to_string();
     assert!(
