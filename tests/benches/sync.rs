@@ -132,7 +132,7 @@ fn main() {
     let elapsed = started.elapsed();
     let _ = writeln!(
         out,
-        "pull: {pulled} changes in {elapsed:.2?} = {:.0} changes/s applied to the lead's store ({:.0} bytes/change, uncompressed JSON)",
+        "pull: {pulled} changes in {elapsed:.2?} = {:.0} changes/s applied to the lead's store ({:.0} bytes/change on the wire, gzip pages of 1000)",
         pulled as f64 / elapsed.as_secs_f64(),
         received as f64 / pulled.max(1) as f64
     );

@@ -132,3 +132,34 @@ fn three_jurors_and_a_lead_work_offline_then_sync_in_random_order() {
         assert_eq!(ids.len(), log.len(), "{db:?}: a change is in the log twice");
     }
 }
+
+#[test]
+fn pulled_pages_travel_compressed() {
+    let (server, tokens) = Server::start(tinjau_tests::Db::Sqlite, &JURY);
+    let mut juror = Laptop::joined(&server.url, &tokens["akademisi"], Duration::zero());
+    juror.score_and_submit(VISIT, 70.0);
+    juror.sync(&server.url).unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let response = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/pull?after=0", server.url))
+        .bearer_auth(&tokens["ketua"])
+        .header("accept-encoding", "gzip")
+        .send()
+        .unwrap();
+    assert_eq!(
+        response
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("gzip")
+    );
+    // And the client counts the compressed bytes it received.
+    let client = tinjau_sync::Client::new(&server.url, &tokens["ketua"], None).unwrap();
+    let (page, wire) = client.pull(0, 1000).unwrap();
+    let json = serde_json::to_vec(&page).unwrap().len() as u64;
+    assert_eq!(page.changes.len(), 8);
+    assert!(
+        wire * 2 < json,
+        "{wire} bytes on the wire for {json} bytes of JSON"
+    );
+}

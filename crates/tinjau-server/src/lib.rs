@@ -102,7 +102,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/whoami", get(whoami))
         .route("/v1/package", get(package))
         .route("/v1/push", post(push))
-        .route("/v1/pull", get(pull))
+        // Pulls are JSON that compresses well (over 5x); evidence is served as stored.
+        .route(
+            "/v1/pull",
+            get(pull).layer(tower_http::compression::CompressionLayer::new().gzip(true)),
+        )
         .route("/v1/quarantine", get(quarantine))
         .route(
             "/v1/blobs/{hash}",

@@ -19,6 +19,9 @@ use tinjau_store::{Store, StoreError, SyncSettings};
 
 mod pinning;
 
+/// A pulled page may inflate to at most this.
+const MAX_PULL_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("the server answered {status}: {message} ({code})")]
@@ -175,17 +178,39 @@ impl Client {
         Ok((answer, sent, bytes.len() as u64))
     }
 
+    /// One page of changes after `after`. The page comes gzip-compressed; it is inflated here
+    /// (not by the HTTP library) so the bytes counted are the bytes on the wire.
     pub fn pull(&self, after: u64, limit: u32) -> SyncResult<(PullResponse, u64)> {
         let response = self
             .http
             .get(self.url(&format!("/v1/pull?after={after}&limit={limit}")))
             .bearer_auth(&self.token)
+            .header("accept-encoding", "gzip")
             .send()
             .map_err(network)?;
-        let bytes = Self::check(response)?.bytes().map_err(network)?;
-        let page =
-            serde_json::from_slice(&bytes).map_err(|e| SyncError::Protocol(e.to_string()))?;
-        Ok((page, bytes.len() as u64))
+        let response = Self::check(response)?;
+        let gzip = response
+            .headers()
+            .get("content-encoding")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        let wire = response.bytes().map_err(network)?;
+        let json = if gzip {
+            let mut inflated = Vec::new();
+            flate2::read::GzDecoder::new(&wire[..])
+                .take(MAX_PULL_INFLATED_BYTES + 1)
+                .read_to_end(&mut inflated)
+                .map_err(|e| SyncError::Protocol(format!("the compressed page is broken: {e}")))?;
+            if inflated.len() as u64 > MAX_PULL_INFLATED_BYTES {
+                return Err(SyncError::Protocol(
+                    "a pulled page inflates past 256 MiB".into(),
+                ));
+            }
+            inflated
+        } else {
+            wire.to_vec()
+        };
+        let page = serde_json::from_slice(&json).map_err(|e| SyncError::Protocol(e.to_string()))?;
+        Ok((page, wire.len() as u64))
     }
 
     fn blob_headers(response: &Response) -> SyncResult<BlobStatus> {
