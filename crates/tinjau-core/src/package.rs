@@ -573,3 +573,45 @@ fn check_rubric(
         }
     }
 }
+
+/// What storing a package does, given the revision already stored (if any).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevisionStep {
+    /// Nothing stored yet.
+    New,
+    /// The same revision with the same content: nothing to do.
+    Unchanged,
+    /// A newer revision replaces the stored one.
+    Update { from: i64 },
+}
+
+/// Why a package cannot replace the stored one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevisionRefusal {
+    /// Older than what is stored.
+    Older { have: i64 },
+    /// The stored revision, but with other content: the organiser must raise the revision.
+    ContentChanged,
+}
+
+/// The revision rule shared by a juror's import and the server's publish: a newer revision
+/// replaces the stored package, the same one must be identical, an older one is refused.
+/// `stored` is the stored (revision, package text); `text` the new package's text.
+pub fn revision_step(
+    stored: Option<(i64, &str)>,
+    revision: i64,
+    text: &str,
+) -> Result<RevisionStep, RevisionRefusal> {
+    match stored {
+        None => Ok(RevisionStep::New),
+        Some((have, _)) if have > revision => Err(RevisionRefusal::Older { have }),
+        Some((have, stored)) if have == revision => {
+            if stored == text {
+                Ok(RevisionStep::Unchanged)
+            } else {
+                Err(RevisionRefusal::ContentChanged)
+            }
+        }
+        Some((have, _)) => Ok(RevisionStep::Update { from: have }),
+    }
+}

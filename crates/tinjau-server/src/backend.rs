@@ -222,31 +222,32 @@ pub(crate) fn publish_outcome(
     text: &str,
     existing: Option<(i64, String)>,
 ) -> BackendResult<PublishOutcome> {
+    use tinjau_core::package::{RevisionRefusal, RevisionStep, revision_step};
     let competition = competition.to_string();
-    match existing {
-        None => Ok(PublishOutcome::Published {
+    match revision_step(
+        existing.as_ref().map(|(r, p)| (*r, p.as_str())),
+        revision,
+        text,
+    ) {
+        Ok(RevisionStep::New) => Ok(PublishOutcome::Published {
             competition,
             revision,
         }),
-        Some((have, _)) if have > revision => Err(BackendError::Invalid(format!(
-            "revision {revision} is older than the published revision {have}"
-        ))),
-        Some((have, stored)) if have == revision => {
-            if stored != text {
-                return Err(BackendError::Invalid(format!(
-                    "revision {revision} is already published with different content; raise the revision"
-                )));
-            }
-            Ok(PublishOutcome::Unchanged {
-                competition,
-                revision,
-            })
-        }
-        Some((have, _)) => Ok(PublishOutcome::Updated {
+        Ok(RevisionStep::Unchanged) => Ok(PublishOutcome::Unchanged {
             competition,
-            from: have,
+            revision,
+        }),
+        Ok(RevisionStep::Update { from }) => Ok(PublishOutcome::Updated {
+            competition,
+            from,
             to: revision,
         }),
+        Err(RevisionRefusal::Older { have }) => Err(BackendError::Invalid(format!(
+            "revision {revision} is older than the published revision {have}"
+        ))),
+        Err(RevisionRefusal::ContentChanged) => Err(BackendError::Invalid(format!(
+            "revision {revision} is already published with different content; raise the revision"
+        ))),
     }
 }
 

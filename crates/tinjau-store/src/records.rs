@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use tinjau_core::domain::{captured_outside_visit, check_score, rubric_label};
-use tinjau_core::package::{Innovation, Juror, Participant, Visit};
+use tinjau_core::package::{
+    Innovation, Juror, Participant, RevisionRefusal, RevisionStep, Visit, revision_step,
+};
 use tinjau_core::views::{EvidenceView, ObservationView, ScoreView};
 use tinjau_core::{Entity, Package, SheetState, Verdict, ids};
 use uuid::Uuid;
@@ -81,8 +83,25 @@ impl Store {
             .optional()?;
         let competition = package.competition.id.clone();
         let got = package.revision;
-        let outcome = match existing {
-            None => {
+        if let Some((have_id, _, _)) = &existing
+            && *have_id != competition
+        {
+            return Err(StoreError::OtherCompetition {
+                have: have_id.clone(),
+                got: competition,
+            });
+        }
+        let step = revision_step(
+            existing.as_ref().map(|(_, r, p)| (*r, p.as_str())),
+            got,
+            &stored,
+        )
+        .map_err(|refusal| match refusal {
+            RevisionRefusal::Older { have } => StoreError::OlderRevision { have, got },
+            RevisionRefusal::ContentChanged => StoreError::RevisionContentChanged { revision: got },
+        })?;
+        let outcome = match step {
+            RevisionStep::New => {
                 tx.execute(
                     "INSERT INTO competition (id, revision, package, imported_at) VALUES (?1, ?2, ?3, ?4)",
                     params![competition, got, stored, now],
@@ -92,32 +111,18 @@ impl Store {
                     revision: got,
                 }
             }
-            Some((have_id, _, _)) if have_id != competition => {
-                return Err(StoreError::OtherCompetition {
-                    have: have_id,
-                    got: competition,
-                });
-            }
-            Some((_, have, _)) if have > got => {
-                return Err(StoreError::OlderRevision { have, got });
-            }
-            Some((_, have, have_package)) if have == got => {
-                if have_package != stored {
-                    return Err(StoreError::RevisionContentChanged { revision: got });
-                }
-                ImportOutcome::Unchanged {
-                    competition,
-                    revision: got,
-                }
-            }
-            Some((_, have, _)) => {
+            RevisionStep::Unchanged => ImportOutcome::Unchanged {
+                competition,
+                revision: got,
+            },
+            RevisionStep::Update { from } => {
                 tx.execute(
                     "UPDATE competition SET revision = ?2, package = ?3, imported_at = ?4 WHERE id = ?1",
                     params![competition, got, stored, now],
                 )?;
                 ImportOutcome::Updated {
                     competition,
-                    from: have,
+                    from,
                     to: got,
                 }
             }

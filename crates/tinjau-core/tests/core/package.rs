@@ -88,3 +88,25 @@ fn a_parsed_package_round_trips_through_json() {
     let text = serde_json::to_string(&package).unwrap();
     assert_eq!(Package::parse(text.as_bytes()).unwrap(), package);
 }
+
+#[test]
+fn a_newer_revision_replaces_the_same_must_match_an_older_is_refused() {
+    use tinjau_core::package::{RevisionRefusal, RevisionStep, revision_step};
+    assert_eq!(revision_step(None, 1, "a"), Ok(RevisionStep::New));
+    assert_eq!(
+        revision_step(Some((1, "a")), 1, "a"),
+        Ok(RevisionStep::Unchanged)
+    );
+    assert_eq!(
+        revision_step(Some((1, "a")), 2, "b"),
+        Ok(RevisionStep::Update { from: 1 })
+    );
+    assert_eq!(
+        revision_step(Some((3, "a")), 2, "b"),
+        Err(RevisionRefusal::Older { have: 3 })
+    );
+    assert_eq!(
+        revision_step(Some((1, "a")), 1, "b"),
+        Err(RevisionRefusal::ContentChanged)
+    );
+}
