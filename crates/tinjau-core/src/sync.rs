@@ -252,6 +252,29 @@ pub fn owner_of(package: &Package, entry: &ChangeEntry) -> String {
     entry.author.clone()
 }
 
+/// Why a change received from elsewhere (a push, a sheet file) must not be applied, if it must
+/// not: its content does not match its hash, its author may not make it, or its visit was
+/// locked before it arrived. Sync and sheet files apply this same rule; each checks first that
+/// the change's author is who sent it.
+pub fn refusal(
+    package: &Package,
+    is_locked: impl Fn(&str) -> bool,
+    entry: &ChangeEntry,
+) -> Option<String> {
+    if entry.compute_hash() != entry.hash {
+        return Some("the change's content does not match its hash".to_string());
+    }
+    if let Err(reason) = check_change(package, entry) {
+        return Some(reason);
+    }
+    match entry.visit_id.as_deref() {
+        Some(visit) if is_locked(visit) => Some(format!(
+            "visit \"{visit}\" is locked: the change arrived after the lead sealed its result"
+        )),
+        _ => None,
+    }
+}
+
 /// Decides the fate of every change of a push.
 pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
     let mut plan = PushPlan::default();
@@ -276,23 +299,13 @@ pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
             plan.outcomes.push(outcome(Outcome::Duplicate));
             continue;
         }
-        let refusal = if entry.compute_hash() != entry.hash {
-            Some("the change's content does not match its hash".to_string())
-        } else if entry.author != ctx.requester {
+        let refusal = if entry.author != ctx.requester {
             Some(format!(
                 "\"{}\" may not push a change written by \"{}\"",
                 ctx.requester, entry.author
             ))
-        } else if let Err(reason) = check_change(ctx.package, entry) {
-            Some(reason)
-        } else if let Some(visit) = entry.visit_id.as_deref()
-            && locked.contains(visit)
-        {
-            Some(format!(
-                "visit \"{visit}\" is locked: the change arrived after the lead sealed its result"
-            ))
         } else {
-            None
+            refusal(ctx.package, |visit| locked.contains(visit), entry)
         };
         if let Some(reason) = refusal {
             plan.quarantine.push((entry.clone(), reason.clone()));

@@ -176,6 +176,32 @@ pub(crate) fn insert_entry(conn: &Connection, entry: &ChangeEntry, sync_state: &
     Ok(())
 }
 
+/// Takes in a change received from another device (a sheet file, a pull): it always joins the
+/// change log, the audit trail keeps everything; it is applied to the records unless refused,
+/// and then it is quarantined with the reason instead. `refused` is (reason, received at).
+/// Returns whether it was applied.
+pub(crate) fn receive(
+    tx: &Transaction<'_>,
+    package: &Package,
+    entry: &ChangeEntry,
+    refused: Option<(&str, &str)>,
+) -> Result<bool> {
+    insert_entry(tx, entry, "acked")?;
+    match refused {
+        Some((reason, received_at)) => {
+            tx.execute(
+                "INSERT INTO quarantine (change_id, reason, received_at) VALUES (?1, ?2, ?3)",
+                params![entry.change_id.to_string(), reason, received_at],
+            )?;
+            Ok(false)
+        }
+        None => {
+            project(tx, package, entry)?;
+            Ok(true)
+        }
+    }
+}
+
 pub(crate) fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChangeEntry> {
     fn parse<T: std::str::FromStr>(index: usize, text: String) -> rusqlite::Result<T>
     where

@@ -11,14 +11,13 @@ use std::path::PathBuf;
 use base64::Engine;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
-use tinjau_core::authority::check_change;
 use tinjau_core::chain::{ChangeEntry, verify_device_chain};
+use tinjau_core::sync::refusal;
 use tinjau_core::{Entity, SheetState};
 use uuid::Uuid;
 
-use crate::changes::{insert_entry, stored_hlc};
+use crate::changes::{receive, stored_hlc};
 use crate::evidence::{store_bytes, stored_path};
-use crate::projection::project;
 use crate::{Result, Store, StoreError, meta_set};
 
 pub const SHEET_FORMAT: &str = "tinjau-sheet/1";
@@ -190,6 +189,10 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut hlc = stored_hlc(&tx)?;
+        let mut locked: HashSet<String> = tx
+            .prepare("SELECT visit_id FROM visit_lock")?
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         let mut report = SheetImportReport {
             juror: file.juror.clone(),
             visit: file.visit.clone(),
@@ -225,38 +228,26 @@ impl Store {
                     "written by \"{}\", not by the sheet's juror \"{}\"",
                     entry.author, file.juror
                 ))
-            } else if let Err(reason) = check_change(package, entry) {
-                Some(reason)
-            } else if let Some(visit) = &entry.visit_id
-                && entry.entity != Entity::Lock
-                && tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM visit_lock WHERE visit_id = ?1)",
-                    [visit],
-                    |r| r.get::<_, bool>(0),
-                )?
-            {
-                Some(format!(
-                    "visit \"{visit}\" was locked before this change arrived"
-                ))
             } else {
-                None
+                refusal(package, |visit| locked.contains(visit), entry)
             };
-            insert_entry(&tx, entry, "acked")?;
-            match refusal {
-                Some(reason) => {
-                    tx.execute(
-                        "INSERT INTO quarantine (change_id, reason, received_at) VALUES (?1, ?2, ?3)",
-                        params![entry.change_id.to_string(), reason, now_text],
-                    )?;
-                    report.quarantined.push(RefusedChange {
-                        change_id: entry.change_id,
-                        reason,
-                    });
+            if receive(
+                &tx,
+                package,
+                entry,
+                refusal.as_deref().map(|r| (r, now_text.as_str())),
+            )? {
+                if entry.entity == Entity::Lock
+                    && let Some(visit) = &entry.visit_id
+                {
+                    locked.insert(visit.clone());
                 }
-                None => {
-                    project(&tx, package, entry)?;
-                    report.applied += 1;
-                }
+                report.applied += 1;
+            } else if let Some(reason) = refusal {
+                report.quarantined.push(RefusedChange {
+                    change_id: entry.change_id,
+                    reason,
+                });
             }
         }
         meta_set(&tx, "hlc", &hlc.to_string())?;

@@ -9,9 +9,8 @@ use tinjau_core::views::{RefusedChangeView, SyncStatus};
 use tinjau_core::{Entity, SheetState, Verdict};
 use uuid::Uuid;
 
-use crate::changes::{ChangeTarget, ENTRY_COLUMNS, entry_from_row, insert_entry, stored_hlc};
+use crate::changes::{ChangeTarget, ENTRY_COLUMNS, entry_from_row, receive, stored_hlc};
 use crate::evidence::{store_bytes, stored_path};
-use crate::projection::project;
 use crate::{Result, Store, StoreError, meta_get, meta_set};
 
 /// Where and as whom this store syncs.
@@ -177,8 +176,7 @@ impl Store {
                 }));
             }
             hlc = hlc.observe(entry.hlc, now_millis);
-            insert_entry(&tx, entry, "acked")?;
-            project(&tx, &package, entry)?;
+            receive(&tx, &package, entry, None)?;
             new += 1;
         }
         tx.execute(
