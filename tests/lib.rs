@@ -314,10 +314,11 @@ impl Laptop {
     }
 
     /// Closes and reopens the store (as after a crash and restart).
-    pub fn reopen(&mut self) {
-        let placeholder = Self::open(tempfile::tempdir().unwrap().path(), self.skew);
-        drop(std::mem::replace(&mut self.store, placeholder));
-        self.store = Self::open(self.dir.path(), self.skew);
+    pub fn reopen(self) -> Laptop {
+        let Laptop { dir, store, skew } = self;
+        drop(store);
+        let store = Self::open(dir.path(), skew);
+        Laptop { dir, store, skew }
     }
 
     pub fn client(&self, url: &str) -> tinjau_sync::Client {

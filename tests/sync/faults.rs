@@ -224,12 +224,12 @@ fn a_server_killed_mid_push_and_restarted_converges() {
         });
         std::thread::sleep(Duration::from_millis(700));
         server.kill9();
-        let (mut juror, result) = pushing.join().unwrap();
+        let (juror, result) = pushing.join().unwrap();
         assert!(
             result.is_err(),
             "{db:?}: the push should have been cut by the kill"
         );
-        juror.reopen();
+        let mut juror = juror.reopen();
         server.restart();
         proxy.retarget(&server.url);
         proxy.set(Fault::Pass);

@@ -117,24 +117,13 @@ fn typeset(template: &str, data: &Value, today: NaiveDate) -> Result<Vec<u8>, Re
     };
     let document = typst::compile::<PagedDocument>(&world)
         .output
-        .map_err(|errors| {
-            ReportError::Typeset(
-                errors
-                    .iter()
-                    .map(|e| e.message.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
-    typst_pdf::pdf(&document, &typst_pdf::PdfOptions::default()).map_err(|errors| {
-        ReportError::Typeset(
-            errors
-                .iter()
-                .map(|e| e.message.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })
+        .map_err(typeset_error)?;
+    typst_pdf::pdf(&document, &typst_pdf::PdfOptions::default()).map_err(typeset_error)
+}
+
+fn typeset_error(errors: typst::ecow::EcoVec<typst::diag::SourceDiagnostic>) -> ReportError {
+    let messages: Vec<String> = errors.iter().map(|e| e.message.to_string()).collect();
+    ReportError::Typeset(messages.join("; "))
 }
 
 fn two(value: Option<f64>) -> String {

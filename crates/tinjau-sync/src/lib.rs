@@ -5,7 +5,6 @@
 //! a progress bar and the desktop app its own.
 
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -527,6 +526,3 @@ pub fn client_for(store: &Store) -> SyncResult<Client> {
         settings.pinned_certificate.as_deref(),
     )
 }
-
-/// Shared for callers that keep one client around.
-pub type SharedClient = Arc<Client>;
