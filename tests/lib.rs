@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tinjau_core::chain::ChangeEntry;
 use tinjau_store::{OffsetClock, OsRandom, Store, StoreOptions};
 
 pub mod desktop;
@@ -247,6 +248,47 @@ impl Server {
         String::from_utf8(output.stdout).unwrap().trim().to_string()
     }
 
+    /// Publishes another package on this server's storage.
+    pub fn publish(&self, package: &Path) {
+        let output = Self::admin(&self.db, &self.data_dir)
+            .arg("publish")
+            .arg(package)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "publish: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// A token for a juror of one of several published competitions.
+    pub fn token_for(&self, competition: &str, juror: &str, role: &str) -> String {
+        let output = Self::admin(&self.db, &self.data_dir)
+            .args([
+                "token",
+                "--competition",
+                competition,
+                "--juror",
+                juror,
+                "--role",
+                role,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "token: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    }
+
+    /// The server process's id (to read its memory).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server runs").id()
+    }
+
     pub fn revoke(&self, token: &str) {
         let output = Self::admin(&self.db, &self.data_dir)
             .args(["token", "--revoke", token])
@@ -339,6 +381,145 @@ impl Laptop {
                 .unwrap();
         }
         self.store.submit(visit).unwrap();
+    }
+}
+
+/// A hostile laptop: it seals changes exactly as the real client does (same hash, same wire
+/// shape, its own device chain) but lets the test set every field, then pushes them over real
+/// HTTP with a real token. What other laptops can still do afterwards is the test.
+pub struct HostileLaptop {
+    pub juror: String,
+    pub device_id: uuid::Uuid,
+    client: tinjau_sync::Client,
+    seq: u64,
+    prev_hash: String,
+    clock: u64,
+}
+
+impl HostileLaptop {
+    pub fn new(server_url: &str, token: &str, juror: &str) -> HostileLaptop {
+        HostileLaptop {
+            juror: juror.to_string(),
+            device_id: uuid::Uuid::new_v4(),
+            client: tinjau_sync::Client::new(server_url, token, None).expect("a client"),
+            seq: 0,
+            prev_hash: tinjau_core::chain::GENESIS_HASH.to_string(),
+            clock: chrono::Utc::now().timestamp_millis() as u64,
+        }
+    }
+
+    /// The next change of this laptop's chain, well formed: a score of the visit's indicator
+    /// by this juror. `edit` may then change any field before it is sealed.
+    pub fn change(&mut self, edit: impl FnOnce(&mut ChangeEntry)) -> ChangeEntry {
+        self.seq += 1;
+        self.clock += 1;
+        let mut entry = ChangeEntry {
+            change_id: uuid::Uuid::new_v4(),
+            device_id: self.device_id,
+            seq: self.seq,
+            author: self.juror.clone(),
+            entity: tinjau_core::Entity::Score,
+            row_id: tinjau_core::ids::score_id("skk-jatim-2023", &self.juror, VISIT, "I1"),
+            visit_id: Some(VISIT.to_string()),
+            target_id: Some("I1".to_string()),
+            field: "value".to_string(),
+            value: "75.0".to_string(),
+            base_version: 0,
+            hlc: tinjau_core::hlc::Hlc {
+                wall_millis: self.clock,
+                counter: 0,
+            },
+            resolves: None,
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        edit(&mut entry);
+        let sealed = entry.seal(&self.prev_hash.clone());
+        self.prev_hash = sealed.hash.clone();
+        sealed
+    }
+
+    /// A change of `entity`.`field` with the raw JSON `value` (any bytes at all), on a record
+    /// this juror owns.
+    pub fn value(&mut self, entity: tinjau_core::Entity, field: &str, value: &str) -> ChangeEntry {
+        let juror = self.juror.clone();
+        self.change(|entry| {
+            entry.entity = entity;
+            entry.field = field.to_string();
+            entry.value = value.to_string();
+            match entity {
+                tinjau_core::Entity::Sheet => {
+                    entry.row_id = tinjau_core::ids::sheet_id("skk-jatim-2023", &juror, VISIT);
+                    entry.target_id = None;
+                }
+                tinjau_core::Entity::Observation => {
+                    entry.row_id = uuid::Uuid::new_v4();
+                    entry.target_id = None;
+                }
+                tinjau_core::Entity::Evidence => {
+                    let owner = uuid::Uuid::new_v4();
+                    entry.row_id = uuid::Uuid::new_v4();
+                    entry.target_id = Some(owner.to_string());
+                }
+                _ => {}
+            }
+        })
+    }
+
+    /// Pushes changes as they are, in one request.
+    pub fn push(
+        &self,
+        changes: Vec<ChangeEntry>,
+    ) -> tinjau_sync::SyncResult<tinjau_core::sync::PushResponse> {
+        self.push_as(self.device_id, changes)
+    }
+
+    /// Pushes changes naming `device_id` as the pushing device.
+    pub fn push_as(
+        &self,
+        device_id: uuid::Uuid,
+        changes: Vec<ChangeEntry>,
+    ) -> tinjau_sync::SyncResult<tinjau_core::sync::PushResponse> {
+        let request = tinjau_core::sync::PushRequest {
+            device_id,
+            client_time_ms: chrono::Utc::now().timestamp_millis(),
+            changes,
+        };
+        self.client.push(&request).map(|(answer, _, _)| answer)
+    }
+
+    /// Pushes one change and returns the server's outcome for it.
+    pub fn push_one(&self, change: ChangeEntry) -> tinjau_core::sync::Outcome {
+        let mut answer = self.push(vec![change]).expect("the server answers a push");
+        answer.outcomes.remove(0).outcome
+    }
+}
+
+/// The refusal code of an outcome, when it is a refusal.
+pub fn refusal_code(
+    outcome: &tinjau_core::sync::Outcome,
+) -> Option<tinjau_core::change::RefusalCode> {
+    match outcome {
+        tinjau_core::sync::Outcome::Rejected { code, .. } => Some(*code),
+        _ => None,
+    }
+}
+
+/// A copy of a laptop's whole data folder (`cp -a`), opened as another laptop.
+pub fn copy_laptop(laptop: &Laptop) -> Laptop {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", laptop.dir.path().display()))
+        .arg(dir.path())
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    let store = Laptop::open(dir.path(), laptop.skew);
+    Laptop {
+        dir,
+        store,
+        skew: laptop.skew,
     }
 }
 

@@ -17,6 +17,7 @@ pub const COMMANDS: &[&str] = &[
     "evidence_file",
     "sync_now",
     "sync_status",
+    "continue_as_new_device",
     "conflicts",
     "resolve_conflict",
     "audit",

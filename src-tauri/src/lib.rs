@@ -394,6 +394,15 @@ async fn sync_status(shell: State<'_, Shell>) -> CommandResult<SyncStatus> {
     shell.with(|s| s.sync_status())
 }
 
+/// After sync found this data folder was copied to another laptop: continue as a new device.
+#[tauri::command]
+async fn continue_as_new_device(shell: State<'_, Shell>) -> CommandResult<SyncStatus> {
+    shell.with(|s| {
+        s.continue_as_new_device()?;
+        s.sync_status()
+    })
+}
+
 #[tauri::command]
 async fn conflicts(shell: State<'_, Shell>) -> CommandResult<Vec<ConflictView>> {
     shell.with(|s| s.conflicts())
@@ -584,6 +593,7 @@ pub fn run() {
             evidence_file,
             sync_now,
             sync_status,
+            continue_as_new_device,
             conflicts,
             resolve_conflict,
             audit,

@@ -162,6 +162,21 @@ fn main() {
             .join(format!("video-{}.bin", throttle.unwrap_or(0)));
         std::fs::write(&path, &bytes[..size]).unwrap();
         let hash = blake3::hash(&bytes[..size]).to_hex().to_string();
+        // The server takes a file only from the juror whose pushed record attached it.
+        juror
+            .store
+            .observe(VISIT, "Rekaman kegiatan", None, std::slice::from_ref(&path))
+            .unwrap();
+        let batch = juror.store.outbox_batch(500, 1 << 20).unwrap();
+        let (answer, _, _) = juror
+            .client(&url)
+            .push(&PushRequest {
+                device_id: juror.store.device_id(),
+                client_time_ms: juror.store.now_millis(),
+                changes: batch,
+            })
+            .unwrap();
+        juror.store.record_push_outcomes(&answer.outcomes).unwrap();
         let upload = tinjau_store::PendingUpload {
             hash,
             size: size as u64,

@@ -50,7 +50,7 @@ fn a_juror_cannot_write_another_jurors_sheet() {
         };
         let (answer, _, _) = client.push(&request).unwrap();
         assert!(
-            matches!(&answer.outcomes[0].outcome, Outcome::Rejected { reason } if reason.contains("may not push")),
+            matches!(&answer.outcomes[0].outcome, Outcome::Rejected { reason, .. } if reason.contains("may not push")),
             "{db:?}: {answer:?}"
         );
 
@@ -69,7 +69,7 @@ fn a_juror_cannot_write_another_jurors_sheet() {
         };
         let (answer, _, _) = client.push(&request).unwrap();
         assert!(
-            matches!(&answer.outcomes[0].outcome, Outcome::Rejected { reason } if reason.contains("does not belong")),
+            matches!(&answer.outcomes[0].outcome, Outcome::Rejected { reason, .. } if reason.contains("does not belong")),
             "{db:?}: {answer:?}"
         );
 

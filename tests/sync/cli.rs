@@ -5,7 +5,7 @@ use std::process::Command;
 
 use tinjau_tests::{Db, Server, VISIT, bin};
 
-fn tinjau(dir: &Path, args: &[&str]) -> (bool, serde_json::Value, String) {
+pub(crate) fn tinjau(dir: &Path, args: &[&str]) -> (bool, serde_json::Value, String) {
     let output = Command::new(bin("tinjau"))
         .arg("--data-dir")
         .arg(dir)

@@ -105,9 +105,11 @@ fn a_corrupted_chunk_is_refused_and_sent_again() {
         let client = juror.client(&server.url);
         assert_eq!(client.blob_get(&hash).unwrap().unwrap(), photo, "{db:?}");
 
-        // A chunk whose checksum does not match is answered 422 and stores nothing.
+        // A chunk whose checksum does not match is answered 422 and stores nothing. (The
+        // server takes a file only from the juror whose pushed record attached it.)
         let other = noise(1000, 9);
-        let other_hash = blake3::hash(&other).to_hex().to_string();
+        let other_hash = attach(&mut juror, "lain.bin", &other);
+        push_records_only(&mut juror, &server.url);
         let first_half = client
             .blob_patch(&other_hash, 1000, 0, &other[..500])
             .unwrap();
@@ -130,4 +132,18 @@ fn a_corrupted_chunk_is_refused_and_sent_again() {
         let status = client.blob_status(&other_hash).unwrap().unwrap();
         assert_eq!((status.received, status.complete), (500, false), "{db:?}");
     }
+}
+
+/// Pushes a laptop's pending records, without uploading any file.
+fn push_records_only(laptop: &mut Laptop, url: &str) {
+    let batch = laptop.store.outbox_batch(500, 1 << 20).unwrap();
+    let (answer, _, _) = laptop
+        .client(url)
+        .push(&tinjau_core::sync::PushRequest {
+            device_id: laptop.store.device_id(),
+            client_time_ms: chrono::Utc::now().timestamp_millis(),
+            changes: batch,
+        })
+        .unwrap();
+    laptop.store.record_push_outcomes(&answer.outcomes).unwrap();
 }

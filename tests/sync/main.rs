@@ -3,10 +3,11 @@
 //! killed), and a fault-injecting proxy. Each test is one guarantee of `specs/sync.md`.
 
 mod auth;
-mod cli;
+pub(crate) mod cli;
 mod clocks;
 mod evidence;
 mod faults;
+mod hostile;
 mod scale;
 mod scenario;
 mod tls;
@@ -53,4 +54,17 @@ pub fn server_log(url: &str, token: &str) -> Vec<tinjau_core::sync::PulledChange
         }
     }
     all
+}
+
+/// The values of `juror`'s score on `indicator` in a laptop's change log, in log order.
+pub fn logged_values(laptop: &tinjau_tests::Laptop, juror: &str, indicator: &str) -> Vec<String> {
+    let row = tinjau_core::ids::score_id("skk-jatim-2023", juror, tinjau_tests::VISIT, indicator);
+    Connection::open(laptop.dir.path().join(tinjau_store::DATABASE_FILE))
+        .unwrap()
+        .prepare("SELECT value FROM change_log WHERE entity = 'score' AND field = 'value' AND row_id = ?1")
+        .unwrap()
+        .query_map([row.to_string()], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }

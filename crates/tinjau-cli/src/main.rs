@@ -168,6 +168,10 @@ enum Command {
         watch: bool,
         #[arg(long, default_value_t = 60, value_name = "SECONDS")]
         interval: u64,
+        /// Continue this data folder as a new device, after sync found it was copied from
+        /// another laptop: its unsent changes are written again under the new device.
+        #[arg(long)]
+        new_device: bool,
     },
     /// What is waiting to be synced, conflicts, the clock skew the server saw.
     Status,
@@ -528,14 +532,18 @@ fn run(cli: &Cli, out: &Output) -> Result<()> {
             pin,
             watch,
             interval,
+            new_device,
         } => sync_command(
             cli,
             out,
-            server.as_deref(),
-            token.as_deref(),
-            pin.as_deref(),
-            *watch,
-            *interval,
+            SyncArgs {
+                server: server.as_deref(),
+                token: token.as_deref(),
+                pin: pin.as_deref(),
+                watch: *watch,
+                interval: *interval,
+                new_device: *new_device,
+            },
         ),
         Command::Status => {
             let store = open_store(cli)?;
@@ -674,16 +682,31 @@ fn random_unit() -> f64 {
         / (f64::from(u32::MAX) + 1.0)
 }
 
-fn sync_command(
-    cli: &Cli,
-    out: &Output,
-    server: Option<&str>,
-    token: Option<&str>,
-    pin: Option<&str>,
+struct SyncArgs<'a> {
+    server: Option<&'a str>,
+    token: Option<&'a str>,
+    pin: Option<&'a str>,
     watch: bool,
     interval: u64,
-) -> Result<()> {
+    new_device: bool,
+}
+
+fn sync_command(cli: &Cli, out: &Output, args: SyncArgs<'_>) -> Result<()> {
+    let SyncArgs {
+        server,
+        token,
+        pin,
+        watch,
+        interval,
+        new_device,
+    } = args;
     let mut store = open_store(cli)?;
+    if new_device {
+        let device = store
+            .continue_as_new_device()
+            .context("continuing as a new device")?;
+        tracing::info!(%device, "this data folder continues as a new device");
+    }
     if let (Some(server), Some(token)) = (server, token) {
         let whoami = tinjau_sync::join(&mut store, server, token, pin)?;
         tracing::info!(juror = %whoami.juror, competition = %whoami.competition, "joined the server");
@@ -747,7 +770,30 @@ fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 fn write_stdout(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout
-        .write_all(text.as_bytes())
+        .write_all(printable(text).as_bytes())
         .and_then(|()| stdout.flush())
         .context("writing to standard output")
+}
+
+/// Text as it may reach a terminal: a control character that some received value carried (a
+/// file name with an escape sequence, say) is shown as `?` instead of driving the terminal.
+/// Line breaks and tabs stay. JSON output needs none of this: it escapes them itself.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+    {
+        text.chars()
+            .map(|c| {
+                if c.is_control() && !matches!(c, '\n' | '\t') {
+                    '?'
+                } else {
+                    c
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
 }

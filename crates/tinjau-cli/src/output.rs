@@ -524,5 +524,5 @@ fn format_evidence(evidence: &EvidenceView) -> String {
 fn writeln_stderr(text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut stderr = std::io::stderr().lock();
-    writeln!(stderr, "{text}")
+    writeln!(stderr, "{}", crate::printable(text))
 }

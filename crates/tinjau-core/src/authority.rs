@@ -5,13 +5,10 @@
 //! visit × indicator, so a change whose row id is not the id of *its author's* score is someone
 //! else's record.
 
-use crate::chain::ChangeEntry;
-use crate::domain::{Entity, SheetState, Verdict, check_score};
+use crate::change::{Change, FieldValue, Refusal, RefusalCode};
+use crate::domain::{SheetState, check_score};
 use crate::ids;
 use crate::package::{Package, Role, Visit};
-
-/// Why a change is refused.
-pub type Refusal = String;
 
 /// The juror whose sheet `row_id` is, among the visit's jurors.
 pub fn sheet_owner(package: &Package, visit: &Visit, row_id: uuid::Uuid) -> Option<String> {
@@ -28,150 +25,156 @@ pub fn is_visit_lead(package: &Package, visit: &Visit, juror: &str) -> bool {
         && package.juror(juror).is_some_and(|j| j.role == Role::Lead)
 }
 
-fn parse<T: serde::de::DeserializeOwned>(entry: &ChangeEntry) -> Result<T, Refusal> {
-    serde_json::from_str(&entry.value).map_err(|e| {
-        format!(
-            "value of {}.{} is not valid: {e}",
-            entry.entity.as_str(),
-            entry.field
-        )
-    })
-}
-
-/// Checks one change against the package's rules of authority.
-pub fn check_change(package: &Package, entry: &ChangeEntry) -> Result<(), Refusal> {
+/// Checks one change against the package's rules of authority. The value is already typed and
+/// bounded ([`Change::parse`]); what is left is who may write it and whether it fits the
+/// package (a score on the scale, an innovation listed for the visit).
+pub fn check_change(package: &Package, change: &Change) -> Result<(), Refusal> {
+    let entry = change.entry();
+    let not_allowed = |message: String| Refusal::new(RefusalCode::NotAllowed, message);
     let competition = &package.competition.id;
     let author = entry.author.as_str();
-    let juror = package
-        .juror(author)
-        .ok_or_else(|| format!("author \"{author}\" is not a juror of this competition"))?;
+    let juror = package.juror(author).ok_or_else(|| {
+        not_allowed(format!(
+            "author \"{author}\" is not a juror of this competition"
+        ))
+    })?;
     let visit = match &entry.visit_id {
         Some(id) => Some(
             package
                 .visit(id)
-                .ok_or_else(|| format!("visit \"{id}\" does not exist"))?,
+                .ok_or_else(|| not_allowed(format!("visit \"{id}\" does not exist")))?,
         ),
         None => None,
     };
-    let need_visit = || visit.ok_or_else(|| "the change names no visit".to_string());
+    let need_visit = || visit.ok_or_else(|| not_allowed("the change names no visit".to_string()));
     let on_jury = |visit: &Visit| {
         if visit.jurors.iter().any(|j| j == author) {
             Ok(())
         } else {
-            Err(format!(
+            Err(not_allowed(format!(
                 "\"{author}\" is not on the jury of visit \"{}\"",
                 visit.id
-            ))
+            )))
         }
     };
     let target = entry.target_id.as_deref().unwrap_or_default();
-    let fields = |allowed: &[&str]| {
-        if allowed.contains(&entry.field.as_str()) {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} has no field \"{}\"",
-                entry.entity.as_str(),
-                entry.field
-            ))
-        }
-    };
     let owned = |expected: uuid::Uuid| {
         if entry.row_id == expected {
             Ok(())
         } else {
-            Err(format!(
+            Err(not_allowed(format!(
                 "{} {} does not belong to \"{author}\"",
                 entry.entity.as_str(),
                 entry.row_id
-            ))
+            )))
         }
     };
-    match entry.entity {
-        Entity::Score => {
-            let visit = need_visit()?;
-            on_jury(visit)?;
-            let indicator = package
-                .indicator(target)
-                .ok_or_else(|| format!("indicator \"{target}\" does not exist"))?;
-            owned(ids::score_id(competition, author, &visit.id, &indicator.id))?;
-            fields(&["value", "note"])?;
-            if entry.field == "value" {
-                let value: f64 = parse(entry)?;
-                check_score(&package.competition.scale, value).map_err(|e| e.to_string())?;
-            } else {
-                parse::<String>(entry)?;
+    let score = |visit: &Visit| {
+        on_jury(visit)?;
+        let indicator = package
+            .indicator(target)
+            .ok_or_else(|| not_allowed(format!("indicator \"{target}\" does not exist")))?;
+        owned(ids::score_id(competition, author, &visit.id, &indicator.id))
+    };
+    let verification = |visit: &Visit| {
+        on_jury(visit)?;
+        let participant = package
+            .participant(&visit.participant)
+            .ok_or_else(|| not_allowed("the visit's participant does not exist".into()))?;
+        participant.innovation(target).ok_or_else(|| {
+            not_allowed(format!(
+                "innovation \"{target}\" is not listed for this visit"
+            ))
+        })?;
+        owned(ids::verification_id(competition, author, &visit.id, target))
+    };
+    let sheet = |visit: &Visit, state: Option<SheetState>| {
+        let owner = sheet_owner(package, visit, entry.row_id)
+            .ok_or_else(|| not_allowed("the sheet belongs to no juror of this visit".into()))?;
+        if owner == author {
+            if state != Some(SheetState::Submitted) {
+                return Err(not_allowed(
+                    "a juror can only submit their own sheet; reopening is the lead's".into(),
+                ));
             }
+        } else if !is_visit_lead(package, visit, author) {
+            return Err(not_allowed(format!(
+                "\"{author}\" may not change \"{owner}\"'s sheet"
+            )));
+        } else if state.is_some_and(|s| s != SheetState::Draft) {
+            return Err(not_allowed(
+                "the lead can reopen a sheet, not submit it".into(),
+            ));
         }
-        Entity::Verification => {
-            let visit = need_visit()?;
-            on_jury(visit)?;
-            let participant = package
-                .participant(&visit.participant)
-                .ok_or("the visit's participant does not exist")?;
-            participant
-                .innovation(target)
-                .ok_or_else(|| format!("innovation \"{target}\" is not listed for this visit"))?;
-            owned(ids::verification_id(competition, author, &visit.id, target))?;
-            fields(&["verdict", "note"])?;
-            if entry.field == "verdict" {
-                parse::<Verdict>(entry)?;
-            } else {
-                parse::<String>(entry)?;
-            }
+        Ok(())
+    };
+    let visit_lead = |visit: &Visit| {
+        if is_visit_lead(package, visit, author) {
+            Ok(())
+        } else {
+            Err(not_allowed(format!(
+                "only the visit's lead may do this, not \"{author}\""
+            )))
         }
-        Entity::Sheet => {
-            let visit = need_visit()?;
-            let owner = sheet_owner(package, visit, entry.row_id)
-                .ok_or("the sheet belongs to no juror of this visit")?;
-            fields(&["state", "reopen_reason"])?;
-            if owner == author {
-                if entry.field != "state" || parse::<SheetState>(entry)? != SheetState::Submitted {
-                    return Err(
-                        "a juror can only submit their own sheet; reopening is the lead's".into(),
-                    );
-                }
-            } else if !is_visit_lead(package, visit, author) {
-                return Err(format!("\"{author}\" may not change \"{owner}\"'s sheet"));
-            } else if entry.field == "state" && parse::<SheetState>(entry)? != SheetState::Draft {
-                return Err("the lead can reopen a sheet, not submit it".into());
-            }
+    };
+    match change.value() {
+        FieldValue::ScoreValue(value) => {
+            score(need_visit()?)?;
+            check_score(&package.competition.scale, value.get())
+                .map_err(|e| Refusal::malformed(e.to_string()))?;
         }
-        Entity::ConflictOfInterest => {
+        FieldValue::ScoreNote(_) => score(need_visit()?)?,
+        FieldValue::Verdict(_) | FieldValue::VerificationNote(_) => verification(need_visit()?)?,
+        FieldValue::SheetState(state) => sheet(need_visit()?, Some(*state))?,
+        FieldValue::ReopenReason(_) => sheet(need_visit()?, None)?,
+        FieldValue::ConflictOfInterestReason(_) => {
             package
                 .participant(target)
-                .ok_or_else(|| format!("participant \"{target}\" does not exist"))?;
+                .ok_or_else(|| not_allowed(format!("participant \"{target}\" does not exist")))?;
             owned(ids::conflict_of_interest_id(competition, author, target))?;
-            fields(&["reason"])?;
-            parse::<String>(entry)?;
         }
-        Entity::Observation | Entity::Evidence => {
-            on_jury(need_visit()?)?;
-            fields(&["record"])?;
-            parse::<serde_json::Value>(entry)?;
-        }
-        Entity::TieBreak => {
-            if juror.role != Role::Lead {
-                return Err(format!(
-                    "only the team lead may break a tie, not \"{author}\""
-                ));
-            }
-            fields(&["decision"])?;
-            parse::<crate::merge::TieBreak>(entry)?;
-        }
-        Entity::Lock | Entity::LeadNote => {
+        FieldValue::Observation(record) => {
             let visit = need_visit()?;
-            if !is_visit_lead(package, visit, author) {
-                return Err(format!(
-                    "only the visit's lead may do this, not \"{author}\""
+            on_jury(visit)?;
+            if let Some(innovation) = &record.innovation_id {
+                let listed = package
+                    .participant(&visit.participant)
+                    .is_some_and(|p| p.innovation(innovation).is_some());
+                if !listed {
+                    return Err(not_allowed(format!(
+                        "innovation \"{innovation}\" is not listed for this visit"
+                    )));
+                }
+            }
+        }
+        FieldValue::Evidence(record) => {
+            on_jury(need_visit()?)?;
+            if target != record.owner_id.to_string() {
+                return Err(Refusal::malformed(
+                    "an evidence record's target must be the record it is attached to",
                 ));
             }
-            match entry.entity {
-                Entity::Lock => owned(ids::lock_id(competition, &visit.id))?,
-                _ => owned(ids::lead_note_id(competition, &visit.id, target))?,
+        }
+        FieldValue::TieBreak(decision) => {
+            if juror.role != Role::Lead {
+                return Err(not_allowed(format!(
+                    "only the team lead may break a tie, not \"{author}\""
+                )));
             }
-            fields(&["lock", "note"])?;
-            parse::<serde_json::Value>(entry)?;
+            owned(ids::tie_break_id(competition, &decision.order))?;
+        }
+        FieldValue::Lock(lock) => {
+            let visit = need_visit()?;
+            visit_lead(visit)?;
+            owned(ids::lock_id(competition, &visit.id))?;
+            if lock.locked.visit_id != visit.id {
+                return Err(Refusal::malformed("the lock seals another visit's result"));
+            }
+        }
+        FieldValue::LeadNote(_) => {
+            let visit = need_visit()?;
+            visit_lead(visit)?;
+            owned(ids::lead_note_id(competition, &visit.id, target))?;
         }
     }
     Ok(())

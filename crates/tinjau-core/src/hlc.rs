@@ -32,21 +32,26 @@ impl Hlc {
     }
 
     /// The timestamp after receiving `remote`, given the last local one and the wall clock now.
+    /// Never overflows: a counter at its maximum carries into the wall part, which saturates.
     pub fn observe(self, remote: Hlc, now_millis: u64) -> Hlc {
         let wall = self.wall_millis.max(remote.wall_millis).max(now_millis);
         let counter = if wall == self.wall_millis && wall == remote.wall_millis {
-            self.counter.max(remote.counter).saturating_add(1)
+            self.counter.max(remote.counter)
         } else if wall == self.wall_millis {
-            self.counter.saturating_add(1)
+            self.counter
         } else if wall == remote.wall_millis {
-            remote.counter.saturating_add(1)
+            remote.counter
         } else {
-            0
+            return Hlc {
+                wall_millis: wall,
+                counter: 0,
+            };
         };
         Hlc {
             wall_millis: wall,
             counter,
         }
+        .bump()
     }
 
     fn bump(self) -> Hlc {
@@ -55,10 +60,15 @@ impl Hlc {
                 wall_millis: self.wall_millis,
                 counter,
             },
-            // Four billion events in one millisecond: move the wall part on instead.
-            None => Hlc {
-                wall_millis: self.wall_millis + 1,
-                counter: 0,
+            // Four billion events in one millisecond: move the wall part on instead. The very
+            // last timestamp stays where it is rather than wrap around to the first (received
+            // clocks are bounded far below it, see `change::Change::parse`).
+            None => match self.wall_millis.checked_add(1) {
+                Some(wall_millis) => Hlc {
+                    wall_millis,
+                    counter: 0,
+                },
+                None => self,
             },
         }
     }
@@ -140,5 +150,24 @@ mod tests {
             prop_assert!(next > remote);
             prop_assert!(next.wall_millis >= now);
         }
+    }
+
+    #[test]
+    fn extreme_clocks_never_overflow() {
+        let max = Hlc {
+            wall_millis: u64::MAX,
+            counter: u32::MAX,
+        };
+        let local = Hlc {
+            wall_millis: 5,
+            counter: u32::MAX,
+        };
+        assert!(local.observe(local, 0) > local);
+        assert_eq!(
+            max.tick(0),
+            max,
+            "the very last timestamp saturates instead of wrapping to 0"
+        );
+        assert_eq!(Hlc::default().observe(max, 0), max);
     }
 }

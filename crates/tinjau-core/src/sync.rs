@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::authority::{check_change, sheet_owner};
-use crate::chain::ChangeEntry;
-use crate::domain::Entity;
+use crate::chain::{ChangeEntry, GENESIS_HASH};
+use crate::change::{Change, FieldKind, FieldValue, Refusal, RefusalCode};
+use crate::domain::{Entity, SheetState};
 use crate::hlc::Hlc;
 use crate::package::{Package, Role};
 
@@ -97,8 +98,16 @@ pub struct PushRequest {
 pub enum Outcome {
     Applied,
     Duplicate,
-    Conflict { conflict_id: Uuid },
-    Rejected { reason: String },
+    Conflict {
+        conflict_id: Uuid,
+    },
+    Rejected {
+        reason: String,
+        /// What kind of refusal, for a client to act on (a copied data folder is told how to
+        /// recover). Older servers sent none.
+        #[serde(default)]
+        code: RefusalCode,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,13 +217,51 @@ pub struct FieldState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Known {
     Logged,
-    Quarantined(String),
+    Quarantined(Refusal),
+}
+
+/// One accepted place in a device's hash chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub hash: String,
+    pub prev_hash: String,
+}
+
+/// What the server holds of one device's hash chain: who the device belongs to (the juror whose
+/// token first pushed it) and the links around the positions a push names. Changes may arrive
+/// in any order, but each position holds one change, and neighbours must link: a second change
+/// at a taken position, or one that does not link to its neighbour, comes from a copy of the
+/// data folder.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeviceChain {
+    pub juror: String,
+    pub links: BTreeMap<u64, Link>,
+}
+
+/// The chain positions whose links a push must gather: each change's own and its neighbours'.
+pub fn positions_to_gather(batch: &[ChangeEntry]) -> BTreeMap<Uuid, (u64, u64)> {
+    let mut ranges: BTreeMap<Uuid, (u64, u64)> = BTreeMap::new();
+    for entry in batch {
+        let (low, high) = (entry.seq.saturating_sub(1), entry.seq.saturating_add(1));
+        ranges
+            .entry(entry.device_id)
+            .and_modify(|(l, h)| {
+                *l = (*l).min(low);
+                *h = (*h).max(high);
+            })
+            .or_insert((low, high));
+    }
+    ranges
 }
 
 pub struct PushContext<'a> {
     pub package: &'a Package,
     /// The juror the token belongs to.
     pub requester: &'a str,
+    /// The latest HLC accepted ([`crate::change::clock_limit`] of the server's clock).
+    pub clock_limit_millis: u64,
+    /// The chains of the devices the batch names, around the positions it names.
+    pub devices: &'a HashMap<Uuid, DeviceChain>,
     pub locked_visits: &'a HashSet<String>,
     pub known: &'a HashMap<Uuid, Known>,
     /// Current states of the fields the batch touches.
@@ -237,8 +284,22 @@ pub struct PushPlan {
     pub log: Vec<LoggedChange>,
     pub states: BTreeMap<FieldKey, FieldState>,
     pub conflicts: BTreeMap<Uuid, ConflictView>,
-    pub quarantine: Vec<(ChangeEntry, String)>,
+    pub quarantine: Vec<(ChangeEntry, Refusal)>,
     pub new_locks: Vec<String>,
+    /// Links this push adds to device chains (with the device's juror, for a new device).
+    pub devices: BTreeMap<Uuid, DeviceChain>,
+    /// Evidence files announced by applied records: who may upload and see them.
+    pub evidence: Vec<EvidenceRef>,
+}
+
+/// An evidence file referenced by an applied record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceRef {
+    pub hash: String,
+    pub size: u64,
+    /// The juror who attached it (the only one who may upload it).
+    pub owner: String,
+    pub visit_id: String,
 }
 
 /// The owner of the record a change writes.
@@ -253,26 +314,128 @@ pub fn owner_of(package: &Package, entry: &ChangeEntry) -> String {
 }
 
 /// Why a change received from elsewhere (a push, a sheet file) must not be applied, if it must
-/// not: its content does not match its hash, its author may not make it, or its visit was
-/// locked before it arrived. Sync and sheet files apply this same rule; each checks first that
-/// the change's author is who sent it.
+/// not: its author may not make it, or its visit was locked before it arrived. Sync and sheet
+/// files apply this same rule to a parsed [`Change`]; each checks first that the change's
+/// author is who sent it.
 pub fn refusal(
     package: &Package,
     is_locked: impl Fn(&str) -> bool,
-    entry: &ChangeEntry,
-) -> Option<String> {
-    if entry.compute_hash() != entry.hash {
-        return Some("the change's content does not match its hash".to_string());
+    change: &Change,
+) -> Option<Refusal> {
+    if let Err(refusal) = check_change(package, change) {
+        return Some(refusal);
     }
-    if let Err(reason) = check_change(package, entry) {
-        return Some(reason);
-    }
-    match entry.visit_id.as_deref() {
-        Some(visit) if is_locked(visit) => Some(format!(
-            "visit \"{visit}\" is locked: the change arrived after the lead sealed its result"
+    match change.entry().visit_id.as_deref() {
+        Some(visit) if is_locked(visit) => Some(Refusal::new(
+            RefusalCode::Locked,
+            format!(
+                "visit \"{visit}\" is locked: the change arrived after the lead sealed its result"
+            ),
         )),
         _ => None,
     }
+}
+
+/// The field keys whose state a push must gather: those its changes write, and for each sheet
+/// it submits, the scores that sheet must hold.
+pub fn keys_to_gather(package: &Package, batch: &[ChangeEntry]) -> Vec<FieldKey> {
+    let mut keys: Vec<FieldKey> = batch.iter().map(FieldKey::of).collect();
+    for entry in batch {
+        if entry.entity == Entity::Sheet
+            && entry.field == FieldKind::SheetState.name()
+            && let Some(visit) = entry.visit_id.as_deref().and_then(|v| package.visit(v))
+            && let Some(owner) = sheet_owner(package, visit, entry.row_id)
+        {
+            keys.extend(sheet_score_keys(package, &owner, &visit.id).map(|(_, key)| key));
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The score keys of a juror's sheet for a visit, by indicator id.
+fn sheet_score_keys<'p>(
+    package: &'p Package,
+    juror: &'p str,
+    visit: &'p str,
+) -> impl Iterator<Item = (&'p str, FieldKey)> + 'p {
+    package.indicators.iter().map(move |indicator| {
+        (
+            indicator.id.as_str(),
+            FieldKey {
+                entity: Entity::Score,
+                row_id: crate::ids::score_id(&package.competition.id, juror, visit, &indicator.id),
+                field: FieldKind::ScoreValue.name().to_string(),
+            },
+        )
+    })
+}
+
+/// The indicators of `juror`'s sheet for `visit` that hold no score, given which score rows
+/// exist: a sheet is submitted only when this is empty. The laptop, the server and the lead's
+/// sheet import all ask this one rule.
+pub fn unscored_indicators(
+    package: &Package,
+    juror: &str,
+    visit: &str,
+    mut has_score: impl FnMut(&FieldKey) -> bool,
+) -> Vec<String> {
+    sheet_score_keys(package, juror, visit)
+        .filter(|(_, key)| !has_score(key))
+        .map(|(indicator, _)| indicator.to_string())
+        .collect()
+}
+
+/// Where an entry stands against what is known of its device's chain: it may take its place,
+/// or why not.
+fn check_chain(
+    known: Option<&DeviceChain>,
+    added: Option<&DeviceChain>,
+    entry: &ChangeEntry,
+) -> Result<(), Refusal> {
+    let link = |seq: u64| {
+        added
+            .and_then(|c| c.links.get(&seq))
+            .or_else(|| known.and_then(|c| c.links.get(&seq)))
+    };
+    let copied = || {
+        Refusal::new(
+            RefusalCode::DeviceCopied,
+            format!(
+                "device {} already sent a different change number {}: this data folder was copied \
+                 from another laptop and both copies were used. Continue on this laptop as a new \
+                 device (`tinjau sync --new-device`, or Sinkronisasi → Jadikan perangkat baru): \
+                 its unsent changes are written again under the new device, nothing is lost",
+                entry.device_id, entry.seq
+            ),
+        )
+    };
+    if entry.seq == 1 && entry.prev_hash != GENESIS_HASH {
+        return Err(Refusal::malformed(
+            "a device's first change must start its chain",
+        ));
+    }
+    if let Some(taken) = link(entry.seq) {
+        // The same change again (its place was kept though its content was refused) is no
+        // copy; another change at the same place is.
+        return if taken.hash == entry.hash {
+            Ok(())
+        } else {
+            Err(copied())
+        };
+    }
+    if let Some(previous) = link(entry.seq - 1)
+        && previous.hash != entry.prev_hash
+    {
+        return Err(copied());
+    }
+    if let Some(next) = link(entry.seq + 1)
+        && next.prev_hash != entry.hash
+    {
+        return Err(copied());
+    }
+    Ok(())
 }
 
 /// Decides the fate of every change of a push.
@@ -286,12 +449,14 @@ pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
             change_id: entry.change_id,
             outcome,
         };
+        let rejected = |refusal: &Refusal| Outcome::Rejected {
+            reason: refusal.message.clone(),
+            code: refusal.code,
+        };
         if let Some(known) = ctx.known.get(&entry.change_id) {
             plan.outcomes.push(outcome(match known {
                 Known::Logged => Outcome::Duplicate,
-                Known::Quarantined(reason) => Outcome::Rejected {
-                    reason: reason.clone(),
-                },
+                Known::Quarantined(refusal) => rejected(refusal),
             }));
             continue;
         }
@@ -299,20 +464,95 @@ pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
             plan.outcomes.push(outcome(Outcome::Duplicate));
             continue;
         }
-        let refusal = if entry.author != ctx.requester {
-            Some(format!(
-                "\"{}\" may not push a change written by \"{}\"",
-                ctx.requester, entry.author
+        // Who may push this entry at all, and where it stands in its device's chain. A refusal
+        // here leaves the chain as it was.
+        let known = ctx.devices.get(&entry.device_id);
+        let owner = plan
+            .devices
+            .get(&entry.device_id)
+            .map(|c| c.juror.as_str())
+            .or_else(|| known.map(|c| c.juror.as_str()));
+        let standing = if let Some(owner) = owner.filter(|o| *o != ctx.requester) {
+            Err(Refusal::new(
+                RefusalCode::ForeignDevice,
+                format!(
+                    "device {} belongs to \"{owner}\", not to \"{}\"",
+                    entry.device_id, ctx.requester
+                ),
             ))
+        } else if entry.author != ctx.requester {
+            Err(Refusal::new(
+                RefusalCode::NotAllowed,
+                format!(
+                    "\"{}\" may not push a change written by \"{}\"",
+                    ctx.requester, entry.author
+                ),
+            ))
+        } else if entry.compute_hash() != entry.hash {
+            Err(Refusal::new(
+                RefusalCode::HashMismatch,
+                "the change's content does not match its hash",
+            ))
+        } else if entry.seq == 0 || entry.seq > i64::MAX as u64 {
+            Err(Refusal::malformed(format!(
+                "sequence number {} is out of range",
+                entry.seq
+            )))
         } else {
-            refusal(ctx.package, |visit| locked.contains(visit), entry)
+            check_chain(known, plan.devices.get(&entry.device_id), entry)
         };
-        if let Some(reason) = refusal {
-            plan.quarantine.push((entry.clone(), reason.clone()));
-            plan.outcomes.push(outcome(Outcome::Rejected { reason }));
+        if let Err(refusal) = standing {
+            plan.outcomes.push(outcome(rejected(&refusal)));
+            plan.quarantine.push((entry.clone(), refusal));
             continue;
         }
-
+        // The entry takes its place in the device's chain whatever becomes of its content.
+        plan.devices
+            .entry(entry.device_id)
+            .or_insert_with(|| DeviceChain {
+                juror: ctx.requester.to_string(),
+                links: BTreeMap::new(),
+            })
+            .links
+            .insert(
+                entry.seq,
+                Link {
+                    hash: entry.hash.clone(),
+                    prev_hash: entry.prev_hash.clone(),
+                },
+            );
+        let parsed = Change::parse(entry.clone(), ctx.clock_limit_millis).and_then(|change| {
+            match refusal(ctx.package, |visit| locked.contains(visit), &change) {
+                Some(refusal) => Err(refusal),
+                None => Ok(change),
+            }
+        });
+        let parsed = parsed.and_then(|change| {
+            if let FieldValue::SheetState(SheetState::Submitted) = change.value() {
+                let visit = entry.visit_id.as_deref().unwrap_or_default();
+                let missing = unscored_indicators(ctx.package, &entry.author, visit, |key| {
+                    states.contains_key(key) || ctx.states.contains_key(key)
+                });
+                if !missing.is_empty() {
+                    return Err(Refusal::new(
+                        RefusalCode::SheetIncomplete,
+                        format!(
+                            "the sheet cannot be submitted while indicators {} are unscored",
+                            missing.join(", ")
+                        ),
+                    ));
+                }
+            }
+            Ok(change)
+        });
+        let change = match parsed {
+            Ok(change) => change,
+            Err(refusal) => {
+                plan.outcomes.push(outcome(rejected(&refusal)));
+                plan.quarantine.push((entry.clone(), refusal));
+                continue;
+            }
+        };
         let key = FieldKey::of(entry);
         let current = states.get(&key).or_else(|| ctx.states.get(&key)).cloned();
         let fresh = |version: u64, open_conflict: Option<Uuid>| FieldState {
@@ -413,11 +653,20 @@ pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
                 (state, Outcome::Conflict { conflict_id: id })
             }
         };
-        if entry.entity == Entity::Lock
-            && let Some(visit) = entry.visit_id.as_deref()
-        {
-            locked.insert(visit);
-            plan.new_locks.push(visit.to_string());
+        match change.value() {
+            FieldValue::Lock(_) => {
+                if let Some(visit) = entry.visit_id.as_deref() {
+                    locked.insert(visit);
+                    plan.new_locks.push(visit.to_string());
+                }
+            }
+            FieldValue::Evidence(record) => plan.evidence.push(EvidenceRef {
+                hash: record.evidence.hash.as_str().to_string(),
+                size: record.evidence.size,
+                owner: entry.author.clone(),
+                visit_id: entry.visit_id.clone().unwrap_or_default(),
+            }),
+            _ => {}
         }
         states.insert(key.clone(), state.clone());
         plan.states.insert(key, state);

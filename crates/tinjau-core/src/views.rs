@@ -132,6 +132,9 @@ pub struct SyncStatus {
     pub open_conflicts: usize,
     /// Server time minus this laptop's time at the last sync, in milliseconds.
     pub clock_skew_ms: Option<i64>,
+    /// The server found this data folder was copied to another laptop and both copies were
+    /// used: this laptop must continue as a new device (`tinjau sync --new-device`).
+    pub device_copied: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]

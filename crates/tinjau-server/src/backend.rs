@@ -1,15 +1,17 @@
 //! Storage behind one interface, with two real backends: SQLite (embedded, one process) and
 //! PostgreSQL (several stateless instances). The same schema, the same planning, the same tests.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use tinjau_core::Package;
 use tinjau_core::chain::ChangeEntry;
+use tinjau_core::change::{FieldValue, Refusal, RefusalCode, clock_limit};
 use tinjau_core::sync::{
-    AccessRole, ConflictView, FieldKey, FieldState, Known, PullResponse, PushContext, PushPlan,
-    PushRequest, PushResponse, plan_push,
+    AccessRole, ConflictView, DeviceChain, EvidenceRef, FieldKey, FieldState, Known, Link,
+    PullResponse, PushContext, PushPlan, PushRequest, PushResponse, keys_to_gather, plan_push,
+    positions_to_gather,
 };
 use uuid::Uuid;
 
@@ -26,6 +28,8 @@ pub enum BackendError {
     Conflict(String),
     #[error("{0}")]
     TooLarge(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
     #[error("SQLite: {0}")]
@@ -196,6 +200,36 @@ impl Backend {
         dispatch!(self, b => b.blob_status(hash))
     }
 
+    /// The records of `competition` that reference the file: (owner, visit, size).
+    pub async fn evidence_refs(
+        &self,
+        competition: &str,
+        hash: &str,
+    ) -> BackendResult<Vec<(String, String, i64)>> {
+        dispatch!(self, b => b.evidence_refs(competition, hash))
+    }
+
+    /// Whether `auth` may see the file: a record they may see references it.
+    pub async fn may_see_blob(&self, auth: &TokenRecord, hash: &str) -> BackendResult<bool> {
+        let refs = self.evidence_refs(&auth.competition, hash).await?;
+        if refs.is_empty() {
+            return Ok(false);
+        }
+        let package = self.package(&auth.competition).await?;
+        Ok(may_see_evidence(&package, auth, &refs))
+    }
+
+    /// Checks that `auth` may upload the file at `size` bytes.
+    pub async fn may_upload_blob(
+        &self,
+        auth: &TokenRecord,
+        hash: &str,
+        size: u64,
+    ) -> BackendResult<()> {
+        let refs = self.evidence_refs(&auth.competition, hash).await?;
+        check_upload(auth, hash, size, &refs)
+    }
+
     pub async fn blob_append(
         &self,
         hash: &str,
@@ -213,7 +247,63 @@ impl Backend {
 }
 
 /// The server's schema migrations, in order (one schema for both backends).
-pub(crate) const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_hostile_laptops.sql"),
+];
+
+/// The schema version that introduced `evidence_ref` and `device_entry`: a database upgraded
+/// past it has them filled from its log once ([`backfill_of_log`]).
+pub(crate) const BACKFILL_SCHEMA: usize = 2;
+
+/// What a database from before device chains and evidence scope holds of them, read from its
+/// logged and quarantined entries. Rows: (competition, entry JSON, logged).
+pub(crate) struct Backfill {
+    pub evidence: Vec<(String, EvidenceRef)>,
+    /// (competition, device, seq, link)
+    pub links: Vec<(String, Uuid, u64, Link)>,
+}
+
+pub(crate) fn backfill_of_log(rows: impl IntoIterator<Item = (String, String, bool)>) -> Backfill {
+    let mut backfill = Backfill {
+        evidence: Vec::new(),
+        links: Vec::new(),
+    };
+    for (competition, json, logged) in rows {
+        let Ok(entry) = serde_json::from_str::<ChangeEntry>(&json) else {
+            continue;
+        };
+        if entry.compute_hash() != entry.hash {
+            continue;
+        }
+        backfill.links.push((
+            competition.clone(),
+            entry.device_id,
+            entry.seq,
+            Link {
+                hash: entry.hash.clone(),
+                prev_hash: entry.prev_hash.clone(),
+            },
+        ));
+        if !logged {
+            continue;
+        }
+        if let Ok(FieldValue::Evidence(record)) =
+            FieldValue::decode(entry.entity, &entry.field, &entry.value)
+        {
+            backfill.evidence.push((
+                competition,
+                EvidenceRef {
+                    hash: record.evidence.hash.as_str().to_string(),
+                    size: record.evidence.size,
+                    owner: entry.author,
+                    visit_id: entry.visit_id.unwrap_or_default(),
+                },
+            ));
+        }
+    }
+    backfill
+}
 
 /// What publishing `revision` does given the stored (revision, package), if any.
 pub(crate) fn publish_outcome(
@@ -262,28 +352,60 @@ pub(crate) struct Gathered {
     pub states: HashMap<FieldKey, FieldState>,
     pub conflicts: HashMap<Uuid, ConflictView>,
     pub locked: HashSet<String>,
+    pub devices: HashMap<Uuid, DeviceChain>,
 }
 
-/// The change ids and field keys a push touches.
-pub(crate) fn touched(request: &PushRequest) -> (Vec<Uuid>, Vec<FieldKey>) {
+/// The lowest and highest chain positions to gather, per device.
+pub(crate) type Positions = BTreeMap<Uuid, (u64, u64)>;
+
+/// The change ids, field keys and device chain positions a push touches.
+pub(crate) fn touched(
+    package: &Package,
+    request: &PushRequest,
+) -> (Vec<Uuid>, Vec<FieldKey>, Positions) {
     let ids = request.changes.iter().map(|c| c.change_id).collect();
-    let mut keys: Vec<FieldKey> = request.changes.iter().map(FieldKey::of).collect();
-    keys.sort();
-    keys.dedup();
-    (ids, keys)
+    let keys = keys_to_gather(package, &request.changes);
+    (ids, keys, positions_to_gather(&request.changes))
 }
 
-pub(crate) fn plan(gathered: &Gathered, auth: &TokenRecord, request: &PushRequest) -> PushPlan {
+/// Positions as the database stores them (a BIGINT).
+pub(crate) fn position(seq: u64) -> i64 {
+    seq.min(i64::MAX as u64) as i64
+}
+
+pub(crate) fn plan(
+    gathered: &Gathered,
+    auth: &TokenRecord,
+    request: &PushRequest,
+    now: DateTime<Utc>,
+) -> PushPlan {
     plan_push(
         &PushContext {
             package: &gathered.package,
             requester: &auth.juror,
+            clock_limit_millis: clock_limit(now.timestamp_millis().max(0) as u64),
+            devices: &gathered.devices,
             locked_visits: &gathered.locked,
             known: &gathered.known,
             states: &gathered.states,
             conflicts: &gathered.conflicts,
         },
         &request.changes,
+    )
+}
+
+/// A refusal as stored (message and code) and read back.
+pub(crate) fn refusal_code_text(code: RefusalCode) -> String {
+    serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "refused".into())
+}
+
+pub(crate) fn stored_refusal(message: String, code: &str) -> Refusal {
+    Refusal::new(
+        serde_json::from_value(serde_json::Value::String(code.to_string())).unwrap_or_default(),
+        message,
     )
 }
 
@@ -298,41 +420,49 @@ pub(crate) fn parse_role(text: &str) -> BackendResult<AccessRole> {
     AccessRole::parse(text).ok_or_else(|| BackendError::Corrupt(format!("token role \"{text}\"")))
 }
 
-/// Validates an appended chunk against the blob's current status.
-pub(crate) fn check_append(
+/// What appending a chunk does, given the blob's current status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AppendStep {
+    /// The file is already complete: nothing to write.
+    Done(BlobStatus),
+    /// Write the chunk; `reset` first drops a partial upload of another length (left by an
+    /// older server that let anyone start one): the owner's announced length wins.
+    Write { reset: bool },
+}
+
+/// Validates an appended chunk against the blob's current status. Only the file's owner at
+/// its announced size gets here ([`check_upload`]).
+pub(crate) fn plan_append(
     hash: &str,
     status: Option<BlobStatus>,
     size: u64,
     offset: u64,
     len: usize,
-) -> BackendResult<Option<BlobStatus>> {
-    if let Some(status) = status {
-        if status.size != size {
-            return Err(BackendError::Conflict(format!(
-                "file {hash} was announced as {} bytes, now as {size}",
-                status.size
-            )));
+) -> BackendResult<AppendStep> {
+    let resume = |have: u64| {
+        BackendError::Conflict(format!(
+            "the server has {have} bytes of {hash}, not {offset}: resume from there"
+        ))
+    };
+    let reset = match status {
+        Some(status) if status.complete => return Ok(AppendStep::Done(status)),
+        Some(status) if status.size != size => {
+            if offset != 0 {
+                return Err(resume(0));
+            }
+            true
         }
-        if status.complete {
-            return Ok(Some(status));
-        }
-        if status.received != offset {
-            return Err(BackendError::Conflict(format!(
-                "the server has {} bytes of {hash}, not {offset}: resume from there",
-                status.received
-            )));
-        }
-    } else if offset != 0 {
-        return Err(BackendError::Conflict(format!(
-            "the server has 0 bytes of {hash}, not {offset}: resume from there"
-        )));
-    }
-    if offset + len as u64 > size {
+        Some(status) if status.received != offset => return Err(resume(status.received)),
+        Some(_) => false,
+        None if offset != 0 => return Err(resume(0)),
+        None => false,
+    };
+    if offset.checked_add(len as u64).is_none_or(|end| end > size) {
         return Err(BackendError::Invalid(format!(
             "the chunk runs past the announced length {size}"
         )));
     }
-    Ok(None)
+    Ok(AppendStep::Write { reset })
 }
 
 /// The statements both backends run. SQLite reads `$1` as a *named* parameter and numbers
@@ -360,15 +490,36 @@ pub(crate) mod sql {
     pub const UPSERT_CONFLICT: &str = "INSERT INTO conflict (competition, id, owner, resolved, view) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (competition, id) DO UPDATE SET resolved = excluded.resolved, view = excluded.view";
     pub const INSERT_QUARANTINE: &str =
-        "INSERT INTO quarantine (competition, change_id, author, reason, entry, received_at)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (competition, change_id) DO NOTHING";
+        "INSERT INTO quarantine (competition, change_id, author, reason, entry, received_at, code)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (competition, change_id) DO NOTHING";
     pub const INSERT_LOCK: &str = "INSERT INTO visit_lock (competition, visit_id) VALUES ($1, $2) ON CONFLICT (competition, visit_id) DO NOTHING";
     pub const SET_COUNTER: &str = "UPDATE competition SET counter = $1 WHERE id = $2";
-    pub const UPSERT_DEVICE: &str = "INSERT INTO device (competition, device_id, juror, last_seen_at, skew_ms) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (competition, device_id) DO UPDATE SET juror = excluded.juror,
-             last_seen_at = excluded.last_seen_at, skew_ms = excluded.skew_ms";
-    pub const PULL: &str = "SELECT seq, entry, owner, entity, visit_id FROM change_log
-         WHERE competition = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+    pub const UPSERT_DEVICE: &str =
+        "INSERT INTO device (competition, device_id, juror, last_seen_at, skew_ms)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (competition, device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at,
+             skew_ms = excluded.skew_ms";
+    pub const DEVICE: &str = "SELECT juror FROM device WHERE competition = $1 AND device_id = $2";
+    pub const DEVICE_LINKS: &str = "SELECT seq, hash, prev_hash FROM device_entry
+         WHERE competition = $1 AND device_id = $2 AND seq BETWEEN $3 AND $4";
+    pub const INSERT_LINK: &str =
+        "INSERT INTO device_entry (competition, device_id, seq, hash, prev_hash)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (competition, device_id, seq) DO NOTHING";
+    pub const LOG_AND_QUARANTINE: &str = "SELECT competition, entry, 1 FROM change_log
+         UNION ALL SELECT competition, entry, 0 FROM quarantine";
+    pub const INSERT_EVIDENCE_REF: &str =
+        "INSERT INTO evidence_ref (competition, hash, owner, visit_id, size)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (competition, hash, owner, visit_id) DO NOTHING";
+    pub const EVIDENCE_REFS: &str =
+        "SELECT owner, visit_id, size FROM evidence_ref WHERE competition = $1 AND hash = $2";
+    /// One page of the log after a cursor: at most `$3` rows, and no more rows than fit in
+    /// `$4` bytes of entries (the first row always comes), so a page's memory is bounded
+    /// whatever the entries hold. `running` lets the caller tell a page cut by bytes.
+    pub const PULL: &str = "SELECT seq, entry, owner, entity, visit_id, running FROM (
+             SELECT seq, entry, owner, entity, visit_id,
+                    SUM(LENGTH(entry)) OVER (ORDER BY seq) AS running
+             FROM change_log WHERE competition = $1 AND seq > $2 ORDER BY seq LIMIT $3
+         ) AS page WHERE running - LENGTH(entry) < $4 ORDER BY seq";
     pub const OPEN_CONFLICTS: &str =
         "SELECT owner, view FROM conflict WHERE competition = $1 AND resolved = 0 ORDER BY id";
     pub const QUARANTINE: &str =
@@ -383,6 +534,8 @@ pub(crate) mod sql {
     pub const SET_RECEIVED: &str = "UPDATE blob SET received = $1, complete = $2 WHERE hash = $3";
     pub const CHUNKS: &str = "SELECT data FROM blob_chunk WHERE hash = $1 ORDER BY offset_bytes";
     pub const DROP_CHUNKS: &str = "DELETE FROM blob_chunk WHERE hash = $1";
+    pub const RESET_BLOB: &str =
+        "UPDATE blob SET size = $1, received = 0, complete = 0 WHERE hash = $2";
 
     #[cfg(test)]
     pub const ALL: &[&str] = &[
@@ -403,6 +556,12 @@ pub(crate) mod sql {
         INSERT_LOCK,
         SET_COUNTER,
         UPSERT_DEVICE,
+        DEVICE,
+        DEVICE_LINKS,
+        INSERT_LINK,
+        LOG_AND_QUARANTINE,
+        INSERT_EVIDENCE_REF,
+        EVIDENCE_REFS,
         PULL,
         OPEN_CONFLICTS,
         QUARANTINE,
@@ -412,6 +571,7 @@ pub(crate) mod sql {
         SET_RECEIVED,
         CHUNKS,
         DROP_CHUNKS,
+        RESET_BLOB,
     ];
 
     #[cfg(test)]
@@ -449,6 +609,9 @@ pub(crate) mod sql {
     }
 }
 
+/// Bytes of entries one pulled page carries at most (beside its row count).
+pub const PULL_PAGE_BYTES: i64 = 4 * 1024 * 1024;
+
 /// A pulled row, before the visibility filter.
 pub(crate) struct LogRow {
     pub seq: i64,
@@ -456,6 +619,8 @@ pub(crate) struct LogRow {
     pub owner: String,
     pub entity: String,
     pub visit_id: Option<String>,
+    /// Bytes of entries up to and including this row.
+    pub running: i64,
 }
 
 /// Builds a pull page from the rows read after `after`.
@@ -467,7 +632,8 @@ pub(crate) fn pull_page(
     rows: Vec<LogRow>,
     conflicts: Vec<(String, String)>,
 ) -> BackendResult<PullResponse> {
-    let more = rows.len() as u32 == limit;
+    let cut_by_bytes = rows.last().is_some_and(|r| r.running >= PULL_PAGE_BYTES);
+    let more = rows.len() as u32 == limit || cut_by_bytes;
     let next = rows.last().map_or(after, |r| r.seq as u64);
     let mut changes = Vec::new();
     for row in rows {
@@ -500,4 +666,50 @@ pub(crate) fn pull_page(
         more,
         conflicts,
     })
+}
+
+/// Who may see an evidence file: someone who may see a record that references it.
+pub(crate) fn may_see_evidence(
+    package: &Package,
+    auth: &TokenRecord,
+    refs: &[(String, String, i64)],
+) -> bool {
+    refs.iter().any(|(owner, visit, _)| {
+        tinjau_core::sync::visible_to(
+            package,
+            &auth.juror,
+            auth.role,
+            tinjau_core::Entity::Evidence,
+            owner,
+            Some(visit),
+        )
+    })
+}
+
+/// Whether `auth` may upload the file `hash` of `size` bytes: only a juror who attached it, at
+/// the size their record announced.
+pub(crate) fn check_upload(
+    auth: &TokenRecord,
+    hash: &str,
+    size: u64,
+    refs: &[(String, String, i64)],
+) -> BackendResult<()> {
+    let own: Vec<u64> = refs
+        .iter()
+        .filter(|(owner, _, _)| *owner == auth.juror)
+        .map(|(_, _, size)| *size as u64)
+        .collect();
+    if own.is_empty() {
+        return Err(BackendError::Forbidden(format!(
+            "file {hash} is not attached to any record of \"{}\": only the juror who attached it uploads it (push the record first)",
+            auth.juror
+        )));
+    }
+    if !own.contains(&size) {
+        return Err(BackendError::Conflict(format!(
+            "file {hash} was announced as {} bytes, not {size}",
+            own[0]
+        )));
+    }
+    Ok(())
 }

@@ -12,23 +12,28 @@ mod sqlite;
 
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tinjau_core::sync::{AccessRole, PushRequest, Whoami};
+use tokio::sync::Semaphore;
 
 pub use backend::{Backend, BlobStatus, PublishOutcome, TokenRecord};
 
 /// Compressed push bodies larger than this are refused.
 pub const MAX_PUSH_BODY_BYTES: usize = 4 * 1024 * 1024;
-/// A push body may inflate to at most this (guards against compression bombs).
-pub const MAX_PUSH_INFLATED_BYTES: u64 = 32 * 1024 * 1024;
+/// A push body may inflate to at most this (guards against compression bombs). An honest batch
+/// is at most 256 KiB of values plus one value of at most 256 KiB, about 1 MiB as JSON.
+pub const MAX_PUSH_INFLATED_BYTES: u64 = 8 * 1024 * 1024;
 /// Evidence chunks larger than this are refused.
 pub const MAX_CHUNK_BYTES: usize = 4 * 1024 * 1024;
 /// Default largest evidence file.
@@ -74,6 +79,7 @@ impl From<backend::BackendError> for ApiError {
             E::Invalid(what) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", what),
             E::Conflict(what) => ApiError::new(StatusCode::CONFLICT, "offset_mismatch", what),
             E::TooLarge(what) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", what),
+            E::Forbidden(what) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", what),
             other => {
                 tracing::error!(error = %other, "backend failure");
                 ApiError::new(
@@ -95,10 +101,19 @@ impl IntoResponse for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// Requests handled at once; more wait up to [`BUSY_WAIT`] for a turn, then get a 503 (a
+/// client backs off and retries). Bounds the memory that request bodies can take.
+pub const MAX_CONCURRENT_REQUESTS: usize = 32;
+/// How long a request waits for its turn before the server answers it is busy.
+pub const BUSY_WAIT: Duration = Duration::from_secs(10);
+/// A request (body included) must be done in this time.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Headers must arrive in this time (slow, half-sent requests are closed).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// The server's routes over `state`.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+    let authenticated = Router::new()
         .route("/v1/whoami", get(whoami))
         .route("/v1/package", get(package))
         .route("/v1/push", post(push))
@@ -112,10 +127,75 @@ pub fn router(state: AppState) -> Router {
             "/v1/blobs/{hash}",
             get(blob_get).head(blob_head).patch(blob_patch),
         )
+        // The token is checked from the headers alone, before any body is read: a request
+        // without a valid token costs the server nothing but its headers.
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let turns = Arc::new(Semaphore::new(MAX_CONCURRENT_REQUESTS));
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(authenticated)
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such endpoint (the API is under /v1/)",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+        })
         .layer(DefaultBodyLimit::max(
             MAX_PUSH_BODY_BYTES.max(MAX_CHUNK_BYTES + 1024),
         ))
+        .layer(middleware::from_fn(time_limit))
+        .layer(middleware::from_fn(move |request, next| {
+            take_turn(turns.clone(), request, next)
+        }))
         .with_state(state)
+}
+
+/// Serves one request at a time per turn of [`MAX_CONCURRENT_REQUESTS`].
+async fn take_turn(turns: Arc<Semaphore>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(BUSY_WAIT, turns.acquire_owned()).await {
+        Ok(Ok(_permit)) => next.run(request).await,
+        _ => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "the server is busy: try again in a moment",
+        )
+        .into_response(),
+    }
+}
+
+/// Answers 408 when a request (its body included) takes longer than [`REQUEST_TIMEOUT`].
+async fn time_limit(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "the request took too long (a slow or stalled connection): try again",
+        )
+        .into_response(),
+    }
+}
+
+async fn require_token(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match authenticate(&state, request.headers()).await {
+        Ok(auth) => {
+            request.extensions_mut().insert(auth);
+            next.run(request).await
+        }
+        Err(error) => error.into_response(),
+    }
 }
 
 /// The caller's token, checked against its stored hash.
@@ -125,16 +205,22 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<TokenR
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| unauthorized("no token: send Authorization: Bearer TOKEN"))?;
+    // The scheme is case-insensitive (RFC 9110): "bearer" is as good as "Bearer".
     let token = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty() && token.len() <= 256)
         .ok_or_else(|| unauthorized("the Authorization header must be \"Bearer TOKEN\""))?;
     let record = state
         .backend
-        .authenticate(&token_hash(token.trim()))
+        .authenticate(&token_hash(token))
         .await?
-        .ok_or_else(|| unauthorized("unknown token"))?;
+        .ok_or_else(|| {
+            unauthorized("unknown token: check it, or ask the organiser for a new one")
+        })?;
     if record.revoked {
         return Err(unauthorized(
             "this token was revoked; ask the organiser for a new one",
@@ -143,13 +229,34 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<TokenR
     Ok(record)
 }
 
+/// A body that was too large or could not be read, as the JSON error shape.
+fn body_error(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the request body is larger than this server accepts ({} bytes)",
+                MAX_PUSH_BODY_BYTES.max(MAX_CHUNK_BYTES + 1024)
+            ),
+        )
+    } else {
+        ApiError::bad_request(
+            "malformed",
+            format!("the request body could not be read: {rejection}"),
+        )
+    }
+}
+
 /// Tokens are stored only as this hash.
 pub fn token_hash(token: &str) -> String {
     blake3::hash(token.as_bytes()).to_hex().to_string()
 }
 
-async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Whoami>> {
-    let auth = authenticate(&state, &headers).await?;
+async fn whoami(
+    State(state): State<AppState>,
+    Extension(auth): Extension<TokenRecord>,
+) -> ApiResult<Json<Whoami>> {
     Ok(Json(Whoami {
         juror: auth.juror,
         role: auth.role,
@@ -158,8 +265,10 @@ async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
     }))
 }
 
-async fn package(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let auth = authenticate(&state, &headers).await?;
+async fn package(
+    State(state): State<AppState>,
+    Extension(auth): Extension<TokenRecord>,
+) -> ApiResult<Response> {
     let text = state.backend.package_text(&auth.competition).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], text).into_response())
 }
@@ -189,10 +298,11 @@ fn inflate(headers: &HeaderMap, body: &[u8]) -> ApiResult<Vec<u8>> {
 
 async fn push(
     State(state): State<AppState>,
+    Extension(auth): Extension<TokenRecord>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let auth = authenticate(&state, &headers).await?;
+    let body = body.map_err(body_error)?;
     if auth.role == AccessRole::Organiser {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -242,17 +352,33 @@ fn default_page() -> u32 {
 
 async fn pull(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<PullQuery>,
+    Extension(auth): Extension<TokenRecord>,
+    query: Result<Query<PullQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let auth = authenticate(&state, &headers).await?;
+    let Query(query) = query.map_err(|e| {
+        ApiError::bad_request(
+            "malformed",
+            format!(
+                "the query is not valid (after=N&limit=N, whole numbers): {}",
+                e.body_text()
+            ),
+        )
+    })?;
+    if query.after > i64::MAX as u64 {
+        return Err(ApiError::bad_request(
+            "malformed",
+            format!("after={} is beyond any position in the log", query.after),
+        ));
+    }
     let limit = query.limit.clamp(1, 5000);
     let page = state.backend.pull(&auth, query.after, limit).await?;
     Ok(Json(page).into_response())
 }
 
-async fn quarantine(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let auth = authenticate(&state, &headers).await?;
+async fn quarantine(
+    State(state): State<AppState>,
+    Extension(auth): Extension<TokenRecord>,
+) -> ApiResult<Response> {
     if !auth.role.sees_everything() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -295,14 +421,27 @@ fn blob_headers(status: &BlobStatus) -> [(header::HeaderName, HeaderValue); 3] {
     ]
 }
 
-/// How much of an evidence file the server has: resume from `Upload-Offset`.
+/// The answer for a file the caller may not see: the same as for a file that does not exist,
+/// so nobody learns which files exist.
+fn no_such_file(hash: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no file {hash} that you may see on this server"),
+    )
+}
+
+/// How much of an evidence file the server has: resume from `Upload-Offset`. Only to those who
+/// may see a record referencing it (its uploader among them).
 async fn blob_head(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(auth): Extension<TokenRecord>,
     Path(hash): Path<String>,
 ) -> ApiResult<Response> {
-    authenticate(&state, &headers).await?;
     check_hash(&hash)?;
+    if !state.backend.may_see_blob(&auth, &hash).await? {
+        return Ok(StatusCode::NOT_FOUND.into_response());
+    }
     match state.backend.blob_status(&hash).await? {
         Some(status) => Ok((StatusCode::OK, blob_headers(&status)).into_response()),
         None => Ok(StatusCode::NOT_FOUND.into_response()),
@@ -323,14 +462,18 @@ fn header_u64(headers: &HeaderMap, name: &str) -> ApiResult<u64> {
 /// The last chunk completes the file, which must then hash to its name.
 async fn blob_patch(
     State(state): State<AppState>,
+    Extension(auth): Extension<TokenRecord>,
     headers: HeaderMap,
     Path(hash): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    authenticate(&state, &headers).await?;
     check_hash(&hash)?;
     let offset = header_u64(&headers, "upload-offset")?;
     let size = header_u64(&headers, "upload-length")?;
+    // Only the juror who attached the file uploads it, at the size their record announced;
+    // checked before the chunk is read.
+    state.backend.may_upload_blob(&auth, &hash, size).await?;
+    let body = body.map_err(body_error)?;
     if size > state.max_blob_bytes {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -374,19 +517,17 @@ async fn blob_patch(
 
 async fn blob_get(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(auth): Extension<TokenRecord>,
     Path(hash): Path<String>,
 ) -> ApiResult<Response> {
-    authenticate(&state, &headers).await?;
     check_hash(&hash)?;
+    if !state.backend.may_see_blob(&auth, &hash).await? {
+        return Err(no_such_file(&hash));
+    }
     match state.backend.blob_read(&hash).await? {
         Some(bytes) => {
             Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
         }
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no complete file {hash} on this server"),
-        )),
+        None => Err(no_such_file(&hash)),
     }
 }

@@ -10,7 +10,9 @@ use base64::Engine;
 use clap::{Parser, Subcommand, ValueEnum};
 use tinjau_core::Package;
 use tinjau_core::sync::AccessRole;
-use tinjau_server::{AppState, Backend, DEFAULT_MAX_BLOB_BYTES, router, token_hash};
+use tinjau_server::{
+    AppState, Backend, DEFAULT_MAX_BLOB_BYTES, HEADER_READ_TIMEOUT, router, token_hash,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -199,10 +201,12 @@ async fn run(cli: Cli) -> Result<()> {
                         .with_context(|| format!("binding {listen}"))?;
                     listener.set_nonblocking(true)?;
                     say(&format!("listening on https://{}", listener.local_addr()?))?;
-                    axum_server::from_tcp_rustls(listener, config)?
-                        .handle(handle)
-                        .serve(app.into_make_service())
-                        .await?;
+                    let mut server = axum_server::from_tcp_rustls(listener, config)?;
+                    server
+                        .http_builder()
+                        .http1()
+                        .header_read_timeout(HEADER_READ_TIMEOUT);
+                    server.handle(handle).serve(app.into_make_service()).await?;
                 }
                 _ => {
                     if !listen.ip().is_loopback() && !insecure {
@@ -214,10 +218,12 @@ async fn run(cli: Cli) -> Result<()> {
                         .with_context(|| format!("binding {listen}"))?;
                     listener.set_nonblocking(true)?;
                     say(&format!("listening on http://{}", listener.local_addr()?))?;
-                    axum_server::from_tcp(listener)?
-                        .handle(handle)
-                        .serve(app.into_make_service())
-                        .await?;
+                    let mut server = axum_server::from_tcp(listener)?;
+                    server
+                        .http_builder()
+                        .http1()
+                        .header_read_timeout(HEADER_READ_TIMEOUT);
+                    server.handle(handle).serve(app.into_make_service()).await?;
                 }
             }
             Ok(())

@@ -7,14 +7,17 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tinjau_core::Package;
-use tinjau_core::sync::{AccessRole, ChangeOutcome, FieldState, Known, PullResponse, PushRequest};
+use tinjau_core::sync::{
+    AccessRole, ChangeOutcome, DeviceChain, FieldState, Known, Link, PullResponse, PushRequest,
+};
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 use crate::backend::{
-    BackendError, BackendResult, BlobStatus, Gathered, LogRow, MIGRATIONS, PublishOutcome,
-    QuarantineView, TokenRecord, check_append, parse_json, parse_role, plan, publish_outcome,
-    pull_page, sql, timestamp, touched,
+    AppendStep, BACKFILL_SCHEMA, BackendError, BackendResult, BlobStatus, Gathered, LogRow,
+    MIGRATIONS, PULL_PAGE_BYTES, PublishOutcome, QuarantineView, TokenRecord, backfill_of_log,
+    parse_json, parse_role, plan, plan_append, position, publish_outcome, pull_page,
+    refusal_code_text, sql, stored_refusal, timestamp, touched,
 };
 
 pub struct PostgresBackend {
@@ -57,10 +60,43 @@ impl PostgresBackend {
                 "the database was written by a newer tinjau-server (schema {version})"
             )));
         }
-        for migration in MIGRATIONS.iter().skip(version as usize) {
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             // One schema for both backends: PostgreSQL calls SQLite's BLOB type BYTEA.
             tx.batch_execute(&migration.replace(" BLOB ", " BYTEA "))
                 .await?;
+            if index + 1 == BACKFILL_SCHEMA && version > 0 {
+                let rows = tx.query(sql::LOG_AND_QUARANTINE, &[]).await?;
+                let backfill = backfill_of_log(
+                    rows.iter()
+                        .map(|r| (r.get(0), r.get(1), r.get::<_, i32>(2) == 1)),
+                );
+                for (competition, reference) in backfill.evidence {
+                    tx.execute(
+                        sql::INSERT_EVIDENCE_REF,
+                        &[
+                            &competition,
+                            &reference.hash,
+                            &reference.owner,
+                            &reference.visit_id,
+                            &(reference.size.min(i64::MAX as u64) as i64),
+                        ],
+                    )
+                    .await?;
+                }
+                for (competition, device, seq, link) in backfill.links {
+                    tx.execute(
+                        sql::INSERT_LINK,
+                        &[
+                            &competition,
+                            &device.to_string(),
+                            &position(seq),
+                            &link.hash,
+                            &link.prev_hash,
+                        ],
+                    )
+                    .await?;
+                }
+            }
         }
         tx.execute("DELETE FROM tinjau_schema", &[]).await?;
         tx.execute(
@@ -180,7 +216,7 @@ impl PostgresBackend {
             })?;
         let package: Package = parse_json("package", row.get(0))?;
         let mut counter: i64 = row.get(1);
-        let (ids, keys) = touched(request);
+        let (ids, keys, positions) = touched(&package, request);
         let id_texts: Vec<String> = ids.iter().map(Uuid::to_string).collect();
         let mut known = HashMap::new();
         for row in tx
@@ -193,10 +229,45 @@ impl PostgresBackend {
             known.insert(parse_uuid(row.get(0))?, Known::Logged);
         }
         for row in tx
-            .query("SELECT change_id, reason FROM quarantine WHERE competition = $1 AND change_id = ANY($2)", &[&space, &id_texts])
+            .query("SELECT change_id, reason, code FROM quarantine WHERE competition = $1 AND change_id = ANY($2)", &[&space, &id_texts])
             .await?
         {
-            known.entry(parse_uuid(row.get(0))?).or_insert(Known::Quarantined(row.get(1)));
+            known
+                .entry(parse_uuid(row.get(0))?)
+                .or_insert(Known::Quarantined(stored_refusal(row.get(1), row.get(2))));
+        }
+        let mut devices = HashMap::new();
+        for (device, (low, high)) in positions {
+            let Some(row) = tx
+                .query_opt(sql::DEVICE, &[&space, &device.to_string()])
+                .await?
+            else {
+                continue;
+            };
+            let links = tx
+                .query(
+                    sql::DEVICE_LINKS,
+                    &[&space, &device.to_string(), &position(low), &position(high)],
+                )
+                .await?
+                .iter()
+                .map(|r| {
+                    (
+                        r.get::<_, i64>(0) as u64,
+                        Link {
+                            hash: r.get(1),
+                            prev_hash: r.get(2),
+                        },
+                    )
+                })
+                .collect();
+            devices.insert(
+                device,
+                DeviceChain {
+                    juror: row.get(0),
+                    links,
+                },
+            );
         }
         let row_ids: Vec<String> = keys.iter().map(|k| k.row_id.to_string()).collect();
         let mut states = HashMap::new();
@@ -244,9 +315,11 @@ impl PostgresBackend {
                 states,
                 conflicts,
                 locked,
+                devices,
             },
             auth,
             request,
+            now,
         );
 
         let received_at = timestamp(now);
@@ -295,7 +368,7 @@ impl PostgresBackend {
             )
             .await?;
         }
-        for (entry, reason) in &plan.quarantine {
+        for (entry, refusal) in &plan.quarantine {
             let json = serde_json::to_string(entry).expect("an entry serialises");
             tx.execute(
                 sql::INSERT_QUARANTINE,
@@ -303,9 +376,10 @@ impl PostgresBackend {
                     &space,
                     &entry.change_id.to_string(),
                     &entry.author,
-                    reason,
+                    &refusal.message,
                     &json,
                     &received_at,
+                    &refusal_code_text(refusal.code),
                 ],
             )
             .await?;
@@ -313,18 +387,41 @@ impl PostgresBackend {
         for visit in &plan.new_locks {
             tx.execute(sql::INSERT_LOCK, &[&space, visit]).await?;
         }
+        for reference in &plan.evidence {
+            tx.execute(
+                sql::INSERT_EVIDENCE_REF,
+                &[
+                    &space,
+                    &reference.hash,
+                    &reference.owner,
+                    &reference.visit_id,
+                    &(reference.size.min(i64::MAX as u64) as i64),
+                ],
+            )
+            .await?;
+        }
+        for (device, chain) in &plan.devices {
+            let device = device.to_string();
+            tx.execute(
+                sql::UPSERT_DEVICE,
+                &[&space, &device, &chain.juror, &received_at, &skew_ms],
+            )
+            .await?;
+            for (seq, added) in &chain.links {
+                tx.execute(
+                    sql::INSERT_LINK,
+                    &[
+                        &space,
+                        &device,
+                        &position(*seq),
+                        &added.hash,
+                        &added.prev_hash,
+                    ],
+                )
+                .await?;
+            }
+        }
         tx.execute(sql::SET_COUNTER, &[&counter, &space]).await?;
-        tx.execute(
-            sql::UPSERT_DEVICE,
-            &[
-                &space,
-                &request.device_id.to_string(),
-                &auth.juror,
-                &received_at,
-                &skew_ms,
-            ],
-        )
-        .await?;
         tx.commit().await?;
         Ok(plan.outcomes)
     }
@@ -345,7 +442,10 @@ impl PostgresBackend {
         let space = auth.competition.as_str();
         let package: Package = parse_json("package", &package_text(&*tx, space).await?)?;
         let rows = tx
-            .query(sql::PULL, &[&space, &(after as i64), &i64::from(limit)])
+            .query(
+                sql::PULL,
+                &[&space, &(after as i64), &i64::from(limit), &PULL_PAGE_BYTES],
+            )
             .await?
             .iter()
             .map(|r| LogRow {
@@ -354,6 +454,7 @@ impl PostgresBackend {
                 owner: r.get(2),
                 entity: r.get(3),
                 visit_id: r.get(4),
+                running: r.get(5),
             })
             .collect();
         let conflicts = tx
@@ -384,6 +485,20 @@ impl PostgresBackend {
             .collect()
     }
 
+    pub async fn evidence_refs(
+        &self,
+        competition: &str,
+        hash: &str,
+    ) -> BackendResult<Vec<(String, String, i64)>> {
+        let client = self.client().await?;
+        Ok(client
+            .query(sql::EVIDENCE_REFS, &[&competition, &hash])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
     pub async fn blob_status(&self, hash: &str) -> BackendResult<Option<BlobStatus>> {
         let client = self.client().await?;
         blob_status(&**client, hash, "").await
@@ -404,8 +519,14 @@ impl PostgresBackend {
         let current = blob_status(&*tx, hash, " FOR UPDATE").await?;
         // A blob row created just now by this call starts empty, like no row at all.
         let current = current.filter(|s| s.received > 0 || s.complete || s.size != size);
-        if let Some(done) = check_append(hash, current, size, offset, data.len())? {
-            return Ok(done);
+        match plan_append(hash, current, size, offset, data.len())? {
+            AppendStep::Done(status) => return Ok(status),
+            AppendStep::Write { reset: true } => {
+                tx.execute(sql::DROP_CHUNKS, &[&hash]).await?;
+                tx.execute(sql::RESET_BLOB, &[&(size as i64), &hash])
+                    .await?;
+            }
+            AppendStep::Write { reset: false } => {}
         }
         if !data.is_empty() {
             tx.execute(sql::INSERT_CHUNK, &[&hash, &(offset as i64), &data])

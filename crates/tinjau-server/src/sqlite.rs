@@ -7,13 +7,16 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tinjau_core::Package;
-use tinjau_core::sync::{AccessRole, ChangeOutcome, Known, PullResponse, PushRequest};
+use tinjau_core::sync::{
+    AccessRole, ChangeOutcome, DeviceChain, Known, Link, PullResponse, PushRequest,
+};
 use uuid::Uuid;
 
 use crate::backend::{
-    BackendError, BackendResult, BlobStatus, Gathered, LogRow, PublishOutcome, QuarantineView,
-    TokenRecord, check_append, parse_json, parse_role, plan, publish_outcome, pull_page, sql,
-    timestamp, touched,
+    AppendStep, BACKFILL_SCHEMA, BackendError, BackendResult, BlobStatus, Gathered, LogRow,
+    PULL_PAGE_BYTES, PublishOutcome, QuarantineView, TokenRecord, backfill_of_log, parse_json,
+    parse_role, plan, plan_append, position, publish_outcome, pull_page, refusal_code_text, sql,
+    stored_refusal, timestamp, touched,
 };
 
 const MIGRATIONS: &[&str] = crate::backend::MIGRATIONS;
@@ -41,6 +44,37 @@ impl SqliteBackend {
         for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.execute_batch(migration)?;
             tx.pragma_update(None, "user_version", index as i64 + 1)?;
+            if index + 1 == BACKFILL_SCHEMA && version > 0 {
+                let rows: Vec<(String, String, bool)> = tx
+                    .prepare(sql::LOG_AND_QUARANTINE)?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? == 1)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let backfill = backfill_of_log(rows);
+                for (competition, reference) in backfill.evidence {
+                    tx.execute(
+                        sql::INSERT_EVIDENCE_REF,
+                        params![
+                            competition,
+                            reference.hash,
+                            reference.owner,
+                            reference.visit_id,
+                            reference.size as i64
+                        ],
+                    )?;
+                }
+                for (competition, device, seq, link) in backfill.links {
+                    tx.execute(
+                        sql::INSERT_LINK,
+                        params![
+                            competition,
+                            device.to_string(),
+                            position(seq),
+                            link.hash,
+                            link.prev_hash
+                        ],
+                    )?;
+                }
+            }
         }
         tx.commit()?;
         Ok(SqliteBackend {
@@ -168,22 +202,39 @@ impl SqliteBackend {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let space = auth.competition.as_str();
             let package: Package = parse_json("package", &package_text(&tx, space)?)?;
-            let (ids, keys) = touched(&request);
+            let (ids, keys, positions) = touched(&package, &request);
             let mut known = HashMap::new();
             {
                 let mut logged = tx.prepare_cached("SELECT 1 FROM change_log WHERE change_id = $1")?;
-                let mut refused =
-                    tx.prepare_cached("SELECT reason FROM quarantine WHERE competition = $1 AND change_id = $2")?;
+                let mut refused = tx.prepare_cached(
+                    "SELECT reason, code FROM quarantine WHERE competition = $1 AND change_id = $2",
+                )?;
                 for id in &ids {
                     let text = id.to_string();
                     if logged.exists([&text])? {
                         known.insert(*id, Known::Logged);
-                    } else if let Some(reason) =
-                        refused.query_row(params![space, text], |r| r.get::<_, String>(0)).optional()?
+                    } else if let Some((reason, code)) = refused
+                        .query_row(params![space, text], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                        .optional()?
                     {
-                        known.insert(*id, Known::Quarantined(reason));
+                        known.insert(*id, Known::Quarantined(stored_refusal(reason, &code)));
                     }
                 }
+            }
+            let mut devices = HashMap::new();
+            for (device, (low, high)) in positions {
+                let juror: Option<String> = tx
+                    .prepare_cached(sql::DEVICE)?
+                    .query_row(params![space, device.to_string()], |r| r.get(0))
+                    .optional()?;
+                let Some(juror) = juror else { continue };
+                let links = tx
+                    .prepare_cached(sql::DEVICE_LINKS)?
+                    .query_map(params![space, device.to_string(), position(low), position(high)], |r| {
+                        Ok((r.get::<_, i64>(0)? as u64, Link { hash: r.get(1)?, prev_hash: r.get(2)? }))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                devices.insert(device, DeviceChain { juror, links });
             }
             let mut states = HashMap::new();
             let mut conflicts = HashMap::new();
@@ -212,7 +263,7 @@ impl SqliteBackend {
                 .collect::<rusqlite::Result<_>>()?;
             let mut counter: i64 = tx.query_row("SELECT counter FROM competition WHERE id = $1", [space], |r| r.get(0))?;
 
-            let plan = plan(&Gathered { package, known, states, conflicts, locked }, &auth, &request);
+            let plan = plan(&Gathered { package, known, states, conflicts, locked, devices }, &auth, &request, now);
 
             let received_at = timestamp(now);
             {
@@ -253,25 +304,41 @@ impl SqliteBackend {
                     ])?;
                 }
                 let mut insert = tx.prepare_cached(sql::INSERT_QUARANTINE)?;
-                for (entry, reason) in &plan.quarantine {
+                for (entry, refusal) in &plan.quarantine {
                     insert.execute(params![
                         space,
                         entry.change_id.to_string(),
                         entry.author,
-                        reason,
+                        refusal.message,
                         serde_json::to_string(entry).expect("an entry serialises"),
                         received_at,
+                        refusal_code_text(refusal.code),
                     ])?;
                 }
                 for visit in &plan.new_locks {
                     tx.execute(sql::INSERT_LOCK, params![space, visit])?;
                 }
+                let mut insert = tx.prepare_cached(sql::INSERT_EVIDENCE_REF)?;
+                for reference in &plan.evidence {
+                    insert.execute(params![
+                        space,
+                        reference.hash,
+                        reference.owner,
+                        reference.visit_id,
+                        reference.size.min(i64::MAX as u64) as i64,
+                    ])?;
+                }
+                let mut upsert = tx.prepare_cached(sql::UPSERT_DEVICE)?;
+                let mut link = tx.prepare_cached(sql::INSERT_LINK)?;
+                for (device, chain) in &plan.devices {
+                    let device = device.to_string();
+                    upsert.execute(params![space, device, chain.juror, received_at, skew_ms])?;
+                    for (seq, added) in &chain.links {
+                        link.execute(params![space, device, position(*seq), added.hash, added.prev_hash])?;
+                    }
+                }
             }
             tx.execute(sql::SET_COUNTER, params![counter, space])?;
-            tx.execute(
-                sql::UPSERT_DEVICE,
-                params![space, request.device_id.to_string(), auth.juror, received_at, skew_ms],
-            )?;
             tx.commit()?;
             Ok(plan.outcomes)
         })
@@ -291,15 +358,19 @@ impl SqliteBackend {
             let package: Package = parse_json("package", &package_text(&tx, space)?)?;
             let rows = tx
                 .prepare_cached(sql::PULL)?
-                .query_map(params![space, after as i64, i64::from(limit)], |r| {
-                    Ok(LogRow {
-                        seq: r.get(0)?,
-                        entry: r.get(1)?,
-                        owner: r.get(2)?,
-                        entity: r.get(3)?,
-                        visit_id: r.get(4)?,
-                    })
-                })?
+                .query_map(
+                    params![space, after as i64, i64::from(limit), PULL_PAGE_BYTES],
+                    |r| {
+                        Ok(LogRow {
+                            seq: r.get(0)?,
+                            entry: r.get(1)?,
+                            owner: r.get(2)?,
+                            entity: r.get(3)?,
+                            visit_id: r.get(4)?,
+                            running: r.get(5)?,
+                        })
+                    },
+                )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let conflicts = tx
                 .prepare_cached(sql::OPEN_CONFLICTS)?
@@ -341,6 +412,23 @@ impl SqliteBackend {
         .await
     }
 
+    pub async fn evidence_refs(
+        &self,
+        competition: &str,
+        hash: &str,
+    ) -> BackendResult<Vec<(String, String, i64)>> {
+        let (competition, hash) = (competition.to_string(), hash.to_string());
+        self.run(move |conn| {
+            Ok(conn
+                .prepare_cached(sql::EVIDENCE_REFS)?
+                .query_map(params![competition, hash], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
     pub async fn blob_status(&self, hash: &str) -> BackendResult<Option<BlobStatus>> {
         let hash = hash.to_string();
         self.run(move |conn| blob_status(conn, &hash)).await
@@ -357,8 +445,13 @@ impl SqliteBackend {
         let (hash, data, now) = (hash.to_string(), data.to_vec(), now.to_string());
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if let Some(done) = check_append(&hash, blob_status(&tx, &hash)?, size, offset, data.len())? {
-                return Ok(done);
+            match plan_append(&hash, blob_status(&tx, &hash)?, size, offset, data.len())? {
+                AppendStep::Done(status) => return Ok(status),
+                AppendStep::Write { reset: true } => {
+                    tx.execute(sql::DROP_CHUNKS, [&hash])?;
+                    tx.execute(sql::RESET_BLOB, params![size as i64, hash])?;
+                }
+                AppendStep::Write { reset: false } => {}
             }
             tx.execute(sql::INSERT_BLOB, params![hash, size as i64, now])?;
             if !data.is_empty() {

@@ -3,9 +3,10 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use tinjau_core::chain::{ChangeEntry, GENESIS_HASH, verify_device_chain, verify_partial_chain};
+use tinjau_core::change::{Change, FieldValue, Refusal};
 use tinjau_core::hlc::Hlc;
 use tinjau_core::views::AuditReport;
-use tinjau_core::{Entity, Package, ids};
+use tinjau_core::{Package, ids};
 use uuid::Uuid;
 
 use crate::projection::{field_version, project};
@@ -25,9 +26,8 @@ pub(crate) struct ChangeWriter<'a> {
     hlc: Hlc,
 }
 
-/// What a change is about, besides its field and value.
+/// Which record a change writes (its field and value come with the [`FieldValue`]).
 pub(crate) struct ChangeTarget<'t> {
-    pub entity: Entity,
     pub row_id: Uuid,
     pub visit_id: Option<&'t str>,
     pub target_id: Option<&'t str>,
@@ -83,25 +83,22 @@ impl<'a> ChangeWriter<'a> {
     }
 
     /// Appends one change, based on the field's current version, and projects it.
-    pub(crate) fn record(
-        &mut self,
-        target: &ChangeTarget<'_>,
-        field: &str,
-        value_json: String,
-    ) -> Result<()> {
-        self.record_resolution(target, field, value_json, None)
+    pub(crate) fn record(&mut self, target: &ChangeTarget<'_>, value: FieldValue) -> Result<()> {
+        self.record_resolution(target, value, None)
     }
 
-    /// Like [`ChangeWriter::record`], naming the conflict the change resolves.
+    /// Like [`ChangeWriter::record`], naming the conflict the change resolves. Fails (and the
+    /// caller's transaction with it) unless the value is the field's value afterwards: nothing
+    /// is reported as saved that is not.
     pub(crate) fn record_resolution(
         &mut self,
         target: &ChangeTarget<'_>,
-        field: &str,
-        value_json: String,
+        value: FieldValue,
         resolves: Option<Uuid>,
     ) -> Result<()> {
-        let base_version =
-            field_version(&self.tx, target.entity, &target.row_id.to_string(), field)?;
+        let entity = value.entity();
+        let field = value.field();
+        let base_version = field_version(&self.tx, entity, &target.row_id.to_string(), field)?;
         let now_millis = self.now.timestamp_millis().max(0) as u64;
         self.hlc = self.hlc.tick(now_millis);
         let entry = ChangeEntry {
@@ -109,12 +106,12 @@ impl<'a> ChangeWriter<'a> {
             device_id: self.device_id,
             seq: self.last_seq + 1,
             author: self.author.clone(),
-            entity: target.entity,
+            entity,
             row_id: target.row_id,
             visit_id: target.visit_id.map(str::to_string),
             target_id: target.target_id.map(str::to_string),
             field: field.to_string(),
-            value: value_json,
+            value: value.encode(),
             base_version,
             hlc: self.hlc,
             resolves,
@@ -123,7 +120,11 @@ impl<'a> ChangeWriter<'a> {
         }
         .seal(&self.last_hash);
         insert_entry(&self.tx, &entry, "pending")?;
-        project(&self.tx, self.package, &entry)?;
+        let change = Change::local(entry, value);
+        if !project(&self.tx, self.package, &change)? {
+            return Err(StoreError::NotSaved);
+        }
+        let entry = change.into_entry();
         self.last_seq = entry.seq;
         self.last_hash = entry.hash;
         Ok(())
@@ -176,29 +177,133 @@ pub(crate) fn insert_entry(conn: &Connection, entry: &ChangeEntry, sync_state: &
     Ok(())
 }
 
-/// Takes in a change received from another device (a sheet file, a pull): it always joins the
-/// change log, the audit trail keeps everything; it is applied to the records unless refused,
-/// and then it is quarantined with the reason instead. `refused` is (reason, received at).
-/// Returns whether it was applied.
+/// Takes in a change received from another device (a sheet file, a pull), already parsed: it
+/// always joins the change log (the audit trail keeps everything); it is applied to the records
+/// unless refused, and then it is quarantined with the reason instead. `refused` is (reason,
+/// received at). Returns whether it was applied.
 pub(crate) fn receive(
     tx: &Transaction<'_>,
     package: &Package,
-    entry: &ChangeEntry,
+    change: &Change,
     refused: Option<(&str, &str)>,
 ) -> Result<bool> {
-    insert_entry(tx, entry, "acked")?;
+    insert_entry(tx, change.entry(), "acked")?;
     match refused {
         Some((reason, received_at)) => {
-            tx.execute(
-                "INSERT INTO quarantine (change_id, reason, received_at) VALUES (?1, ?2, ?3)",
-                params![entry.change_id.to_string(), reason, received_at],
-            )?;
+            quarantine(tx, change.entry(), reason, received_at)?;
             Ok(false)
         }
         None => {
-            project(tx, package, entry)?;
+            project(tx, package, change)?;
             Ok(true)
         }
+    }
+}
+
+fn quarantine(tx: &Transaction<'_>, entry: &ChangeEntry, reason: &str, at: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO quarantine (change_id, reason, received_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (change_id) DO NOTHING",
+        params![entry.change_id.to_string(), reason, at],
+    )?;
+    Ok(())
+}
+
+/// What became of a change received from elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Received {
+    /// Already here.
+    Duplicate,
+    Applied,
+    /// Logged and quarantined (refused by a rule).
+    Quarantined,
+    /// Kept aside, outside the change log: it cannot be part of any chain here (its content
+    /// does not match its hash, or another change of its device already holds its place).
+    SetAside,
+}
+
+/// Takes in one change received from elsewhere, whatever it holds: never fails on the change's
+/// content (a bad change is quarantined or set aside with the reason, and the rest go on), so
+/// one laptop's change can never stop another's sync. `check` is the sender's rule (authority,
+/// locks) applied to a well-formed change.
+pub(crate) fn take_in(
+    tx: &Transaction<'_>,
+    package: &Package,
+    entry: &ChangeEntry,
+    clock_limit_millis: u64,
+    received_at: &str,
+    check: impl FnOnce(&Change) -> Result<Option<Refusal>>,
+) -> Result<Received> {
+    let id = entry.change_id.to_string();
+    let present: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM change_log WHERE change_id = ?1)
+             OR EXISTS (SELECT 1 FROM set_aside WHERE change_id = ?1)",
+        [&id],
+        |r| r.get(0),
+    )?;
+    if present {
+        return Ok(Received::Duplicate);
+    }
+    let set_aside = |reason: &str, applied: bool| -> Result<Received> {
+        tx.execute(
+            "INSERT INTO set_aside (change_id, device_id, seq, entry, reason, applied, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                id,
+                entry.device_id.to_string(),
+                entry.seq.min(i64::MAX as u64) as i64,
+                serde_json::to_string(entry).expect("an entry serialises"),
+                reason,
+                applied,
+                received_at
+            ],
+        )?;
+        Ok(Received::SetAside)
+    };
+    if entry.compute_hash() != entry.hash || entry.seq == 0 || entry.seq > i64::MAX as u64 {
+        return set_aside("its content does not match its hash", false);
+    }
+    let taken: Option<String> = tx
+        .query_row(
+            "SELECT change_id FROM change_log WHERE device_id = ?1 AND seq = ?2",
+            params![entry.device_id.to_string(), entry.seq as i64],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match Change::parse(entry.clone(), clock_limit_millis) {
+        Ok(change) => {
+            let refusal = check(&change)?;
+            if taken.is_some() {
+                // Two changes with one place in a device's chain: a copied data folder. The one
+                // received is still the server's truth about that juror's work, so it is applied
+                // (unless refused), but it cannot join this store's log.
+                let applied = refusal.is_none() && project(tx, package, &change)?;
+                return set_aside(
+                    "another change of its device holds the same place: a copied data folder",
+                    applied,
+                );
+            }
+            let reason = refusal.map(|r| r.message);
+            let applied = receive(
+                tx,
+                package,
+                &change,
+                reason.as_deref().map(|r| (r, received_at)),
+            )?;
+            Ok(if applied {
+                Received::Applied
+            } else {
+                Received::Quarantined
+            })
+        }
+        Err(refusal) if taken.is_none() => {
+            // Well sealed but malformed: it is part of its device's history, so it is logged
+            // (the audit trail stays whole) and quarantined, never applied.
+            insert_entry(tx, entry, "acked")?;
+            quarantine(tx, entry, &refusal.message, received_at)?;
+            Ok(Received::Quarantined)
+        }
+        Err(refusal) => set_aside(&refusal.message, false),
     }
 }
 

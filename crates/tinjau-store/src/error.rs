@@ -84,6 +84,18 @@ pub enum StoreError {
     ResolveHow,
     #[error("refused: {0}")]
     Refused(String),
+    /// A value a person gave that no change may carry (too long, control characters, a score
+    /// with three decimals, …).
+    #[error("{0}")]
+    InvalidValue(String),
+    #[error(
+        "the change was not saved: a later change of the same field already holds it (this laptop's clock is behind a received one)"
+    )]
+    NotSaved,
+    #[error(
+        "this data folder was copied from another laptop and both copies were used; continue here as a new device with `tinjau sync --new-device` (your unsent changes are written again under it, nothing is lost)"
+    )]
+    DeviceCopied,
     #[error("sheet file: {0}")]
     SheetFile(String),
     #[error(
@@ -141,6 +153,9 @@ impl StoreError {
             StoreError::NotYours { .. } => "not_yours",
             StoreError::ResolveHow => "resolve_how",
             StoreError::Refused(_) => "refused",
+            StoreError::InvalidValue(_) => "invalid_value",
+            StoreError::NotSaved => "not_saved",
+            StoreError::DeviceCopied => "device_copied",
             StoreError::NewerSchema { .. } => "newer_schema",
             StoreError::ChainBroken(_) => "chain_broken",
             StoreError::Corrupt(_) => "corrupt",

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{NaiveDate, NaiveDateTime};
+use tinjau_core::change::ContentHash;
 use tinjau_core::views::GpsPoint;
 
 use crate::{Result, StoreError};
@@ -53,9 +54,34 @@ pub(crate) fn precheck(path: &Path, limit: u64) -> Result<()> {
     Ok(())
 }
 
-/// The path of a stored file with this hash.
+/// The path of a stored file with this hash. Only a well-formed hash names a file; anything else
+/// (which no typed record can hold) names a place that never exists, rather than a panic or a
+/// path outside the evidence folder.
 pub(crate) fn stored_path(data_dir: &Path, hash: &str) -> PathBuf {
-    data_dir.join(EVIDENCE_DIR).join(&hash[..2]).join(hash)
+    match ContentHash::parse(hash) {
+        Ok(_) => data_dir.join(EVIDENCE_DIR).join(&hash[..2]).join(hash),
+        Err(_) => data_dir.join(EVIDENCE_DIR).join("not-a-hash"),
+    }
+}
+
+/// Opens a file to attach without ever blocking: a path swapped for a FIFO (or a device) after
+/// the precheck is refused instead of hanging the app.
+fn open_regular(path: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
 }
 
 /// Copies `source` into the store, hashing it on the way.
@@ -77,7 +103,7 @@ pub(crate) fn ingest(data_dir: &Path, source: &Path, limit: u64) -> Result<Inges
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let mut input = File::open(source).map_err(unreadable)?;
+    let mut input = open_regular(source).map_err(unreadable)?;
     let mut output = File::create(&temp_path).map_err(io("creating a temporary evidence file"))?;
     let cleanup = |error: StoreError| {
         let _ = std::fs::remove_file(&temp_path);
@@ -266,4 +292,24 @@ fn read_exif(path: &Path) -> (Option<NaiveDateTime>, Option<GpsPoint>) {
             longitude,
         });
     (captured_at, gps)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// A path swapped for a FIFO after the precheck must not hang the app: opening never
+    /// blocks, and anything but a regular file is refused.
+    #[test]
+    fn a_fifo_swapped_in_after_the_precheck_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("photo.jpg");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let error = ingest(dir.path(), &fifo, DEFAULT_EVIDENCE_LIMIT_BYTES).unwrap_err();
+        assert!(error.to_string().contains("not a regular file"), "{error}");
+    }
 }

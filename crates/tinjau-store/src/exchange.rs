@@ -12,11 +12,12 @@ use base64::Engine;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use tinjau_core::chain::{ChangeEntry, verify_device_chain};
-use tinjau_core::sync::refusal;
+use tinjau_core::change::{Change, FieldValue, Refusal, RefusalCode, clock_limit};
+use tinjau_core::sync::{refusal, unscored_indicators};
 use tinjau_core::{Entity, SheetState};
 use uuid::Uuid;
 
-use crate::changes::{receive, stored_hlc};
+use crate::changes::{Received, stored_hlc, take_in};
 use crate::evidence::{store_bytes, stored_path};
 use crate::{Result, Store, StoreError, meta_set};
 
@@ -222,32 +223,52 @@ impl Store {
                 report.duplicates += 1;
                 continue;
             }
-            hlc = hlc.observe(entry.hlc, now.timestamp_millis().max(0) as u64);
-            let refusal = if entry.author != file.juror {
-                Some(format!(
-                    "written by \"{}\", not by the sheet's juror \"{}\"",
-                    entry.author, file.juror
-                ))
-            } else {
-                refusal(package, |visit| locked.contains(visit), entry)
-            };
-            if receive(
-                &tx,
-                package,
-                entry,
-                refusal.as_deref().map(|r| (r, now_text.as_str())),
-            )? {
-                if entry.entity == Entity::Lock
-                    && let Some(visit) = &entry.visit_id
+            let now_millis = now.timestamp_millis().max(0) as u64;
+            let limit = clock_limit(now_millis);
+            if entry.hlc.wall_millis <= limit {
+                hlc = hlc.observe(entry.hlc, now_millis);
+            }
+            let mut refused = None;
+            let received = take_in(&tx, package, entry, limit, &now_text, |change| {
+                let refusal = if change.entry().author != file.juror {
+                    Some(Refusal::new(
+                        RefusalCode::NotAllowed,
+                        format!(
+                            "written by \"{}\", not by the sheet's juror \"{}\"",
+                            change.entry().author,
+                            file.juror
+                        ),
+                    ))
+                } else if let Some(refusal) =
+                    refusal(package, |visit| locked.contains(visit), change)
                 {
-                    locked.insert(visit.clone());
+                    Some(refusal)
+                } else {
+                    incomplete_submission(&tx, package, change)?
+                };
+                refused = refusal.clone();
+                Ok(refusal)
+            })?;
+            match received {
+                Received::Applied => {
+                    if entry.entity == Entity::Lock
+                        && let Some(visit) = &entry.visit_id
+                    {
+                        locked.insert(visit.clone());
+                    }
+                    report.applied += 1;
                 }
-                report.applied += 1;
-            } else if let Some(reason) = refusal {
-                report.quarantined.push(RefusedChange {
-                    change_id: entry.change_id,
-                    reason,
-                });
+                Received::Duplicate => report.duplicates += 1,
+                Received::Quarantined | Received::SetAside => {
+                    let reason = match refused {
+                        Some(refusal) => refusal.message,
+                        None => quarantine_reason(&tx, entry)?,
+                    };
+                    report.quarantined.push(RefusedChange {
+                        change_id: entry.change_id,
+                        reason,
+                    });
+                }
             }
         }
         meta_set(&tx, "hlc", &hlc.to_string())?;
@@ -269,4 +290,54 @@ impl Store {
             .filter(|h| !stored_path(&self.data_dir, h).exists())
             .count())
     }
+}
+
+/// Why a received change was quarantined or set aside, as recorded.
+fn quarantine_reason(tx: &rusqlite::Transaction<'_>, entry: &ChangeEntry) -> Result<String> {
+    let id = entry.change_id.to_string();
+    Ok(tx
+        .query_row(
+            "SELECT reason FROM quarantine WHERE change_id = ?1
+             UNION ALL SELECT reason FROM set_aside WHERE change_id = ?1",
+            [&id],
+            |row| row.get(0),
+        )
+        .optional()?
+        .unwrap_or_else(|| "refused".to_string()))
+}
+
+/// A sheet submitted while some indicator holds no score is refused: the one rule of the core,
+/// asked of this store's scores (those received earlier in the same file included).
+fn incomplete_submission(
+    tx: &rusqlite::Transaction<'_>,
+    package: &tinjau_core::Package,
+    change: &Change,
+) -> Result<Option<Refusal>> {
+    if change.value() != &FieldValue::SheetState(SheetState::Submitted) {
+        return Ok(None);
+    }
+    let entry = change.entry();
+    let visit = entry.visit_id.as_deref().unwrap_or_default();
+    let mut statement = tx.prepare_cached("SELECT 1 FROM score WHERE id = ?1")?;
+    let mut failure = None;
+    let missing = unscored_indicators(package, &entry.author, visit, |key| {
+        statement
+            .exists([key.row_id.to_string()])
+            .unwrap_or_else(|e| {
+                failure = Some(e);
+                false
+            })
+    });
+    if let Some(error) = failure {
+        return Err(error.into());
+    }
+    Ok((!missing.is_empty()).then(|| {
+        Refusal::new(
+            RefusalCode::SheetIncomplete,
+            format!(
+                "the sheet cannot be submitted while indicators {} are unscored",
+                missing.join(", ")
+            ),
+        )
+    }))
 }

@@ -3,14 +3,16 @@
 
 use rusqlite::{OptionalExtension, params};
 use tinjau_core::authority::is_visit_lead;
+use tinjau_core::change::FieldValue;
 use tinjau_core::merge::{
     Lock, LockedResult, MergeInput, MergeResult, Sensitivity, SheetScores, TieBreak, merge,
     sensitivity,
 };
 use tinjau_core::package::{Method, Role};
-use tinjau_core::{Entity, SheetState, ids};
+use tinjau_core::{SheetState, ids};
 
 use crate::changes::ChangeTarget;
+use crate::records::text;
 use crate::{Result, Store, StoreError};
 
 /// A change received but refused, kept for the lead to see.
@@ -133,24 +135,16 @@ impl Store {
                 visit: visit.id,
             });
         }
+        let reason = text(reason.to_string())?;
         let row_id = ids::sheet_id(&self.package()?.competition.id, juror, &visit.id);
         self.write(&lead, |writer| {
             let target = ChangeTarget {
-                entity: Entity::Sheet,
                 row_id,
                 visit_id: Some(&visit.id),
                 target_id: None,
             };
-            writer.record(
-                &target,
-                "reopen_reason",
-                serde_json::to_string(reason).unwrap(),
-            )?;
-            writer.record(
-                &target,
-                "state",
-                serde_json::to_string(&SheetState::Draft).unwrap(),
-            )
+            writer.record(&target, FieldValue::ReopenReason(reason))?;
+            writer.record(&target, FieldValue::SheetState(SheetState::Draft))
         })
     }
 
@@ -199,18 +193,16 @@ impl Store {
         let competition = self.package()?.competition.id.clone();
         let decision = TieBreak {
             order: order.to_vec(),
-            reason: reason.to_string(),
+            reason: text(reason.to_string())?.into_string(),
         };
         self.write(&lead, |writer| {
             writer.record(
                 &ChangeTarget {
-                    entity: Entity::TieBreak,
                     row_id: ids::tie_break_id(&competition, order),
                     visit_id: None,
                     target_id: None,
                 },
-                "decision",
-                serde_json::to_string(&decision).unwrap(),
+                FieldValue::TieBreak(decision),
             )
         })
     }
@@ -235,16 +227,15 @@ impl Store {
             .clone();
         let row_id = ids::lead_note_id(&package.competition.id, visit, &indicator);
         let visit = visit.to_string();
+        let note = text(note.to_string())?;
         self.write(&lead, |writer| {
             writer.record(
                 &ChangeTarget {
-                    entity: Entity::LeadNote,
                     row_id,
                     visit_id: Some(&visit),
                     target_id: Some(&indicator),
                 },
-                "note",
-                serde_json::to_string(note).unwrap(),
+                FieldValue::LeadNote(note),
             )
         })
     }
@@ -308,13 +299,11 @@ impl Store {
         self.write(&lead, |writer| {
             writer.record(
                 &ChangeTarget {
-                    entity: Entity::Lock,
                     row_id,
                     visit_id: Some(&visit.id),
                     target_id: None,
                 },
-                "lock",
-                serde_json::to_string(&lock).unwrap(),
+                FieldValue::Lock(Box::new(lock.clone())),
             )
         })?;
         Ok(lock)

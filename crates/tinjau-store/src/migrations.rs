@@ -13,6 +13,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0003_lead", include_str!("../migrations/0003_lead.sql")),
     ("0004_sync", include_str!("../migrations/0004_sync.sql")),
+    (
+        "0005_hostile_input",
+        include_str!("../migrations/0005_hostile_input.sql"),
+    ),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -8,7 +8,7 @@ use chrono::{DateTime, SecondsFormat};
 use rusqlite::{OptionalExtension, Transaction, params};
 use tinjau_core::authority::sheet_owner;
 use tinjau_core::chain::ChangeEntry;
-use tinjau_core::views::EvidenceView;
+use tinjau_core::change::{Change, FieldValue};
 use tinjau_core::{Entity, Package};
 
 use crate::{Result, StoreError};
@@ -36,28 +36,15 @@ pub(crate) fn field_version(
 }
 
 fn time_of(entry: &ChangeEntry) -> String {
-    DateTime::from_timestamp_millis(entry.hlc.wall_millis as i64)
+    DateTime::from_timestamp_millis(entry.hlc.wall_millis.min(i64::MAX as u64) as i64)
         .unwrap_or_default()
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn text(entry: &ChangeEntry) -> Result<String> {
-    serde_json::from_str(&entry.value)
-        .map_err(|e| StoreError::Corrupt(format!("change {}: {e}", entry.change_id)))
-}
-
-fn json(entry: &ChangeEntry) -> Result<serde_json::Value> {
-    serde_json::from_str(&entry.value)
-        .map_err(|e| StoreError::Corrupt(format!("change {}: {e}", entry.change_id)))
-}
-
 /// Applies a change to the domain tables unless a later write of the same field already did.
 /// Returns whether it was applied.
-pub(crate) fn project(
-    tx: &Transaction<'_>,
-    package: &Package,
-    entry: &ChangeEntry,
-) -> Result<bool> {
+pub(crate) fn project(tx: &Transaction<'_>, package: &Package, change: &Change) -> Result<bool> {
+    let entry = change.entry();
     let row_id = entry.row_id.to_string();
     let key = writer_key(entry);
     let current: Option<(i64, String)> = tx
@@ -82,26 +69,22 @@ pub(crate) fn project(
     let author = entry.author.as_str();
     let visit = entry.visit_id.as_deref();
     let target = entry.target_id.as_deref();
-    match (entry.entity, entry.field.as_str()) {
-        (Entity::Score, "value") => {
-            let value: f64 = serde_json::from_str(&entry.value)
-                .map_err(|e| StoreError::Corrupt(format!("score value: {e}")))?;
+    match change.value() {
+        FieldValue::ScoreValue(value) => {
             tx.execute(
                 "INSERT INTO score (id, juror_id, visit_id, indicator_id, value, note, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, '', ?6)
                  ON CONFLICT (id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                params![row_id, author, visit, target, value, at],
+                params![row_id, author, visit, target, value.get(), at],
             )?;
         }
-        (Entity::Score, "note") => {
+        FieldValue::ScoreNote(note) => {
             tx.execute(
                 "UPDATE score SET note = ?2, updated_at = ?3 WHERE id = ?1",
-                params![row_id, text(entry)?, at],
+                params![row_id, note.as_str(), at],
             )?;
         }
-        (Entity::Verification, "verdict") => {
-            let verdict: tinjau_core::Verdict = serde_json::from_str(&entry.value)
-                .map_err(|e| StoreError::Corrupt(format!("verdict: {e}")))?;
+        FieldValue::Verdict(verdict) => {
             tx.execute(
                 "INSERT INTO verification (id, juror_id, visit_id, innovation_id, verdict, note, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, '', ?6)
@@ -109,43 +92,40 @@ pub(crate) fn project(
                 params![row_id, author, visit, target, verdict.as_str(), at],
             )?;
         }
-        (Entity::Verification, "note") => {
+        FieldValue::VerificationNote(note) => {
             tx.execute(
                 "UPDATE verification SET note = ?2, updated_at = ?3 WHERE id = ?1",
-                params![row_id, text(entry)?, at],
+                params![row_id, note.as_str(), at],
             )?;
         }
-        (Entity::Sheet, "state") => {
+        FieldValue::SheetState(state) => {
             let visit_id =
                 visit.ok_or_else(|| StoreError::Corrupt("sheet change without visit".into()))?;
             let owner = package
                 .visit(visit_id)
                 .and_then(|v| sheet_owner(package, v, entry.row_id))
                 .ok_or_else(|| StoreError::Corrupt(format!("sheet {row_id} has no owner")))?;
-            let state: tinjau_core::SheetState = serde_json::from_str(&entry.value)
-                .map_err(|e| StoreError::Corrupt(format!("sheet state: {e}")))?;
             tx.execute(
                 "INSERT INTO sheet (id, juror_id, visit_id, state, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
                 params![row_id, owner, visit_id, state.as_str(), at],
             )?;
         }
-        (Entity::Sheet, "reopen_reason") => {
+        FieldValue::ReopenReason(reason) => {
             tx.execute(
                 "UPDATE sheet SET reopen_reason = ?2 WHERE id = ?1",
-                params![row_id, text(entry)?],
+                params![row_id, reason.as_str()],
             )?;
         }
-        (Entity::ConflictOfInterest, "reason") => {
+        FieldValue::ConflictOfInterestReason(reason) => {
             tx.execute(
                 "INSERT INTO conflict_of_interest (id, juror_id, participant_id, reason, declared_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (id) DO UPDATE SET reason = excluded.reason",
-                params![row_id, author, target, text(entry)?, at],
+                params![row_id, author, target, reason.as_str(), at],
             )?;
         }
-        (Entity::Observation, "record") => {
-            let record = json(entry)?;
+        FieldValue::Observation(record) => {
             tx.execute(
                 "INSERT INTO observation (id, juror_id, visit_id, innovation_id, text, observed_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
@@ -153,28 +133,24 @@ pub(crate) fn project(
                     row_id,
                     author,
                     visit,
-                    record["innovation_id"].as_str(),
-                    record["text"].as_str().unwrap_or_default(),
-                    record["observed_at"].as_str().unwrap_or(&at),
+                    record.innovation_id,
+                    record.text.as_str(),
+                    record.observed_at,
                 ],
             )?;
         }
-        (Entity::Evidence, "record") => {
-            let record = json(entry)?;
-            let mut evidence = record["evidence"].clone();
-            evidence["available"] = true.into();
-            let view: EvidenceView = serde_json::from_value(evidence)
-                .map_err(|e| StoreError::Corrupt(format!("evidence record: {e}")))?;
+        FieldValue::Evidence(record) => {
+            let file = &record.evidence;
             tx.execute(
                 "INSERT INTO evidence_file (hash, size, mime, captured_at, gps_lat, gps_lon, stored_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (hash) DO NOTHING",
                 params![
-                    view.hash,
-                    view.size as i64,
-                    view.mime,
-                    view.captured_at,
-                    view.gps.map(|g| g.latitude),
-                    view.gps.map(|g| g.longitude),
+                    file.hash.as_str(),
+                    file.size.min(i64::MAX as u64) as i64,
+                    file.mime,
+                    file.captured_at,
+                    file.gps.map(|g| g.latitude),
+                    file.gps.map(|g| g.longitude),
                     at
                 ],
             )?;
@@ -184,18 +160,18 @@ pub(crate) fn project(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING",
                 params![
                     row_id,
-                    view.hash,
+                    file.hash.as_str(),
                     author,
                     visit,
-                    record["owner_entity"].as_str().unwrap_or("observation"),
-                    record["owner_id"].as_str().unwrap_or_default(),
-                    view.original_name,
-                    view.outside_visit_date,
+                    record.owner_entity.entity().as_str(),
+                    record.owner_id.to_string(),
+                    file.original_name.as_str(),
+                    file.outside_visit_date,
                     at
                 ],
             )?;
         }
-        (Entity::TieBreak, "decision") => {
+        FieldValue::TieBreak(_) => {
             tx.execute(
                 "INSERT INTO tie_break (id, decision, decided_by, decided_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (id) DO UPDATE SET decision = excluded.decision, decided_by = excluded.decided_by,
@@ -203,7 +179,7 @@ pub(crate) fn project(
                 params![row_id, entry.value, author, at],
             )?;
         }
-        (Entity::Lock, "lock") => {
+        FieldValue::Lock(_) => {
             tx.execute(
                 "INSERT INTO visit_lock (visit_id, lock, locked_by, locked_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (visit_id) DO UPDATE SET lock = excluded.lock, locked_by = excluded.locked_by,
@@ -211,18 +187,12 @@ pub(crate) fn project(
                 params![visit, entry.value, author, at],
             )?;
         }
-        (Entity::LeadNote, "note") => {
+        FieldValue::LeadNote(note) => {
             tx.execute(
                 "INSERT INTO lead_note (visit_id, indicator_id, note) VALUES (?1, ?2, ?3)
                  ON CONFLICT (visit_id, indicator_id) DO UPDATE SET note = excluded.note",
-                params![visit, target, text(entry)?],
+                params![visit, target, note.as_str()],
             )?;
-        }
-        (entity, field) => {
-            return Err(StoreError::Corrupt(format!(
-                "no field \"{field}\" on {}",
-                entity.as_str()
-            )));
         }
     }
     tx.execute(

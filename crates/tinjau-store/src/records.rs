@@ -7,12 +7,16 @@ use std::path::PathBuf;
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
+use tinjau_core::change::{
+    ContentHash, EvidenceFile, EvidenceOwner, EvidenceRecord, FieldValue, FileName,
+    ObservationRecord, Position, Refusal, ScoreValue, Text,
+};
 use tinjau_core::domain::{captured_outside_visit, check_score, rubric_label};
 use tinjau_core::package::{
     Innovation, Juror, Participant, RevisionRefusal, RevisionStep, Visit, revision_step,
 };
 use tinjau_core::views::{EvidenceView, ObservationView, ScoreView};
-use tinjau_core::{Entity, Package, SheetState, Verdict, ids};
+use tinjau_core::{Package, SheetState, Verdict, ids};
 use uuid::Uuid;
 
 use crate::changes::{ChangeTarget, ChangeWriter};
@@ -59,17 +63,13 @@ fn joined<'a>(ids: impl Iterator<Item = &'a str>) -> String {
     ids.collect::<Vec<_>>().join(", ")
 }
 
-fn json_text(value: &impl Serialize) -> String {
-    serde_json::to_string(value).expect("plain values always serialise")
-}
-
 impl Store {
     /// Imports a package, all or nothing. A newer revision of the same competition replaces the
     /// package and keeps every field record.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub fn import_package(&mut self, bytes: &[u8]) -> Result<ImportOutcome> {
         let package = Package::parse(bytes)?;
-        let stored = json_text(&package);
+        let stored = serde_json::to_string(&package).expect("a package serialises");
         let now = self.now_text();
         let tx = self
             .conn
@@ -189,21 +189,20 @@ impl Store {
             let (old_verdict, old_note) = current.unwrap_or_default();
             let note = request.note.clone().unwrap_or_else(|| old_note.clone());
             let target = ChangeTarget {
-                entity: Entity::Verification,
                 row_id,
                 visit_id: Some(&scope.visit.id),
                 target_id: Some(&innovation.id),
             };
             if old_verdict.as_deref() != Some(request.verdict.as_str()) {
-                writer.record(&target, "verdict", json_text(&request.verdict))?;
+                writer.record(&target, FieldValue::Verdict(request.verdict))?;
             }
             if note != old_note {
-                writer.record(&target, "note", json_text(&note))?;
+                writer.record(&target, FieldValue::VerificationNote(text(note)?))?;
             }
             attach_evidence(
                 writer,
                 &scope,
-                Entity::Verification,
+                EvidenceOwner::Verification,
                 row_id,
                 &files,
                 visit_date,
@@ -227,6 +226,7 @@ impl Store {
                 field: "the observation text",
             });
         }
+        let typed = self::text(text.to_string())?;
         let innovation_id = innovation
             .map(|id| find_innovation(&scope, id).map(|i| i.id.clone()))
             .transpose()?;
@@ -235,25 +235,23 @@ impl Store {
         let visit_date = scope.visit.date();
         let result = self.write(&scope.juror, |writer| {
             let observed_at = writer.now_text();
-            let record = serde_json::json!({
-                "text": text,
-                "innovation_id": innovation_id,
-                "observed_at": observed_at,
-            });
+            let record = ObservationRecord {
+                innovation_id: innovation_id.clone(),
+                observed_at: observed_at.clone(),
+                text: typed,
+            };
             writer.record(
                 &ChangeTarget {
-                    entity: Entity::Observation,
                     row_id,
                     visit_id: Some(&scope.visit.id),
                     target_id: innovation_id.as_deref(),
                 },
-                "record",
-                record.to_string(),
+                FieldValue::Observation(record),
             )?;
             let evidence = attach_evidence(
                 writer,
                 &scope,
-                Entity::Observation,
+                EvidenceOwner::Observation,
                 row_id,
                 &files,
                 visit_date,
@@ -290,6 +288,8 @@ impl Store {
                     known: joined(package.indicators.iter().map(|i| i.id.as_str())),
                 })?;
         check_score(&package.competition.scale, value)?;
+        let value = ScoreValue::new(value).map_err(invalid)?;
+        let note = note.map(|n| text(n.to_string())).transpose()?;
         let row_id = ids::score_id(
             &package.competition.id,
             &scope.juror,
@@ -306,22 +306,25 @@ impl Store {
                 )
                 .optional()?;
             let old_note = current.as_ref().map(|c| c.1.clone()).unwrap_or_default();
-            let note = note.map(str::to_string).unwrap_or_else(|| old_note.clone());
             let target = ChangeTarget {
-                entity: Entity::Score,
                 row_id,
                 visit_id: Some(&scope.visit.id),
                 target_id: Some(&indicator.id),
             };
-            if current.as_ref().map(|c| c.0) != Some(value) {
-                writer.record(&target, "value", json_text(&value))?;
+            if current.as_ref().map(|c| c.0) != Some(value.get()) {
+                writer.record(&target, FieldValue::ScoreValue(value))?;
             }
-            if note != old_note {
-                writer.record(&target, "note", json_text(&note))?;
-            }
+            let note = match note {
+                Some(note) if note.as_str() != old_note => {
+                    let saved = note.as_str().to_string();
+                    writer.record(&target, FieldValue::ScoreNote(note))?;
+                    saved
+                }
+                _ => old_note,
+            };
             Ok(ScoreView {
-                value,
-                band: rubric_label(&indicator, value),
+                value: value.get(),
+                band: rubric_label(&indicator, value.get()),
                 note,
             })
         })
@@ -346,6 +349,7 @@ impl Store {
                 field: "the reason for the conflict of interest",
             });
         }
+        let typed = text(reason.to_string())?;
         let row_id = ids::conflict_of_interest_id(&package.competition.id, &juror, &participant);
         self.write(&juror, |writer| {
             let old: Option<String> = writer
@@ -359,13 +363,11 @@ impl Store {
             if old.as_deref() != Some(reason) {
                 writer.record(
                     &ChangeTarget {
-                        entity: Entity::ConflictOfInterest,
                         row_id,
                         visit_id: None,
                         target_id: Some(&participant),
                     },
-                    "reason",
-                    json_text(&reason),
+                    FieldValue::ConflictOfInterestReason(typed),
                 )?;
             }
             Ok(())
@@ -391,29 +393,35 @@ impl Store {
         self.write(&scope.juror, |writer| {
             writer.record(
                 &ChangeTarget {
-                    entity: Entity::Sheet,
                     row_id,
                     visit_id: Some(&scope.visit.id),
                     target_id: None,
                 },
-                "state",
-                json_text(&SheetState::Submitted),
+                FieldValue::SheetState(SheetState::Submitted),
             )
         })
     }
 
-    /// The ids of the indicators this juror has not scored for a visit, in package order.
+    /// The ids of the indicators this juror has not scored for a visit, in package order (the
+    /// core's one rule, asked of this store's scores).
     pub fn unscored_indicators(&self, juror: &str, visit: &str) -> Result<Vec<String>> {
-        let mut statement = self.conn.prepare_cached(
-            "SELECT 1 FROM score WHERE juror_id = ?1 AND visit_id = ?2 AND indicator_id = ?3",
-        )?;
-        let mut missing = Vec::new();
-        for indicator in &self.package()?.indicators {
-            if !statement.exists(params![juror, visit, indicator.id])? {
-                missing.push(indicator.id.clone());
-            }
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT 1 FROM score WHERE id = ?1")?;
+        let mut failure = None;
+        let missing =
+            tinjau_core::sync::unscored_indicators(self.package()?, juror, visit, |key| {
+                statement
+                    .exists([key.row_id.to_string()])
+                    .unwrap_or_else(|e| {
+                        failure = Some(e);
+                        false
+                    })
+            });
+        match failure {
+            Some(error) => Err(error.into()),
+            None => Ok(missing),
         }
-        Ok(missing)
     }
 
     /// The state of a juror's sheet for a visit (no row yet means draft).
@@ -538,7 +546,7 @@ fn find_innovation<'s>(scope: &'s VisitScope, id: &str) -> Result<&'s Innovation
 fn attach_evidence(
     writer: &mut ChangeWriter<'_>,
     scope: &VisitScope,
-    owner_entity: Entity,
+    owner_entity: EvidenceOwner,
     owner_id: Uuid,
     files: &[IngestedFile],
     visit_date: Option<chrono::NaiveDate>,
@@ -551,9 +559,26 @@ fn attach_evidence(
         let outside_visit_date =
             visit_date.is_some_and(|date| captured_outside_visit(file.captured_at, date));
         let evidence_id = writer.new_record_id();
+        // Whether the file is on a given laptop is that laptop's business, not the record's.
+        let record = EvidenceRecord {
+            evidence: EvidenceFile {
+                captured_at: captured_at.clone(),
+                gps: file.gps.map(|g| Position {
+                    latitude: g.latitude,
+                    longitude: g.longitude,
+                }),
+                hash: ContentHash::parse(&file.hash).map_err(invalid)?,
+                mime: file.mime.clone(),
+                original_name: FileName::sanitize(&file.original_name),
+                outside_visit_date,
+                size: file.size,
+            },
+            owner_entity,
+            owner_id,
+        };
         let view = EvidenceView {
             hash: file.hash.clone(),
-            original_name: file.original_name.clone(),
+            original_name: record.evidence.original_name.as_str().to_string(),
             size: file.size,
             mime: file.mime.clone(),
             captured_at,
@@ -561,27 +586,25 @@ fn attach_evidence(
             outside_visit_date,
             available: true,
         };
-        // Whether the file is on a given laptop is that laptop's business, not the record's.
-        let mut evidence = serde_json::to_value(&view).expect("a view serialises");
-        if let Some(fields) = evidence.as_object_mut() {
-            fields.remove("available");
-        }
-        let record = serde_json::json!({
-            "owner_entity": owner_entity.as_str(),
-            "owner_id": owner_id,
-            "evidence": evidence,
-        });
         writer.record(
             &ChangeTarget {
-                entity: Entity::Evidence,
                 row_id: evidence_id,
                 visit_id: Some(&scope.visit.id),
                 target_id: Some(&owner_id.to_string()),
             },
-            "record",
-            record.to_string(),
+            FieldValue::Evidence(record),
         )?;
         views.push(view);
     }
     Ok(views)
+}
+
+/// A value a person gave that no change may carry, as the store's error.
+pub(crate) fn invalid(refusal: Refusal) -> StoreError {
+    StoreError::InvalidValue(refusal.message)
+}
+
+/// Text a person wrote, checked against the bounds every change obeys.
+pub(crate) fn text(text: String) -> Result<Text> {
+    Text::new(text).map_err(invalid)
 }

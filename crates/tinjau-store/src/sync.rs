@@ -3,14 +3,15 @@
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use tinjau_core::chain::ChangeEntry;
+use tinjau_core::change::{Change, FieldKind, FieldValue, RefusalCode, clock_limit};
 use tinjau_core::hlc::Hlc;
 use tinjau_core::sync::{ChangeOutcome, ConflictView, Outcome, PullResponse};
 use tinjau_core::views::{RefusedChangeView, SyncStatus};
-use tinjau_core::{Entity, SheetState, Verdict};
 use uuid::Uuid;
 
-use crate::changes::{ChangeTarget, ENTRY_COLUMNS, entry_from_row, receive, stored_hlc};
+use crate::changes::{ChangeTarget, ENTRY_COLUMNS, Received, entry_from_row, stored_hlc, take_in};
 use crate::evidence::{store_bytes, stored_path};
+use crate::records::invalid;
 use crate::{Result, Store, StoreError, meta_get, meta_set};
 
 /// Where and as whom this store syncs.
@@ -111,11 +112,18 @@ impl Store {
                         [id],
                     )?;
                 }
-                Outcome::Rejected { reason } => {
+                Outcome::Rejected { reason, code } => {
+                    let code_text = serde_json::to_value(code)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string));
                     tx.execute(
-                        "UPDATE change_log SET sync_state = 'quarantined', refusal = ?2 WHERE change_id = ?1",
-                        params![id, reason],
+                        "UPDATE change_log SET sync_state = 'quarantined', refusal = ?2, refusal_code = ?3
+                         WHERE change_id = ?1",
+                        params![id, reason, code_text],
                     )?;
+                    if *code == RefusalCode::DeviceCopied {
+                        meta_set(&tx, "device_copied", "1")?;
+                    }
                 }
             }
         }
@@ -147,11 +155,15 @@ impl Store {
     }
 
     /// Applies one pulled page and moves the cursor, in one transaction: the cursor never runs
-    /// ahead of the data it stands for. Returns how many changes were new here.
+    /// ahead of the data it stands for. A change that is malformed, refused or clashes with one
+    /// already here is quarantined or set aside with the reason, never a reason to stop: one
+    /// laptop's change can never stop another's sync. Returns how many changes were new here.
     pub fn apply_pulled(&mut self, page: &PullResponse) -> Result<usize> {
         let package = self.package()?.clone();
         let space = package.competition.id.clone();
         let now_millis = self.now().timestamp_millis().max(0) as u64;
+        let limit = clock_limit(now_millis);
+        let received_at = self.now_text();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -159,43 +171,99 @@ impl Store {
         let mut new = 0;
         for pulled in &page.changes {
             let entry = &pulled.entry;
-            let present: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM change_log WHERE change_id = ?1)",
-                [entry.change_id.to_string()],
-                |r| r.get(0),
-            )?;
-            if present {
+            let received = take_in(&tx, &package, entry, limit, &received_at, |change| {
+                Ok(tinjau_core::authority::check_change(&package, change).err())
+            })?;
+            if received == Received::Duplicate {
                 continue;
             }
-            if entry.compute_hash() != entry.hash {
-                return Err(StoreError::ChainBroken(tinjau_core::chain::ChainBreak {
-                    device_id: entry.device_id,
-                    seq: entry.seq,
-                    change_id: entry.change_id,
-                    problem: "a pulled change does not match its hash".into(),
-                }));
+            if entry.hlc.wall_millis <= limit {
+                hlc = hlc.observe(entry.hlc, now_millis);
             }
-            hlc = hlc.observe(entry.hlc, now_millis);
-            receive(&tx, &package, entry, None)?;
             new += 1;
         }
         tx.execute(
             "INSERT INTO sync_cursor (space, cursor) VALUES (?1, ?2)
              ON CONFLICT (space) DO UPDATE SET cursor = excluded.cursor",
-            params![space, page.next as i64],
+            params![space, page.next.min(i64::MAX as u64) as i64],
         )?;
         tx.execute("DELETE FROM conflict", [])?;
         for conflict in &page.conflicts {
             tx.execute(
-                "INSERT INTO conflict (id, view) VALUES (?1, ?2)",
+                "INSERT INTO conflict (id, view) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
                 params![
                     conflict.conflict_id.to_string(),
-                    serde_json::to_string(conflict).unwrap()
+                    serde_json::to_string(conflict).expect("a conflict serialises")
                 ],
             )?;
         }
         meta_set(&tx, "hlc", &hlc.to_string())?;
         tx.commit()?;
+        Ok(new)
+    }
+
+    /// Whether the server said this data folder was copied to another laptop (and both were
+    /// used): then [`Store::continue_as_new_device`] is the way on.
+    pub fn device_copied(&self) -> Result<bool> {
+        Ok(meta_get(&self.conn, "device_copied")?.is_some())
+    }
+
+    /// Continues this data folder as a new device, after the server found it was copied: this
+    /// device's changes the server has not accepted (unsent, or refused as the copy's) are
+    /// written again, in order, under a new device id, in one transaction. The old device's
+    /// entries stay in the log for the audit trail. Returns the new device id.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub fn continue_as_new_device(&mut self) -> Result<Uuid> {
+        let juror = self.juror_id()?;
+        let old = self.device_id;
+        let entries: Vec<ChangeEntry> = self
+            .conn
+            .prepare(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM change_log WHERE device_id = ?1
+                   AND (sync_state IN ('pending', 'inflight')
+                        OR (sync_state = 'quarantined' AND refusal_code = 'device_copied'))
+                 ORDER BY seq"
+            ))?
+            .query_map([old.to_string()], entry_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        let new = self.new_record_id();
+        let now = self.now_text();
+        self.device_id = new;
+        let result = self.write(&juror, |writer| {
+            meta_set(&writer.tx, "device_id", &new.to_string())?;
+            writer.tx.execute("DELETE FROM meta WHERE key = 'device_copied'", [])?;
+            writer.tx.execute(
+                "INSERT INTO retired_device (device_id, retired_at, reason) VALUES (?1, ?2, ?3)",
+                params![old.to_string(), now, "the data folder was copied to another laptop"],
+            )?;
+            for entry in &entries {
+                writer.tx.execute(
+                    "UPDATE change_log SET sync_state = 'quarantined', refusal = ?2, refusal_code = 'rewritten'
+                     WHERE change_id = ?1",
+                    params![
+                        entry.change_id.to_string(),
+                        format!("written again as device {new}")
+                    ],
+                )?;
+                let value = FieldValue::decode(entry.entity, &entry.field, &entry.value)
+                    .map_err(|r| StoreError::Corrupt(format!("change {}: {r}", entry.change_id)))?;
+                writer.record_resolution(
+                    &ChangeTarget {
+                        row_id: entry.row_id,
+                        visit_id: entry.visit_id.as_deref(),
+                        target_id: entry.target_id.as_deref(),
+                    },
+                    value,
+                    entry.resolves,
+                )?;
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            self.device_id = old;
+            return Err(error);
+        }
+        tracing::info!(%old, %new, rewritten = entries.len(), "continuing as a new device");
         Ok(new)
     }
 
@@ -236,16 +304,26 @@ impl Store {
                 owner: conflict.owner,
             });
         }
-        let value_json = match (pick, value) {
-            (Some(pick), None) => conflict
-                .candidates
-                .iter()
-                .find(|c| c.change_id == pick)
-                .map(|c| c.value.clone())
-                .ok_or_else(|| StoreError::UnknownCandidate {
-                    candidate: pick.to_string(),
-                })?,
-            (None, Some(text)) => field_value_json(conflict.entity, &conflict.field, text)?,
+        let kind = FieldKind::of(conflict.entity, &conflict.field).ok_or_else(|| {
+            StoreError::Refused(format!(
+                "{} has no field \"{}\"",
+                conflict.entity.as_str(),
+                conflict.field
+            ))
+        })?;
+        let value = match (pick, value) {
+            (Some(pick), None) => {
+                let candidate = conflict
+                    .candidates
+                    .iter()
+                    .find(|c| c.change_id == pick)
+                    .ok_or_else(|| StoreError::UnknownCandidate {
+                        candidate: pick.to_string(),
+                    })?;
+                FieldValue::decode(conflict.entity, &conflict.field, &candidate.value)
+                    .map_err(|r| StoreError::Refused(r.message))?
+            }
+            (None, Some(text)) => kind.from_typed(text).map_err(invalid)?,
             _ => return Err(StoreError::ResolveHow),
         };
         if let Some(visit) = &conflict.visit_id {
@@ -262,25 +340,24 @@ impl Store {
             visit_id: conflict.visit_id.clone(),
             target_id: conflict.target_id.clone(),
             field: conflict.field.clone(),
-            value: value_json.clone(),
+            value: value.encode(),
             base_version: 0,
             hlc: Hlc::default(),
             resolves: None,
             prev_hash: String::new(),
             hash: String::new(),
         };
-        tinjau_core::authority::check_change(self.package()?, &probe)
-            .map_err(StoreError::Refused)?;
+        tinjau_core::authority::check_change(self.package()?, &Change::local(probe, value.clone()))
+            .map_err(|r| StoreError::Refused(r.message))?;
+        let value_json = value.encode();
         self.write(&juror, |writer| {
             writer.record_resolution(
                 &ChangeTarget {
-                    entity: conflict.entity,
                     row_id: conflict.row_id,
                     visit_id: conflict.visit_id.as_deref(),
                     target_id: conflict.target_id.as_deref(),
                 },
-                &conflict.field,
-                value_json.clone(),
+                value,
                 Some(conflict_id),
             )
         })?;
@@ -291,17 +368,26 @@ impl Store {
         Ok(value_json)
     }
 
-    /// This device's evidence files the server has not confirmed yet.
+    /// This juror's evidence files to upload now: not confirmed by the server yet, and whose
+    /// record the server has accepted (it takes a file only from the juror who attached it).
     pub fn pending_uploads(&self) -> Result<Vec<PendingUpload>> {
+        self.unsent_evidence(true)
+    }
+
+    fn unsent_evidence(&self, record_acknowledged: bool) -> Result<Vec<PendingUpload>> {
         let juror = self.juror_id()?;
         let rows: Vec<(String, i64)> = self
             .conn
             .prepare(
                 "SELECT DISTINCT f.hash, f.size FROM evidence e JOIN evidence_file f ON f.hash = e.hash
                  WHERE e.juror_id = ?1 AND f.hash NOT IN (SELECT hash FROM evidence_upload)
+                   AND (?2 = 0 OR EXISTS (SELECT 1 FROM change_log c WHERE c.entity = 'evidence'
+                                          AND c.row_id = e.id AND c.sync_state = 'acked'))
                  ORDER BY f.hash",
             )?
-            .query_map([juror], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![juror, record_acknowledged], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows
             .into_iter()
@@ -380,7 +466,7 @@ impl Store {
             |r| r.get(0),
         )?;
         let uploads = if self.juror_id().is_ok() {
-            self.pending_uploads()?
+            self.unsent_evidence(false)?
         } else {
             Vec::new()
         };
@@ -396,25 +482,7 @@ impl Store {
                 .query_row("SELECT COUNT(*) FROM conflict", [], |r| r.get::<_, i64>(0))?
                 as usize,
             clock_skew_ms: meta_get(&self.conn, "clock_skew_ms")?.and_then(|t| t.parse().ok()),
+            device_copied: self.device_copied()?,
         })
     }
-}
-
-/// A value typed by a person, as the JSON a change of this field carries.
-fn field_value_json(entity: Entity, field: &str, text: &str) -> Result<String> {
-    let invalid = |why: String| StoreError::Refused(format!("{} {field}: {why}", entity.as_str()));
-    Ok(match (entity, field) {
-        (Entity::Score, "value") => {
-            let value: f64 = text
-                .trim()
-                .parse()
-                .map_err(|_| invalid(format!("\"{text}\" is not a number")))?;
-            serde_json::to_string(&value).unwrap()
-        }
-        (Entity::Verification, "verdict") => {
-            serde_json::to_string(&text.parse::<Verdict>()?).unwrap()
-        }
-        (Entity::Sheet, "state") => serde_json::to_string(&text.parse::<SheetState>()?).unwrap(),
-        _ => serde_json::to_string(text).unwrap(),
-    })
 }

@@ -18,12 +18,14 @@ use tinjau_store::{Store, StoreError, SyncSettings};
 
 mod pinning;
 
-/// A pulled page may inflate to at most this.
-const MAX_PULL_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
+/// A pulled page may inflate to at most this (the server cuts pages at 4 MiB of entries).
+const MAX_PULL_INFLATED_BYTES: u64 = 64 * 1024 * 1024;
+/// An error answer is read up to this many bytes.
+const MAX_ERROR_BYTES: u64 = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("the server answered {status}: {message} ({code})")]
+    #[error("{message} (the server answered {status}, {code})")]
     Server {
         status: u16,
         code: String,
@@ -110,14 +112,30 @@ impl Client {
         format!("{}{path}", self.base)
     }
 
-    /// Turns an error answer into a [`SyncError`] with the server's code and message.
+    /// Turns an error answer into a [`SyncError`] with the server's code and message (its
+    /// JSON error, inflated when it came compressed). An answer that is not the server's JSON
+    /// (a proxy's page, say) is named by its status, never printed as raw bytes.
     fn check(response: Response) -> SyncResult<Response> {
         let status = response.status();
         if status.is_success() {
             return Ok(response);
         }
-        let text = response.text().unwrap_or_default();
-        let (code, message) = serde_json::from_str::<serde_json::Value>(&text)
+        let gzip = response
+            .headers()
+            .get("content-encoding")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        let mut raw = Vec::new();
+        let _ = response.take(MAX_ERROR_BYTES).read_to_end(&mut raw);
+        let body = if gzip {
+            let mut inflated = Vec::new();
+            let _ = flate2::read::GzDecoder::new(&raw[..])
+                .take(MAX_ERROR_BYTES)
+                .read_to_end(&mut inflated);
+            inflated
+        } else {
+            raw
+        };
+        let (code, message) = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| {
                 Some((
@@ -125,7 +143,14 @@ impl Client {
                     v["error"]["message"].as_str()?.to_string(),
                 ))
             })
-            .unwrap_or_else(|| ("http".into(), text));
+            .unwrap_or_else(|| {
+                (
+                    format!("http_{}", status.as_u16()),
+                    format!(
+                        "the server answered {status} without saying why (is this a Tinjau server?)"
+                    ),
+                )
+            });
         Err(SyncError::Server {
             status: status.as_u16(),
             code,
@@ -411,13 +436,28 @@ pub fn sync_once(
     let total_bytes: u64 = uploads.iter().map(|u| u.size).sum();
     let mut done_bytes = 0;
     for upload in uploads {
-        report.bytes_sent += upload_file(client, &upload, &mut |sent| {
+        let sent = upload_file(client, &upload, &mut |sent| {
             progress.update(Phase::Upload, done_bytes + sent, total_bytes);
             progress.file(&upload.hash, sent, upload.size);
-        })?;
+        });
         done_bytes += upload.size;
-        store.mark_uploaded(&upload.hash)?;
-        report.evidence_uploaded += 1;
+        match sent {
+            Ok(sent) => {
+                report.bytes_sent += sent;
+                store.mark_uploaded(&upload.hash)?;
+                report.evidence_uploaded += 1;
+            }
+            // The server does not take this file from us (its record was refused): the
+            // other files and the next sync go on.
+            Err(SyncError::Server {
+                status: 403,
+                message,
+                ..
+            }) => {
+                tracing::warn!(hash = %upload.hash, %message, "the server refused an evidence file");
+            }
+            Err(error) => return Err(error),
+        }
     }
     let missing = store.missing_evidence()?;
     let total = missing.len() as u64;
@@ -431,6 +471,11 @@ pub fn sync_once(
     }
 
     store.record_sync_success(report.clock_skew_ms)?;
+    if store.device_copied()? {
+        // Everything else went through; this laptop's own changes wait for the juror to
+        // continue as a new device, and they must hear it.
+        return Err(SyncError::Store(StoreError::DeviceCopied));
+    }
     Ok(report)
 }
 

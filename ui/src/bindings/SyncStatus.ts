@@ -20,4 +20,9 @@ last_sync: string | null, open_conflicts: number,
 /**
  * Server time minus this laptop's time at the last sync, in milliseconds.
  */
-clock_skew_ms: number | null, };
+clock_skew_ms: number | null, 
+/**
+ * The server found this data folder was copied to another laptop and both copies were
+ * used: this laptop must continue as a new device (`tinjau sync --new-device`).
+ */
+device_copied: boolean, };

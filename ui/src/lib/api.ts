@@ -53,6 +53,7 @@ export const api = {
   syncNow: () => call<SyncStatus>("sync_now"),
   wakeSync: () => call<void>("wake_sync"),
   syncStatus: () => call<SyncStatus>("sync_status"),
+  continueAsNewDevice: () => call<SyncStatus>("continue_as_new_device"),
   conflicts: () => call<ConflictView[]>("conflicts"),
   resolveConflict: (conflict: string, pick: string) => call<void>("resolve_conflict", { conflict, pick }),
   audit: () => call<AuditReport>("audit"),

@@ -30,7 +30,7 @@ fn every_acknowledged_score_survives_sigkill() {
     // Kill moments are spread over the whole life of one uninterrupted run (start-up, open,
     // transaction, fsync, print), whatever this machine's speed.
     let started = std::time::Instant::now();
-    laptop.ok(&["score", VISIT, "I1", "0.125"]);
+    laptop.ok(&["score", VISIT, "I1", "0.5"]);
     let lifetime_micros = (started.elapsed().as_micros() as u64).max(1_000) * 6 / 5;
 
     for attempt in 0..80u32 {

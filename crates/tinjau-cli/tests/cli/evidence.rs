@@ -77,3 +77,56 @@ fn a_document_without_exif_is_stored_without_a_capture_time() {
     assert!(saved["evidence"][0]["captured_at"].is_null());
     assert_eq!(saved["evidence"][0]["outside_visit_date"], false);
 }
+
+#[test]
+fn a_file_name_with_terminal_escapes_is_stored_and_shown_harmless() {
+    let laptop = Laptop::juror("akademisi");
+    let hostile = laptop.file(
+        "foto\u{1b}[2J\u{1b}]0;pwned\u{7}.jpg",
+        &photo("2023:11:28 09:00:00"),
+    );
+    let saved = laptop.ok(&[
+        "observe",
+        VISIT,
+        "--text",
+        "Foto",
+        "--evidence",
+        hostile.to_str().unwrap(),
+    ]);
+    assert!(
+        !saved.contains('\u{1b}') && !saved.contains('\u{7}'),
+        "{saved:?}"
+    );
+    assert!(saved.contains("foto?[2J?]0;pwned?.jpg"), "{saved}");
+    let checklist = laptop.json(&["visit", VISIT]);
+    let name = checklist["observations"][0]["evidence"][0]["original_name"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        name, "foto?[2J?]0;pwned?.jpg",
+        "stored without control characters"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_offered_as_evidence_is_refused_at_once() {
+    let laptop = Laptop::juror("akademisi");
+    let fifo = laptop.data_dir().join("pipa.jpg");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let (_, stderr) = laptop.fails(&[
+        "observe",
+        VISIT,
+        "--text",
+        "Foto",
+        "--evidence",
+        fifo.to_str().unwrap(),
+    ]);
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

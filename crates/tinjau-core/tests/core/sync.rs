@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use tinjau_core::chain::{ChangeEntry, GENESIS_HASH};
 use tinjau_core::hlc::Hlc;
 use tinjau_core::sync::{
-    ConflictView, FieldKey, FieldState, Known, Outcome, PushContext, plan_push,
+    ConflictView, DeviceChain, FieldKey, FieldState, Known, Outcome, PushContext, plan_push,
 };
 use tinjau_core::{Entity, Package, ids};
 use uuid::Uuid;
@@ -21,6 +21,7 @@ struct Server {
     states: HashMap<FieldKey, FieldState>,
     conflicts: HashMap<Uuid, ConflictView>,
     known: HashMap<Uuid, Known>,
+    devices: HashMap<Uuid, DeviceChain>,
     log: Vec<Uuid>,
 }
 
@@ -31,6 +32,8 @@ impl Server {
             &PushContext {
                 package,
                 requester: "akademisi",
+                clock_limit_millis: u64::MAX,
+                devices: &self.devices,
                 locked_visits: &locked,
                 known: &self.known,
                 states: &self.states,
@@ -48,6 +51,11 @@ impl Server {
         }
         self.states.extend(plan.states);
         self.conflicts.extend(plan.conflicts);
+        for (device, added) in plan.devices {
+            let chain = self.devices.entry(device).or_default();
+            chain.juror = added.juror;
+            chain.links.extend(added.links);
+        }
         plan.outcomes.into_iter().map(|o| o.outcome).collect()
     }
 
@@ -90,17 +98,52 @@ fn change(device: u128, seq: u64, k: usize, value: u32, wall: u64) -> ChangeEntr
 }
 
 /// Concurrent writes: several devices, each writing some of three fields, none having seen the
-/// others (every base_version is 0).
+/// others (every base_version is 0). Each device's changes form its hash chain.
 fn concurrent_writes() -> impl Strategy<Value = Vec<ChangeEntry>> {
     proptest::collection::vec((1u128..5, 0usize..3, 0u32..=100, 0u64..1_000), 1..12).prop_map(
         |writes| {
+            let mut heads: HashMap<u128, (u64, String)> = HashMap::new();
             writes
                 .into_iter()
-                .enumerate()
-                .map(|(i, (device, k, value, wall))| change(device, i as u64 + 1, k, value, wall))
+                .map(|(device, k, value, wall)| {
+                    let (seq, prev) = heads.entry(device).or_insert((0, GENESIS_HASH.to_string()));
+                    *seq += 1;
+                    let sealed = change(device, *seq, k, value, wall).seal(prev);
+                    *prev = sealed.hash.clone();
+                    sealed
+                })
                 .collect()
         },
     )
+}
+
+/// Another arrival order of `batch`: devices interleave at random, each device's changes still
+/// in its own order (a device's chain always arrives in order).
+fn interleave(batch: &[ChangeEntry], seed: u64) -> Vec<ChangeEntry> {
+    let mut shuffled = batch.to_vec();
+    let mut state = seed | 1;
+    for i in (1..shuffled.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    let mut per_device: HashMap<Uuid, Vec<ChangeEntry>> = HashMap::new();
+    for entry in batch {
+        per_device
+            .entry(entry.device_id)
+            .or_default()
+            .push(entry.clone());
+    }
+    let mut next: HashMap<Uuid, usize> = HashMap::new();
+    shuffled
+        .iter()
+        .map(|slot| {
+            let index = next.entry(slot.device_id).or_insert(0);
+            *index += 1;
+            per_device[&slot.device_id][*index - 1].clone()
+        })
+        .collect()
 }
 
 proptest! {
@@ -122,12 +165,7 @@ proptest! {
         for change in &batch {
             in_order.push(&package, std::slice::from_ref(change));
         }
-        let mut shuffled_batch = batch.clone();
-        let mut state = seed | 1;
-        for i in (1..shuffled_batch.len()).rev() {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
-            shuffled_batch.swap(i, (state % (i as u64 + 1)) as usize);
-        }
+        let shuffled_batch = interleave(&batch, seed);
         let mut shuffled = Server::default();
         for change in &shuffled_batch {
             shuffled.push(&package, std::slice::from_ref(change));
