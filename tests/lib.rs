@@ -20,8 +20,14 @@ pub const DEMO: &str = include_str!("../assets/skk-jatim-2023.json");
 pub const VISIT: &str = "visit-junrejo";
 pub const INDICATORS: [&str; 7] = ["I1", "I2", "I3", "I4", "I5", "I6", "I7"];
 
-/// A workspace binary, built next to the running test.
+/// A workspace binary, built next to the running test. `TINJAU_TEST_SERVER_BIN` points the
+/// tests at another `tinjau-server` (an older build, to show a test failing before its fix).
 pub fn bin(name: &str) -> PathBuf {
+    if name == "tinjau-server"
+        && let Some(path) = std::env::var_os("TINJAU_TEST_SERVER_BIN")
+    {
+        return PathBuf::from(path);
+    }
     let exe = std::env::current_exe().expect("the test knows where it runs");
     let dir = exe
         .parent()

@@ -555,3 +555,80 @@ fn b7_a_hundred_hostile_connections_leave_memory_bounded_and_honest_sync_working
         }
     }
 }
+
+#[test]
+fn b2_b3_the_same_poison_on_a_usb_stick_is_quarantined_and_the_lead_keeps_working() {
+    let laptop = |juror: &str| {
+        let mut laptop = Laptop::new(Duration::zero());
+        laptop
+            .store
+            .import_package(tinjau_tests::DEMO.as_bytes())
+            .unwrap();
+        laptop.store.init_juror(juror).unwrap();
+        laptop
+    };
+    let mut juror = laptop("akademisi");
+    let mut lead = laptop("ketua");
+    juror.score_and_submit(VISIT, 70.0);
+    let mut file: tinjau_store::SheetFile =
+        serde_json::from_slice(&juror.store.export_sheet(VISIT, false).unwrap()).unwrap();
+    // Re-sealed poison appended to the juror's own chain, as a hostile juror could.
+    let last = file.entries.last().unwrap().clone();
+    let mut prev = last.hash.clone();
+    let mut seq = last.seq;
+    let poisons = [
+        (
+            Entity::Evidence,
+            "record",
+            r#"{"evidence":{"captured_at":null,"gps":null,"hash":"x","mime":"image/jpeg","original_name":"a.jpg","outside_visit_date":false,"size":3},"owner_entity":"observation","owner_id":"00000000-0000-0000-0000-000000000001"}"#,
+            None,
+        ),
+        (Entity::Score, "value", "8e1", None),
+        (
+            Entity::Score,
+            "note",
+            "\"catatan\"",
+            Some("18446744073709551615-4294967295"),
+        ),
+    ];
+    for (entity, field, value, hlc) in poisons {
+        seq += 1;
+        let mut entry = last.clone();
+        entry.change_id = uuid::Uuid::new_v4();
+        entry.seq = seq;
+        entry.entity = entity;
+        entry.field = field.into();
+        entry.value = value.into();
+        if entity == Entity::Evidence {
+            entry.row_id = uuid::Uuid::new_v4();
+            entry.target_id = Some("00000000-0000-0000-0000-000000000001".into());
+        } else {
+            entry.row_id = tinjau_core::ids::score_id("skk-jatim-2023", "akademisi", VISIT, "I1");
+            entry.target_id = Some("I1".into());
+        }
+        if let Some(hlc) = hlc {
+            entry.hlc = hlc.parse().unwrap();
+        }
+        let sealed = entry.seal(&prev);
+        prev = sealed.hash.clone();
+        file.entries.push(sealed);
+    }
+    let report = lead
+        .store
+        .import_sheet(&serde_json::to_vec(&file).unwrap())
+        .expect("a sheet with poison is imported, the poison quarantined");
+    assert_eq!(report.quarantined.len(), 3, "{report:?}");
+    assert_eq!(report.applied, 8, "the juror's real sheet counts");
+    lead.store
+        .checklist(VISIT)
+        .expect("the lead's visit still opens");
+    lead.store.audit().expect("the lead's audit trail verifies");
+    // The lead's clock was not dragged to the end of time: later writes are what they say.
+    lead.store.score(VISIT, "I1", 77.0, None).unwrap();
+    lead.store.score(VISIT, "I1", 78.0, None).unwrap();
+    let shown = lead.store.checklist(VISIT).unwrap().groups[0]
+        .score
+        .as_ref()
+        .map(|s| s.value);
+    assert_eq!(shown, Some(78.0));
+}

@@ -288,7 +288,9 @@ impl Output {
             .iter()
             .filter(|p| only.is_none_or(|id| id == p.participant_id))
         {
-            let rank = match (participant.rank, participant.tied) {
+            // A tie the lead has broken shows the decided order; an open one shares its rank.
+            let open_tie = participant.tied && participant.tie_break_reason.is_none();
+            let rank = match (participant.rank, open_tie) {
                 (Some(rank), true) => format!("{rank}= "),
                 (Some(rank), false) => format!("{rank}. "),
                 (None, _) => "–  ".into(),
@@ -362,7 +364,13 @@ impl Output {
             text,
             "\nWinner changes between methods: {}; top three change: {}",
             if table.winner_changes { "YES" } else { "no" },
-            if table.top_three_change { "YES" } else { "no" }
+            if table.top_three_change {
+                "YES"
+            } else if table.top_three_order_changes {
+                "same three, order differs"
+            } else {
+                "no"
+            }
         );
         self.block(
             &serde_json::json!({"results": results, "sensitivity": table}),

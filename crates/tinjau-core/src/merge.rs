@@ -523,8 +523,11 @@ pub struct SensitivityRow {
 pub struct Sensitivity {
     /// In the order of the first method's ranking.
     pub rows: Vec<SensitivityRow>,
-    /// The top three (in order) differ between at least two methods.
+    /// Who is in the top three differs between at least two methods.
     pub top_three_change: bool,
+    /// The same three are on top under every method, but their ranks among themselves differ
+    /// (a tied pair that one method separates, say).
+    pub top_three_order_changes: bool,
     /// The winner differs between at least two methods.
     pub winner_changes: bool,
 }
@@ -551,19 +554,36 @@ pub fn sensitivity(input: &MergeInput) -> (Vec<MergeResult>, Sensitivity) {
                 .collect(),
         })
         .collect();
-    fn top(result: &MergeResult, n: u32) -> Vec<&str> {
-        result
+    /// The participants ranked `n` or better, with their ranks, in id order: a set, so two
+    /// methods that list tied participants in another order still agree.
+    fn top(result: &MergeResult, n: u32) -> Vec<(&str, u32)> {
+        let mut top: Vec<(&str, u32)> = result
             .participants
             .iter()
-            .filter(|p| p.rank.is_some_and(|rank| rank <= n))
-            .map(|p| p.participant_id.as_str())
-            .collect()
+            .filter_map(|p| {
+                p.rank
+                    .filter(|&rank| rank <= n)
+                    .map(|rank| (p.participant_id.as_str(), rank))
+            })
+            .collect();
+        top.sort_unstable();
+        top
     }
-    let top_three_change = results.windows(2).any(|w| top(&w[0], 3) != top(&w[1], 3));
-    let winner_changes = results.windows(2).any(|w| top(&w[0], 1) != top(&w[1], 1));
+    fn who(top: Vec<(&str, u32)>) -> Vec<&str> {
+        top.into_iter().map(|(id, _)| id).collect()
+    }
+    let top_three_change = results
+        .windows(2)
+        .any(|w| who(top(&w[0], 3)) != who(top(&w[1], 3)));
+    let top_three_order_changes =
+        !top_three_change && results.windows(2).any(|w| top(&w[0], 3) != top(&w[1], 3));
+    let winner_changes = results
+        .windows(2)
+        .any(|w| who(top(&w[0], 1)) != who(top(&w[1], 1)));
     let sensitivity = Sensitivity {
         rows,
         top_three_change,
+        top_three_order_changes,
         winner_changes,
     };
     (results, sensitivity)

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Value, json};
-use tinjau_core::indonesian::{date_in_words, format_date, format_decimal, terbilang};
+use tinjau_core::indonesian::{date_in_words, decimal_in_words, format_date, format_decimal};
 use tinjau_core::package::Method;
 use typst::diag::{FileError, FileResult};
 use typst::foundations::{Bytes, Datetime};
@@ -233,12 +233,7 @@ pub fn berita_acara_pdf(report: &VisitReport, today: NaiveDate) -> Result<Vec<u8
         })).collect::<Vec<_>>(),
         "indicators": indicators,
         "total": two(result.total),
-        "total_words": result.total.map(|t| {
-            let rounded = (t * 100.0).round() / 100.0;
-            let whole = rounded.trunc() as u64;
-            let cents = ((rounded - rounded.trunc()) * 100.0).round() as u64;
-            if cents == 0 { terbilang(whole) } else { format!("{} koma {}", terbilang(whole), terbilang(cents)) }
-        }).unwrap_or_default(),
+        "total_words": result.total.map(|t| decimal_in_words(t, 2)).unwrap_or_default(),
         "rank": rank,
         "method": method_label(report.method),
         "scale": format!("{}–{}", number(report.scale.min), number(report.scale.max)),
@@ -302,9 +297,11 @@ pub fn ranking_pdf(report: &RankingReport, today: NaiveDate) -> Result<Vec<u8>, 
         "methods": methods,
         "sensitivity": sensitivity,
         "stable": if report.sensitivity.top_three_change {
-            "Tiga besar BERUBAH bila metode agregasi lain digunakan; ketua tim juri perlu mencermati tabel ini."
+            "Susunan tiga besar BERUBAH bila metode agregasi lain digunakan: peserta yang masuk tiga besar tidak sama di semua metode; ketua tim juri perlu mencermati tabel ini."
+        } else if report.sensitivity.top_three_order_changes {
+            "Tiga besar diisi peserta yang sama di keempat metode agregasi, tetapi urutan di antara mereka berbeda antarmetode; lihat tabel di bawah."
         } else {
-            "Tiga besar tidak berubah di antara keempat metode agregasi."
+            "Tiga besar dan urutannya tidak berubah di antara keempat metode agregasi."
         },
         "locks": report.locks.iter().map(|(name, hash)| json!({"name": name, "hash": hash})).collect::<Vec<_>>(),
         "jury": report.jury.iter().map(|j| json!({"name": j.name, "institution": j.institution, "role": role_label(j.role)})).collect::<Vec<_>>(),

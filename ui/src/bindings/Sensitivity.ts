@@ -7,9 +7,14 @@ export type Sensitivity = {
  */
 rows: Array<SensitivityRow>, 
 /**
- * The top three (in order) differ between at least two methods.
+ * Who is in the top three differs between at least two methods.
  */
 top_three_change: boolean, 
+/**
+ * The same three are on top under every method, but their ranks among themselves differ
+ * (a tied pair that one method separates, say).
+ */
+top_three_order_changes: boolean, 
 /**
  * The winner differs between at least two methods.
  */

@@ -131,7 +131,7 @@ fn the_lead_merges_locks_and_produces_the_official_documents() {
         "Penyelenggaraan urusan pemerintahan umum",
         "72,50",
         "75,50",
-        "tujuh puluh lima koma lima puluh",
+        "tujuh puluh lima koma lima",
         "rata-rata (mean)",
         "Dokumen SICANDAPOL",
         "Ketua Tim Juri",
@@ -261,4 +261,41 @@ fn a_broken_sheet_file_is_refused_with_a_reason() {
     assert!(message.contains("competition"), "{message}");
     let (code, _) = lead.fails(&["sheet", "import", "/nonexistent/lembar.json"]);
     assert_eq!(code, "io");
+}
+
+#[test]
+fn after_a_tie_break_the_ranking_shows_the_decided_order() {
+    // The lead alone scores both kecamatan the same: a tie.
+    let lead = Laptop::juror("ketua");
+    for visit in [VISIT, "visit-contoh-a"] {
+        for indicator in INDICATORS {
+            lead.ok(&["score", visit, indicator, "80"]);
+        }
+        lead.ok(&["submit", visit]);
+    }
+    let before = lead.ok(&["merge"]);
+    assert!(
+        before.contains("1= "),
+        "an open tie shares its rank:\n{before}"
+    );
+    lead.ok(&[
+        "tiebreak",
+        "--order",
+        "contoh-a,junrejo",
+        "--reason",
+        "Dampak inovasi lebih luas",
+    ]);
+    let after = lead.ok(&["merge"]);
+    assert!(!after.contains("1= ") && !after.contains("2= "), "{after}");
+    let first = after.find("1. ").expect("rank 1 is shown");
+    let second = after.find("2. ").expect("rank 2 is shown");
+    assert!(first < second, "{after}");
+    assert!(after[first..second].contains("Contoh"), "{after}");
+    let ranking = lead.ok(&["ranking"]);
+    let contoh = ranking.lines().find(|l| l.contains("Contoh")).unwrap();
+    let junrejo = ranking.lines().find(|l| l.contains("Junrejo")).unwrap();
+    assert!(
+        contoh.contains("1 (80.00)") && junrejo.contains("2 (80.00)"),
+        "{ranking}"
+    );
 }

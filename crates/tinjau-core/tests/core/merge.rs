@@ -135,6 +135,33 @@ fn golden_worked_example_sensitivity_shows_the_winner_changing() {
 }
 
 #[test]
+fn a_tied_pair_that_another_method_separates_is_an_order_change_not_a_new_top_three() {
+    // P1 and P2 tie under the mean (70 each); the median puts P2 (80) before P1 (70). P3 is
+    // third under every method and P4 last.
+    let input = input(
+        &[("k1", 1.0)],
+        &["P1", "P2", "P3", "P4"],
+        vec![
+            sheet("A", "P1", &[("k1", 70.0)]),
+            sheet("B", "P1", &[("k1", 70.0)]),
+            sheet("C", "P1", &[("k1", 70.0)]),
+            sheet("A", "P2", &[("k1", 50.0)]),
+            sheet("B", "P2", &[("k1", 80.0)]),
+            sheet("C", "P2", &[("k1", 80.0)]),
+            sheet("A", "P3", &[("k1", 60.0)]),
+            sheet("B", "P3", &[("k1", 60.0)]),
+            sheet("C", "P3", &[("k1", 60.0)]),
+            sheet("A", "P4", &[("k1", 10.0)]),
+            sheet("B", "P4", &[("k1", 10.0)]),
+            sheet("C", "P4", &[("k1", 10.0)]),
+        ],
+    );
+    let (_, table) = sensitivity(&input);
+    assert!(!table.top_three_change, "the same three are on top");
+    assert!(table.top_three_order_changes, "but not in the same order");
+}
+
+#[test]
 fn trimmed_drops_one_highest_and_one_lowest_from_three_or_more() {
     let result = merge(&worked_example(), Method::Trimmed);
     let p1 = result.participant("P1").unwrap();
