@@ -220,10 +220,13 @@ enum ReportCommand {
         #[arg(long, value_name = "FILE.xlsx")]
         out: PathBuf,
     },
-    /// The rekap nilai tables as CSV files in a folder.
+    /// The rekap nilai tables as CSV files in a folder, for Excel set to Indonesian (`;`,
+    /// decimal comma, UTF-8 BOM), or `--plain` for programs (`,`, decimal point).
     Csv {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        #[arg(long)]
+        plain: bool,
     },
 }
 
@@ -597,13 +600,18 @@ fn run(cli: &Cli, out: &Output) -> Result<()> {
                     )?;
                     (path, bytes)
                 }
-                ReportCommand::Csv { out: dir } => {
+                ReportCommand::Csv { out: dir, plain } => {
                     let (results, table) = store.ranking()?;
                     let files = tinjau_report::recap_csv(
                         &store.recap_visits()?,
                         &results,
                         store.package()?.competition.method,
                         &table,
+                        if *plain {
+                            tinjau_report::CsvStyle::Plain
+                        } else {
+                            tinjau_report::CsvStyle::Indonesian
+                        },
                     )?;
                     std::fs::create_dir_all(dir)
                         .with_context(|| format!("creating {}", dir.display()))?;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JuryMember {
+    pub id: String,
     pub name: String,
     pub institution: String,
     pub role: Role,
@@ -74,7 +75,23 @@ pub struct RecapVisit {
     pub participant_id: String,
     pub date: NaiveDate,
     /// The visit's jurors, in package order.
-    pub jurors: Vec<String>,
+    pub jurors: Vec<RecapJuror>,
+}
+
+/// A juror as a person reads them in the rekap: their id (to find their scores) and their
+/// name with institution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecapJuror {
+    pub id: String,
+    /// "Name (Institution)".
+    pub label: String,
+}
+
+impl JuryMember {
+    /// "Name (Institution)", as documents name a juror.
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.name, self.institution)
+    }
 }
 
 /// Counts the jury's verdicts on a participant's listed innovations (each innovation's verdict

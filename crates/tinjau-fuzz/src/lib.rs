@@ -175,12 +175,14 @@ impl TakeString for String {
 pub fn push(data: &[u8]) {
     let mut u = Unstructured::new(data);
     let Ok(batch) = changes(&mut u) else { return };
-    let package = Package::parse(DEMO.as_bytes()).expect("the demo package is valid");
+    static PACKAGE: std::sync::OnceLock<Package> = std::sync::OnceLock::new();
+    let package =
+        PACKAGE.get_or_init(|| Package::parse(DEMO.as_bytes()).expect("the demo package is valid"));
     let requester = *u.choose(&JURORS).unwrap_or(&"akademisi");
     let locked = HashSet::new();
     let empty = HashMap::new();
     let context = PushContext {
-        package: &package,
+        package,
         requester,
         clock_limit_millis: tinjau_core::change::clock_limit(1_700_000_000_000),
         devices: &empty,

@@ -10,7 +10,7 @@ mod tables;
 
 pub use model::method_label;
 pub use pdf::{berita_acara_pdf, ranking_pdf};
-pub use tables::{recap_csv, recap_xlsx};
+pub use tables::{CsvStyle, recap_csv, recap_xlsx};
 pub use tinjau_core::report::{
     InnovationTally, JuryMember, RankingReport, RecapVisit, VisitReport,
 };

@@ -15,7 +15,7 @@ use typst::{Library, LibraryExt, World};
 use typst_layout::PagedDocument;
 
 use crate::ReportError;
-use tinjau_core::report::{RankingReport, VisitReport};
+use tinjau_core::report::{JuryMember, RankingReport, VisitReport};
 
 use crate::model::{method_label, role_label};
 
@@ -157,7 +157,7 @@ pub fn berita_acara_pdf(report: &VisitReport, today: NaiveDate) -> Result<Vec<u8
                 "weight": number(*weight),
                 "n": cell.map_or(0, |c| c.n).to_string(),
                 "aggregate": two(cell.and_then(|c| c.aggregate)),
-                "range": cell.and_then(|c| c.min.zip(c.max)).map_or("—".into(), |(lo, hi)| format!("{}–{}", number(lo), number(hi))),
+                "range": cell.and_then(|c| c.min.zip(c.max)).map_or("—".into(), |(lo, hi)| format!("{}–{}", two(Some(lo)), two(Some(hi)))),
                 "disputed": cell.is_some_and(|c| c.disputed),
             })
         })
@@ -204,16 +204,27 @@ pub fn berita_acara_pdf(report: &VisitReport, today: NaiveDate) -> Result<Vec<u8
     ] {
         claims.push(json!({"label": label, "value": value.to_string()}));
     }
-    let rank = match (result.rank, result.tied) {
-        (Some(rank), false) => format!(
+    let rank = match (result.rank, result.tied, &result.tie_break_reason) {
+        (Some(rank), false, _) => format!(
             "peringkat {rank} dari {} peserta yang telah dinilai",
             report.ranked
         ),
-        (Some(rank), true) => format!(
+        (Some(rank), true, None) => format!(
             "peringkat {rank} (sama) dari {} peserta yang telah dinilai",
             report.ranked
         ),
-        (None, _) => "belum dapat diperingkat (nilai belum lengkap)".into(),
+        (Some(rank), true, Some(reason)) => format!(
+            "peringkat {rank} dari {} peserta yang telah dinilai (nilai sama; urutan ditetapkan ketua tim juri: {reason})",
+            report.ranked
+        ),
+        (None, _, _) => "belum dapat diperingkat (nilai belum lengkap)".into(),
+    };
+    let named = |id: &String| {
+        report
+            .jury
+            .iter()
+            .find(|j| &j.id == id)
+            .map_or_else(|| id.clone(), JuryMember::label)
     };
     let data = json!({
         "competition": report.competition,
@@ -240,7 +251,7 @@ pub fn berita_acara_pdf(report: &VisitReport, today: NaiveDate) -> Result<Vec<u8
         "threshold": number(report.disagreement_threshold),
         "claims": claims,
         "disputed": disputed,
-        "excluded": result.excluded_jurors.join(", "),
+        "excluded": result.excluded_jurors.iter().map(named).collect::<Vec<_>>().join(", "),
         "lock_hash": report.lock_hash.clone().unwrap_or_default(),
         "today": format_date(today),
     });

@@ -13,7 +13,10 @@ use crate::model::method_label;
 
 enum Cell {
     Text(String),
+    /// A score, total or spread: two decimals.
     Number(f64),
+    /// A rank, a count, a weight that is a whole number: no decimals.
+    Whole(f64),
     Empty,
 }
 
@@ -31,6 +34,19 @@ fn number(value: Option<f64>) -> Cell {
     value.map_or(Cell::Empty, Cell::Number)
 }
 
+fn whole(value: Option<f64>) -> Cell {
+    value.map_or(Cell::Empty, Cell::Whole)
+}
+
+/// A weight: whole when it is one, with decimals otherwise.
+fn weight(value: f64) -> Cell {
+    if value.fract() == 0.0 {
+        Cell::Whole(value)
+    } else {
+        Cell::Number(value)
+    }
+}
+
 fn visit_table(visit: &RecapVisit, result: &MergeResult) -> Table {
     let participant = result.participant(&visit.participant_id);
     let mut header = vec!["Juri".to_string()];
@@ -38,7 +54,7 @@ fn visit_table(visit: &RecapVisit, result: &MergeResult) -> Table {
     header.push("Keterangan".into());
     let mut rows = Vec::new();
     for juror in &visit.jurors {
-        let mut row = vec![text(juror.clone())];
+        let mut row = vec![text(juror.label.clone())];
         let mut counted = false;
         for indicator in &result.indicators {
             let score = participant
@@ -47,12 +63,12 @@ fn visit_table(visit: &RecapVisit, result: &MergeResult) -> Table {
                         .iter()
                         .find(|c| c.indicator_id == indicator.indicator_id)
                 })
-                .and_then(|c| c.scores.iter().find(|s| &s.juror == juror))
+                .and_then(|c| c.scores.iter().find(|s| s.juror == juror.id))
                 .map(|s| s.value);
             counted |= score.is_some();
             row.push(number(score));
         }
-        let excluded = participant.is_some_and(|p| p.excluded_jurors.contains(juror));
+        let excluded = participant.is_some_and(|p| p.excluded_jurors.contains(&juror.id));
         row.push(text(if excluded {
             "dikecualikan (konflik kepentingan)"
         } else if counted {
@@ -82,18 +98,20 @@ fn visit_table(visit: &RecapVisit, result: &MergeResult) -> Table {
         &format!("Agregat ({})", result.method.as_str()),
         &|c| number(c.aggregate),
     ));
-    rows.push(per_cell("Jumlah juri (n)", &|c| Cell::Number(c.n as f64)));
+    rows.push(per_cell("Jumlah juri (n)", &|c| Cell::Whole(c.n as f64)));
     rows.push(per_cell("Selisih (maks - min)", &|c| number(c.spread)));
     rows.push(per_cell("Berbeda pendapat", &|c| {
         text(if c.disputed { "ya" } else { "" })
     }));
     let mut weights = vec![text("Bobot")];
-    weights.extend(result.indicators.iter().map(|i| Cell::Number(i.weight)));
+    weights.extend(result.indicators.iter().map(|i| weight(i.weight)));
     weights.push(Cell::Empty);
     rows.push(weights);
-    let mut alpha = vec![text("Alpha Krippendorff")];
+    let mut alpha = vec![text("Alpha Krippendorff (seluruh kompetisi)")];
     alpha.extend(result.indicators.iter().map(|i| number(i.alpha)));
-    alpha.push(text("diagnostik, tidak dipakai untuk peringkat"));
+    alpha.push(text(
+        "dihitung atas semua peserta dan semua juri, bukan hanya kunjungan ini; diagnostik, tidak dipakai untuk peringkat",
+    ));
     rows.push(alpha);
     rows.push(vec![
         text("Nilai akhir"),
@@ -101,7 +119,7 @@ fn visit_table(visit: &RecapVisit, result: &MergeResult) -> Table {
     ]);
     rows.push(vec![
         text("Peringkat"),
-        number(participant.and_then(|p| p.rank).map(f64::from)),
+        whole(participant.and_then(|p| p.rank).map(f64::from)),
         text(if participant.is_some_and(|p| p.tied) {
             "nilai sama"
         } else {
@@ -132,7 +150,7 @@ fn ranking_table(result: &MergeResult) -> Table {
             .iter()
             .map(|p| {
                 vec![
-                    number(p.rank.map(f64::from)),
+                    whole(p.rank.map(f64::from)),
                     text(p.name.clone()),
                     number(p.total),
                     text(if p.tied { "ya" } else { "" }),
@@ -162,7 +180,7 @@ fn sensitivity_table(sensitivity: &Sensitivity) -> Table {
             .map(|row| {
                 let mut cells = vec![text(row.name.clone())];
                 for m in &row.by_method {
-                    cells.push(number(m.rank.map(f64::from)));
+                    cells.push(whole(m.rank.map(f64::from)));
                     cells.push(number(m.total));
                 }
                 cells
@@ -228,6 +246,8 @@ pub fn recap_xlsx(
     let mut workbook = Workbook::new();
     let bold = Format::new().set_bold();
     let decimal = Format::new().set_num_format("0.00");
+    // Excel's built-in whole-number format ("0").
+    let integer = Format::new().set_num_format_index(1);
     let mut taken = HashSet::new();
     for table in recap_tables(visits, results, method, sensitivity) {
         let sheet = workbook.add_worksheet();
@@ -263,6 +283,11 @@ pub fn recap_xlsx(
                             .write_number_with_format(r, c, *n, &decimal)
                             .map_err(error)?;
                     }
+                    Cell::Whole(n) => {
+                        sheet
+                            .write_number_with_format(r, c, *n, &integer)
+                            .map_err(error)?;
+                    }
                     _ => {}
                 }
             }
@@ -272,24 +297,49 @@ pub fn recap_xlsx(
     workbook.save_to_buffer().map_err(error)
 }
 
-/// The same tables as CSV files: (file name, bytes). Numbers are written in full precision
-/// with a dot, so any tool reads them as numbers.
+/// How the CSV files are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CsvStyle {
+    /// For Excel or LibreOffice set to Indonesian: `;` between fields, a decimal comma, and a
+    /// UTF-8 byte-order mark so names with accents open right.
+    #[default]
+    Indonesian,
+    /// For programs: `,` between fields, a decimal point, no byte-order mark.
+    Plain,
+}
+
+/// The same tables as CSV files: (file name, bytes). Numbers in full precision (never
+/// rounded: the spreadsheet rounds for display).
 pub fn recap_csv(
     visits: &[RecapVisit],
     results: &[MergeResult],
     method: Method,
     sensitivity: &Sensitivity,
+    style: CsvStyle,
 ) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     let error = |e: csv::Error| ReportError::Csv(e.to_string());
+    let (delimiter, bom): (u8, &[u8]) = match style {
+        CsvStyle::Indonesian => (b';', b"\xEF\xBB\xBF"),
+        CsvStyle::Plain => (b',', b""),
+    };
+    let number = |n: f64| {
+        let text = n.to_string();
+        match style {
+            CsvStyle::Indonesian => text.replace('.', ","),
+            CsvStyle::Plain => text,
+        }
+    };
     let mut files = Vec::new();
     for table in recap_tables(visits, results, method, sensitivity) {
-        let mut writer = csv::Writer::from_writer(Vec::new());
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .from_writer(bom.to_vec());
         writer.write_record(&table.header).map_err(error)?;
         for row in &table.rows {
             writer
                 .write_record(row.iter().map(|cell| match cell {
                     Cell::Text(t) => t.clone(),
-                    Cell::Number(n) => n.to_string(),
+                    Cell::Number(n) | Cell::Whole(n) => number(*n),
                     Cell::Empty => String::new(),
                 }))
                 .map_err(error)?;

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use rusqlite::params;
 use tinjau_core::merge::merge;
-use tinjau_core::report::{JuryMember, RankingReport, RecapVisit, VisitReport, innovation_tally};
+use tinjau_core::report::{
+    JuryMember, RankingReport, RecapJuror, RecapVisit, VisitReport, innovation_tally,
+};
 use tinjau_core::{SheetState, Verdict};
 
 use crate::{Result, Store, StoreError};
@@ -16,6 +18,7 @@ impl Store {
             .iter()
             .filter_map(|id| package.juror(id))
             .map(|j| JuryMember {
+                id: j.id.clone(),
                 name: j.name.clone(),
                 institution: j.institution.clone(),
                 role: j.role,
@@ -144,7 +147,17 @@ impl Store {
                     date: visit
                         .date()
                         .ok_or_else(|| StoreError::Corrupt(format!("visit {} date", visit.id)))?,
-                    jurors: visit.jurors.clone(),
+                    jurors: visit
+                        .jurors
+                        .iter()
+                        .map(|id| RecapJuror {
+                            id: id.clone(),
+                            label: package.juror(id).map_or_else(
+                                || id.clone(),
+                                |j| format!("{} ({})", j.name, j.institution),
+                            ),
+                        })
+                        .collect(),
                 })
             })
             .collect()

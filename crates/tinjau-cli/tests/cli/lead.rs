@@ -218,7 +218,13 @@ fn the_lead_merges_locks_and_produces_the_official_documents() {
         && r[0] == Data::Float(1.0)));
 
     let csv_dir = dir.join("csv");
-    lead.ok(&["report", "csv", "--out", csv_dir.to_str().unwrap()]);
+    lead.ok(&[
+        "report",
+        "csv",
+        "--plain",
+        "--out",
+        csv_dir.to_str().unwrap(),
+    ]);
     let mut reader = csv::Reader::from_path(csv_dir.join("rekap-visit-junrejo.csv")).unwrap();
     assert_eq!(reader.headers().unwrap().get(1), Some("I1"));
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
