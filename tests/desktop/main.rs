@@ -171,13 +171,122 @@ async fn a_juror_does_a_whole_visit_in_the_app_and_finds_it_after_a_restart() {
         .await
         .unwrap()
         .unwrap_or_default();
-    assert_eq!(i2, "72.5");
+    assert_eq!(i2, "72,5", "a decimal comma");
     assert!(
         client
             .find(Locator::Css(&id("submit-sheet")))
             .await
             .is_err(),
         "a submitted sheet is read-only"
+    );
+    client.close().await.unwrap();
+    drop(driver);
+    drop(display);
+}
+
+/// Whether an element is disabled.
+async fn disabled(client: &Client, test_id: &str) -> bool {
+    wait_for(client, test_id)
+        .await
+        .prop("disabled")
+        .await
+        .ok()
+        .flatten()
+        .as_deref()
+        == Some("true")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typo_is_never_saved_or_submitted_as_another_score() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = tempfile::tempdir().unwrap();
+    let display = Display::start();
+    let driver = Driver::start(&display, data.path());
+    let client = driver.session().await;
+    click(&client, "load-demo").await;
+    click(&client, "juror-akademisi").await;
+    click(&client, "open-visit-junrejo").await;
+    click(&client, "tab-score").await;
+
+    // "150" typed at a juror's pace: "15" stands for a moment (less than the autosave's
+    // 400 ms), and must never be saved once the "0" makes the entry invalid.
+    let input = wait_for(&client, "score-I1").await;
+    input.send_keys("15").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    input.send_keys("0").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        text_of(&client, "score-completeness")
+            .await
+            .starts_with("0 dari 7"),
+        "nothing was saved"
+    );
+    let error = text_of(&client, "indicator-I1").await;
+    assert!(error.contains("Nilai harus antara 0 dan 100"), "{error}");
+    assert!(
+        disabled(&client, "submit-sheet").await,
+        "no submit while a field shows an error"
+    );
+
+    // Numbers no juror types are refused too, with words that say what to type.
+    for typed in ["0x10", "1e2"] {
+        input.clear().await.unwrap();
+        input.send_keys(typed).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let error = text_of(&client, "indicator-I1").await;
+        assert!(error.contains("Tulis angka"), "{typed}: {error}");
+        assert!(
+            text_of(&client, "score-completeness")
+                .await
+                .starts_with("0 dari 7")
+        );
+    }
+
+    // A whole, valid entry (decimal comma) is saved, shown with a comma after a restart.
+    input.clear().await.unwrap();
+    input.send_keys("15,5").await.unwrap();
+    eventually("15,5 is saved", || async {
+        text_of(&client, "score-completeness")
+            .await
+            .starts_with("1 dari 7")
+    })
+    .await;
+    assert!(!disabled(&client, "submit-sheet").await);
+    client.close().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let client = driver.session().await;
+    click(&client, "open-visit-junrejo").await;
+    click(&client, "tab-score").await;
+    let shown = wait_for(&client, "score-I1")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(shown, "15,5");
+
+    // The confirmation lists every value being submitted.
+    for (indicator, value) in SCORES.iter().skip(1) {
+        wait_for(&client, &format!("score-{indicator}"))
+            .await
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    eventually("every indicator is scored", || async {
+        text_of(&client, "score-completeness")
+            .await
+            .starts_with("7 dari 7")
+    })
+    .await;
+    click(&client, "submit-sheet").await;
+    let values = text_of(&client, "submit-values").await;
+    assert!(
+        values.contains("15,5") && values.contains("72,5"),
+        "{values}"
     );
     client.close().await.unwrap();
     drop(driver);

@@ -36,4 +36,16 @@ describe("autosave", () => {
     await vi.advanceTimersByTimeAsync(10);
     expect(states).toEqual(["saving", "error"]);
   });
+
+  it("drops a pending value that became invalid: 15 is never saved on the way to 150", async () => {
+    const saved: string[] = [];
+    const saver = createAutosaver(async (v: string) => { saved.push(v); }, () => {}, 400);
+    saver.change("15");
+    expect(saver.busy()).toBe(true);
+    saver.cancel();
+    expect(saver.busy()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1000);
+    await saver.flush();
+    expect(saved).toEqual([]);
+  });
 });

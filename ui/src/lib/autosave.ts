@@ -7,6 +7,10 @@ export interface Autosaver<T> {
   change(value: T): void;
   /** Saves a pending value now (on blur, before leaving a screen). */
   flush(): Promise<void>;
+  /** Drops a pending value that was not saved yet (the text became invalid). */
+  cancel(): void;
+  /** A value is waiting to be saved, or being saved. */
+  busy(): boolean;
 }
 
 export function createAutosaver<T>(
@@ -17,6 +21,7 @@ export function createAutosaver<T>(
   let timer: ReturnType<typeof setTimeout> | null = null;
   let pending: { value: T } | null = null;
   let running: Promise<void> = Promise.resolve();
+  let saving = false;
 
   const run = (): Promise<void> => {
     if (timer !== null) {
@@ -26,6 +31,7 @@ export function createAutosaver<T>(
     if (pending === null) return running;
     const { value } = pending;
     pending = null;
+    saving = true;
     running = running.then(async () => {
       onState("saving");
       try {
@@ -33,6 +39,8 @@ export function createAutosaver<T>(
         onState(pending === null ? "saved" : "saving");
       } catch (error) {
         onState("error", error);
+      } finally {
+        saving = pending !== null;
       }
     });
     return running;
@@ -45,5 +53,11 @@ export function createAutosaver<T>(
       timer = setTimeout(run, delay);
     },
     flush: run,
+    cancel() {
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+      pending = null;
+    },
+    busy: () => pending !== null || saving,
   };
 }

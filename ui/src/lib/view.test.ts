@@ -63,6 +63,8 @@ describe("visit view logic", () => {
   it("refuses a score off the scale with the scale in the message", () => {
     expect(scoreProblem("101", 0, 100, t)).toBe("Nilai harus antara 0 dan 100");
     expect(scoreProblem("abc", 0, 100, t)).not.toBeNull();
+    expect(scoreProblem("0x10", 0, 100, t)).not.toBeNull();
+    expect(scoreProblem("1e2", 0, 100, t)).not.toBeNull();
     expect(scoreProblem("72,5", 0, 100, t)).toBeNull();
   });
 });

@@ -1,3 +1,4 @@
+import { formatScore, scoreProblemOf } from "./score";
 // The view logic of the visit screens, kept out of the components so it is tested.
 import type { Discrepancy } from "../bindings/Discrepancy";
 import type { Indicator } from "../bindings/Indicator";
@@ -81,11 +82,11 @@ export function innovationsOf(list: VisitChecklist): InnovationCheck[] {
   return list.groups.flatMap((g) => g.innovations);
 }
 
-/** Whether a typed score is on the scale. */
+/** What is wrong with a typed score, in the juror's language; null when it can be saved. */
 export function scoreProblem(text: string, min: number, max: number, t: Translate): string | null {
-  const value = Number(text.replace(",", "."));
-  if (text.trim() === "" || Number.isNaN(value) || value < min || value > max) {
-    return t("score.outOfScale", { min, max });
-  }
-  return null;
+  const problem = scoreProblemOf(text, min, max);
+  if (problem === null) return null;
+  return problem.kind === "notANumber"
+    ? t("score.notANumber")
+    : t("score.outOfScale", { min: formatScore(min), max: formatScore(max) });
 }
