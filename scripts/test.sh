@@ -15,6 +15,16 @@ command -v tauri-driver >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/tauri-driver" 
   || cargo install tauri-driver --version ^2 --locked --quiet
 scripts/ui.sh build
 scripts/ui.sh test
+# axe-core, which the desktop end-to-end tests inject into the webview to check every screen.
+(
+  cd tests/desktop
+  stamp=node_modules/.tinjau-lock-hash
+  hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hash" ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$hash" > "$stamp"
+  fi
+)
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The end-to-end tests run the real binaries; cargo builds a package's binary for tests only

@@ -239,3 +239,62 @@ pub async fn screenshot(client: &Client, name: &str) -> PathBuf {
     std::fs::write(&path, png).unwrap();
     path
 }
+
+/// axe-core, from the E2E package's own `node_modules` (scripts/test.sh installs it).
+fn axe_source() -> String {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("desktop/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{} is missing ({e}): run `npm ci` in tests/desktop (scripts/test.sh does)",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core (WCAG 2.0–2.2 A and AA rules) on the screen as the user meets it and fails on
+/// any critical or serious violation, naming each with the elements it found. `context` narrows
+/// the scan (a dialog is scanned as the user meets it, not with the page behind it twice).
+pub async fn assert_accessible(client: &Client, screen: &str, context: Option<&str>) {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let loaded = client
+        .execute("return typeof window.axe !== 'undefined'", vec![])
+        .await
+        .expect("asking for axe");
+    if loaded != serde_json::Value::Bool(true) {
+        client
+            .execute(&axe_source(), vec![])
+            .await
+            .expect("injecting axe-core");
+    }
+    let script = r#"
+        const [context, done] = arguments;
+        axe.run(context ? document.querySelector(context) : document, {
+            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+            resultTypes: ['violations', 'passes'],
+        }).then((result) => done({
+            rules: result.passes.length + result.violations.length,
+            violations: result.violations
+                .filter((v) => v.impact === 'critical' || v.impact === 'serious')
+                .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.length}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')})`),
+        })).catch((e) => done({ rules: 0, violations: [`axe failed: ${e}`] }));
+    "#;
+    let answer = client
+        .execute_async(script, vec![serde_json::json!(context)])
+        .await
+        .expect("running axe-core");
+    // A scan that checked nothing must never pass as a clean one.
+    let rules = answer["rules"].as_u64().unwrap_or(0);
+    assert!(
+        rules >= 5,
+        "{screen}: axe-core checked only {rules} rules: {answer}"
+    );
+    let violations: Vec<String> =
+        serde_json::from_value(answer["violations"].clone()).expect("axe's violations");
+    assert!(
+        violations.is_empty(),
+        "{screen}: {} critical/serious accessibility violations:\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
+}

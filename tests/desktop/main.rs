@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use tinjau_tests::desktop::{
-    Display, Driver, click, eventually, id, require_or_skip, screenshot, wait_for,
+    Display, Driver, assert_accessible, click, eventually, id, require_or_skip, screenshot,
+    wait_for,
 };
 use tinjau_tests::{Db, Server, photo};
 
@@ -60,8 +61,13 @@ async fn a_juror_does_a_whole_visit_in_the_app_and_finds_it_after_a_restart() {
     // An empty data folder: the first run offers the demo in one click.
     wait_for(&client, "load-demo").await;
     screenshot(&client, "first-run").await;
+    assert_accessible(&client, "first run", None).await;
     click(&client, "load-demo").await;
+    wait_for(&client, "juror-akademisi").await;
+    assert_accessible(&client, "choose juror", None).await;
     click(&client, "juror-akademisi").await;
+    wait_for(&client, "open-visit-junrejo").await;
+    assert_accessible(&client, "visits", None).await;
     click(&client, "open-visit-junrejo").await;
     let banner = text_of(&client, "discrepancies").await;
     assert!(
@@ -102,6 +108,7 @@ async fn a_juror_does_a_whole_visit_in_the_app_and_finds_it_after_a_restart() {
     })
     .await;
     screenshot(&client, "visit-workspace").await;
+    assert_accessible(&client, "visit: innovations", None).await;
 
     // An observation.
     click(&client, "tab-observe").await;
@@ -115,6 +122,7 @@ async fn a_juror_does_a_whole_visit_in_the_app_and_finds_it_after_a_restart() {
         count(&client, "observation").await == 1
     })
     .await;
+    assert_accessible(&client, "visit: observations", None).await;
 
     // All seven indicators, then submit.
     click(&client, "tab-score").await;
@@ -130,8 +138,15 @@ async fn a_juror_does_a_whole_visit_in_the_app_and_finds_it_after_a_restart() {
     .await;
     assert_eq!(text_of(&client, "band-I2").await, "Baik");
     screenshot(&client, "scoring").await;
+    assert_accessible(&client, "visit: scoring", None).await;
     click(&client, "submit-sheet").await;
     wait_for(&client, "submit-dialog").await;
+    assert_accessible(
+        &client,
+        "submit dialog",
+        Some("[data-testid=submit-dialog]"),
+    )
+    .await;
     click(&client, "submit-confirm").await;
     eventually("the sheet is submitted", || async {
         text_of(&client, "sheet-state").await.contains("Terkirim")
@@ -294,6 +309,89 @@ async fn a_typo_is_never_saved_or_submitted_as_another_score() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyboard_verdicts_land_on_the_card_that_holds_focus() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = tempfile::tempdir().unwrap();
+    let display = Display::start();
+    let driver = Driver::start(&display, data.path());
+    let client = driver.session().await;
+    click(&client, "load-demo").await;
+    click(&client, "juror-akademisi").await;
+    click(&client, "open-visit-junrejo").await;
+    // SICANDAPOL is highlighted first (a click on it)...
+    click(&client, "verdict-sicandapol-found").await;
+    eventually("sicandapol marked found", || {
+        pressed(&client, "verdict-sicandapol-found")
+    })
+    .await;
+    // ...then the keyboard moves into Lansia Smart's buttons, as Tab would, and 3 is pressed.
+    client
+        .execute(
+            "document.querySelector('[data-testid=\"verdict-lansia-smart-found\"]').focus()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys("3")
+        .await
+        .unwrap();
+    eventually("Lansia Smart is not found", || {
+        pressed(&client, "verdict-lansia-smart-not_found")
+    })
+    .await;
+    assert!(
+        pressed(&client, "verdict-sicandapol-found").await,
+        "SICANDAPOL keeps its verdict"
+    );
+    let highlighted = wait_for(&client, "innovation-lansia-smart")
+        .await
+        .attr("class")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        highlighted.contains("focused"),
+        "the highlight follows focus: {highlighted}"
+    );
+    // N opens its note, Esc leaves it, and 2 then acts on the same card again.
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys("n")
+        .await
+        .unwrap();
+    let note = client.active_element().await.unwrap();
+    assert_eq!(
+        note.attr("data-testid").await.unwrap().as_deref(),
+        Some("note-lansia-smart")
+    );
+    note.send_keys("Batik dijual di toko").await.unwrap();
+    note.send_keys("\u{e00c}").await.unwrap(); // Escape
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys("2")
+        .await
+        .unwrap();
+    eventually("Lansia Smart is partly found", || {
+        pressed(&client, "verdict-lansia-smart-partial")
+    })
+    .await;
+    client.close().await.unwrap();
+    drop(driver);
+    drop(display);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_package_shows_a_readable_error_and_changes_nothing() {
     if !require_or_skip() {
         return;
@@ -348,17 +446,9 @@ async fn the_app_syncs_to_a_real_server_until_nothing_is_pending() {
     let driver = Driver::start(&display, data.path());
     let client = driver.session().await;
 
-    wait_for(&client, "load-demo").await;
-    let inputs = client.find_all(Locator::Css("form input")).await.unwrap();
-    inputs[0].send_keys(&server.url).await.unwrap();
-    inputs[1].send_keys(&tokens["akademisi"]).await.unwrap();
-    client
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    // Work starts offline on the demo; the server is joined later, from the Sync page.
+    click(&client, "load-demo").await;
+    click(&client, "juror-akademisi").await;
     click(&client, "open-visit-junrejo").await;
     click(&client, "verdict-lansia-smart-found").await;
     eventually("lansia-smart marked found", || {
@@ -366,6 +456,24 @@ async fn the_app_syncs_to_a_real_server_until_nothing_is_pending() {
     })
     .await;
     click(&client, "nav-sync").await;
+    wait_for(&client, "sync-join-server")
+        .await
+        .send_keys(&server.url)
+        .await
+        .unwrap();
+    wait_for(&client, "sync-join-token")
+        .await
+        .send_keys(&tokens["akademisi"])
+        .await
+        .unwrap();
+    click(&client, "sync-join-submit").await;
+    eventually("the server is joined", || async {
+        client
+            .find(Locator::Css(&id("sync-join-form")))
+            .await
+            .is_err()
+    })
+    .await;
     eventually("one change waits to be sent", || async {
         text_of(&client, "sync-pending").await == "1"
     })
@@ -376,6 +484,7 @@ async fn the_app_syncs_to_a_real_server_until_nothing_is_pending() {
     })
     .await;
     screenshot(&client, "sync").await;
+    assert_accessible(&client, "sync", None).await;
     client.close().await.unwrap();
 
     let log = tokio::task::spawn_blocking(move || {
@@ -429,9 +538,16 @@ async fn the_lead_sees_the_recap_locks_a_visit_and_exports_the_minutes() {
     })
     .await;
     screenshot(&client, "rekap").await;
+    assert_accessible(&client, "rekap", None).await;
+    click(&client, "nav-settings").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_accessible(&client, "settings", None).await;
+    click(&client, "nav-rekap").await;
     // Lock Junrejo's result: its first lock button.
     let lock = client
-        .find(Locator::XPath("//button[contains(., 'Kunci hasil')]"))
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath("//button[contains(., 'Kunci hasil')]"))
         .await
         .unwrap();
     lock.click().await.unwrap();

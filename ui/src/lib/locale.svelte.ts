@@ -3,6 +3,8 @@ import { dictionaries, translate, type Locale } from "./i18n";
 
 const saved = typeof localStorage !== "undefined" ? localStorage.getItem("tinjau.locale") : null;
 let current = $state<Locale>(saved === "en" ? "en" : "id");
+// The page says which language it speaks from the start (screen readers pronounce by it).
+if (typeof document !== "undefined") document.documentElement.lang = current;
 
 export const locale = {
   get value(): Locale {

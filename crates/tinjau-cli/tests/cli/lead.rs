@@ -203,12 +203,21 @@ fn the_lead_merges_locks_and_produces_the_official_documents() {
             .unwrap_or_else(|| panic!("no row {label}"))
             .to_vec()
     };
+    // Jurors are named as people read them: name (institution), never an id.
     assert_eq!(
-        find_row("akademisi")[1],
+        find_row("Anggota Tim Juri (Akademisi) (Akademisi)")[1],
         Data::Float(80.0),
         "scores are numbers"
     );
-    assert_eq!(find_row("dindik")[7], Data::Float(56.0));
+    assert_eq!(
+        find_row("Anggota Tim Juri (Dinas Pendidikan) (Dinas Pendidikan Provinsi Jawa Timur)")[7],
+        Data::Float(56.0)
+    );
+    assert!(
+        sheet
+            .rows()
+            .all(|row| row.first() != Some(&Data::String("akademisi".into())))
+    );
     assert_eq!(find_row("Agregat (mean)")[1], Data::Float(72.5));
     assert_eq!(find_row("Berbeda pendapat")[1], Data::String("ya".into()));
     assert_eq!(find_row("Nilai akhir")[1], Data::Float(75.5));
