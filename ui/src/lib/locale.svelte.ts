@@ -2,9 +2,10 @@
 import { dictionaries, translate, type Locale } from "./i18n";
 
 const saved = typeof localStorage !== "undefined" ? localStorage.getItem("tinjau.locale") : null;
-let current = $state<Locale>(saved === "en" ? "en" : "id");
+const initial: Locale = saved === "en" ? "en" : "id";
+let current = $state<Locale>(initial);
 // The page says which language it speaks from the start (screen readers pronounce by it).
-if (typeof document !== "undefined") document.documentElement.lang = current;
+if (typeof document !== "undefined") document.documentElement.lang = initial;
 
 export const locale = {
   get value(): Locale {
