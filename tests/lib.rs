@@ -125,6 +125,17 @@ impl Server {
         command
     }
 
+    /// Runs one `tinjau-server` admin command on this storage; fails the test if it fails.
+    fn admin_ok(db: &Db, data_dir: &Path, args: &[&std::ffi::OsStr]) -> String {
+        let output = Self::admin(db, data_dir).args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "tinjau-server {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    }
+
     /// Publishes the demo package and issues a token for each (juror, role).
     pub fn prepare(
         db: &Db,
@@ -133,31 +144,12 @@ impl Server {
         let dir = tempfile::tempdir().expect("a temp dir");
         let package = dir.path().join("package.json");
         std::fs::write(&package, DEMO).unwrap();
-        let output = Self::admin(db, dir.path())
-            .arg("publish")
-            .arg(&package)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "publish: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        Self::admin_ok(db, dir.path(), &["publish".as_ref(), package.as_os_str()]);
         let mut tokens = HashMap::new();
         for (juror, role) in jurors {
-            let output = Self::admin(db, dir.path())
-                .args(["token", "--juror", juror, "--role", role])
-                .output()
-                .unwrap();
-            assert!(
-                output.status.success(),
-                "token: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            tokens.insert(
-                juror.to_string(),
-                String::from_utf8(output.stdout).unwrap().trim().to_string(),
-            );
+            let args = ["token", "--juror", juror, "--role", role];
+            let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+            tokens.insert(juror.to_string(), Self::admin_ok(db, dir.path(), &args));
         }
         (dir, tokens)
     }
@@ -246,12 +238,9 @@ impl Server {
 
     /// A token issued now (e.g. to revoke it later).
     pub fn token(&self, juror: &str, role: &str) -> String {
-        let output = Self::admin(&self.db, &self.data_dir)
-            .args(["token", "--juror", juror, "--role", role])
-            .output()
-            .unwrap();
-        assert!(output.status.success());
-        String::from_utf8(output.stdout).unwrap().trim().to_string()
+        let args = ["token", "--juror", juror, "--role", role];
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        Self::admin_ok(&self.db, &self.data_dir, &args)
     }
 
     /// Publishes another package on this server's storage.

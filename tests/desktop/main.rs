@@ -199,6 +199,13 @@ async fn a_juror_does_a_whole_visit_in_the_app_and_finds_it_after_a_restart() {
     drop(display);
 }
 
+/// The first run with the demo package, as `juror`, in Junrejo's visit.
+async fn demo_visit_as(client: &Client, juror: &str) {
+    click(client, "load-demo").await;
+    click(client, &format!("juror-{juror}")).await;
+    click(client, "open-visit-junrejo").await;
+}
+
 /// Whether an element is disabled.
 async fn disabled(client: &Client, test_id: &str) -> bool {
     wait_for(client, test_id)
@@ -221,9 +228,7 @@ async fn a_typo_is_never_saved_or_submitted_as_another_score() {
     let display = Display::start();
     let driver = Driver::start(&display, data.path());
     let client = driver.session().await;
-    click(&client, "load-demo").await;
-    click(&client, "juror-akademisi").await;
-    click(&client, "open-visit-junrejo").await;
+    demo_visit_as(&client, "akademisi").await;
     click(&client, "tab-score").await;
 
     // "150" typed at a juror's pace: "15" stands for a moment (less than the autosave's
@@ -318,9 +323,7 @@ async fn keyboard_verdicts_land_on_the_card_that_holds_focus() {
     let display = Display::start();
     let driver = Driver::start(&display, data.path());
     let client = driver.session().await;
-    click(&client, "load-demo").await;
-    click(&client, "juror-akademisi").await;
-    click(&client, "open-visit-junrejo").await;
+    demo_visit_as(&client, "akademisi").await;
     // SICANDAPOL is highlighted first (a click on it)...
     click(&client, "verdict-sicandapol-found").await;
     eventually("sicandapol marked found", || {
@@ -447,9 +450,7 @@ async fn the_app_syncs_to_a_real_server_until_nothing_is_pending() {
     let client = driver.session().await;
 
     // Work starts offline on the demo; the server is joined later, from the Sync page.
-    click(&client, "load-demo").await;
-    click(&client, "juror-akademisi").await;
-    click(&client, "open-visit-junrejo").await;
+    demo_visit_as(&client, "akademisi").await;
     click(&client, "verdict-lansia-smart-found").await;
     eventually("lansia-smart marked found", || {
         pressed(&client, "verdict-lansia-smart-found")

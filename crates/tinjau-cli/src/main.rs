@@ -153,26 +153,7 @@ enum Command {
     #[command(subcommand)]
     Report(ReportCommand),
     /// Send your work to the server and receive what you may see: changes first, then files.
-    Sync {
-        /// The server (first time, or to change it), e.g. https://192.168.1.10:8716.
-        #[arg(long, requires = "token")]
-        server: Option<String>,
-        /// Your token from the organiser or the lead (first time).
-        #[arg(long, requires = "server")]
-        token: Option<String>,
-        /// SHA-256 fingerprint of a self-signed server certificate to trust.
-        #[arg(long, value_name = "SHA256")]
-        pin: Option<String>,
-        /// Keep syncing every INTERVAL seconds until stopped (with backoff while offline).
-        #[arg(long)]
-        watch: bool,
-        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
-        interval: u64,
-        /// Continue this data folder as a new device, after sync found it was copied from
-        /// another laptop: its unsent changes are written again under the new device.
-        #[arg(long)]
-        new_device: bool,
-    },
+    Sync(SyncArgs),
     /// What is waiting to be synced, conflicts, the clock skew the server saw.
     Status,
     /// Open conflicts: the same field written differently on two devices.
@@ -200,6 +181,29 @@ enum SheetCommand {
     },
     /// Apply a juror's sheet file (idempotent; chain and authority checked).
     Import { file: PathBuf },
+}
+
+/// `tinjau sync`: its options.
+#[derive(Debug, clap::Args)]
+struct SyncArgs {
+    /// The server (first time, or to change it), e.g. https://192.168.1.10:8716.
+    #[arg(long, requires = "token")]
+    server: Option<String>,
+    /// Your token from the organiser or the lead (first time).
+    #[arg(long, requires = "server")]
+    token: Option<String>,
+    /// SHA-256 fingerprint of a self-signed server certificate to trust.
+    #[arg(long, value_name = "SHA256")]
+    pin: Option<String>,
+    /// Keep syncing every INTERVAL seconds until stopped (with backoff while offline).
+    #[arg(long)]
+    watch: bool,
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    interval: u64,
+    /// Continue this data folder as a new device, after sync found it was copied from
+    /// another laptop: its unsent changes are written again under the new device.
+    #[arg(long)]
+    new_device: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -529,25 +533,7 @@ fn run(cli: &Cli, out: &Output) -> Result<()> {
             let store = open_store(cli)?;
             out.quarantine(&store.quarantine()?)
         }
-        Command::Sync {
-            server,
-            token,
-            pin,
-            watch,
-            interval,
-            new_device,
-        } => sync_command(
-            cli,
-            out,
-            SyncArgs {
-                server: server.as_deref(),
-                token: token.as_deref(),
-                pin: pin.as_deref(),
-                watch: *watch,
-                interval: *interval,
-                new_device: *new_device,
-            },
-        ),
+        Command::Sync(args) => sync_command(cli, out, args),
         Command::Status => {
             let store = open_store(cli)?;
             out.status(&store.sync_status()?)
@@ -690,16 +676,7 @@ fn random_unit() -> f64 {
         / (f64::from(u32::MAX) + 1.0)
 }
 
-struct SyncArgs<'a> {
-    server: Option<&'a str>,
-    token: Option<&'a str>,
-    pin: Option<&'a str>,
-    watch: bool,
-    interval: u64,
-    new_device: bool,
-}
-
-fn sync_command(cli: &Cli, out: &Output, args: SyncArgs<'_>) -> Result<()> {
+fn sync_command(cli: &Cli, out: &Output, args: &SyncArgs) -> Result<()> {
     let SyncArgs {
         server,
         token,
@@ -708,8 +685,10 @@ fn sync_command(cli: &Cli, out: &Output, args: SyncArgs<'_>) -> Result<()> {
         interval,
         new_device,
     } = args;
+    let (server, token, pin) = (server.as_deref(), token.as_deref(), pin.as_deref());
+    let (watch, interval) = (*watch, *interval);
     let mut store = open_store(cli)?;
-    if new_device {
+    if *new_device {
         let device = store
             .continue_as_new_device()
             .context("continuing as a new device")?;
