@@ -14,6 +14,7 @@ pub const COMMANDS: &[&str] = &[
     "observe",
     "score",
     "submit",
+    "withdraw_submission",
     "evidence_file",
     "sync_now",
     "sync_status",

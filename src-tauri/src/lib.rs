@@ -306,6 +306,11 @@ async fn submit(shell: State<'_, Shell>, visit: String) -> CommandResult<()> {
     shell.with(|s| s.submit(&visit))
 }
 
+#[tauri::command]
+async fn withdraw_submission(shell: State<'_, Shell>, visit: String) -> CommandResult<()> {
+    shell.with(|s| s.withdraw_submission(&visit))
+}
+
 /// An evidence file's bytes (for thumbnails and previews).
 #[tauri::command]
 async fn evidence_file(shell: State<'_, Shell>, hash: String) -> CommandResult<Response> {
@@ -590,6 +595,7 @@ pub fn run() {
             observe,
             score,
             submit,
+            withdraw_submission,
             evidence_file,
             sync_now,
             sync_status,

@@ -148,8 +148,23 @@ async fn a_juror_does_a_whole_visit_in_the_app_and_finds_it_after_a_restart() {
     )
     .await;
     click(&client, "submit-confirm").await;
-    eventually("the sheet is submitted", || async {
-        text_of(&client, "sheet-state").await.contains("Terkirim")
+    // No server, no sheet file: final on this laptop, honestly not "sent".
+    eventually("the sheet is final", || async {
+        text_of(&client, "sheet-state").await == "Final — belum terkirim"
+    })
+    .await;
+    // It can be withdrawn while it has not left, and submitted again.
+    click(&client, "withdraw").await;
+    eventually("the sheet is a draft again", || async {
+        text_of(&client, "sheet-state").await == "Draf"
+    })
+    .await;
+    click(&client, "tab-score").await;
+    click(&client, "submit-sheet").await;
+    wait_for(&client, "submit-dialog").await;
+    click(&client, "submit-confirm").await;
+    eventually("the sheet is final again", || async {
+        text_of(&client, "sheet-state").await == "Final — belum terkirim"
     })
     .await;
 
@@ -158,7 +173,10 @@ async fn a_juror_does_a_whole_visit_in_the_app_and_finds_it_after_a_restart() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let client = driver.session().await;
     click(&client, "open-visit-junrejo").await;
-    assert!(text_of(&client, "sheet-state").await.contains("Terkirim"));
+    assert_eq!(
+        text_of(&client, "sheet-state").await,
+        "Final — belum terkirim"
+    );
     eventually("verdicts survive a restart", || async {
         pressed(&client, "verdict-sicandapol-found").await
             && pressed(&client, "verdict-paten-partial").await
@@ -451,6 +469,7 @@ async fn the_app_syncs_to_a_real_server_until_nothing_is_pending() {
 
     // Work starts offline on the demo; the server is joined later, from the Sync page.
     demo_visit_as(&client, "akademisi").await;
+    assert_eq!(text_of(&client, "online").await, "Tanpa server");
     click(&client, "verdict-lansia-smart-found").await;
     eventually("lansia-smart marked found", || {
         pressed(&client, "verdict-lansia-smart-found")
@@ -484,16 +503,27 @@ async fn the_app_syncs_to_a_real_server_until_nothing_is_pending() {
         text_of(&client, "sync-pending").await == "0"
     })
     .await;
+    eventually("online means the server answered", || async {
+        text_of(&client, "online").await == "Daring"
+    })
+    .await;
     screenshot(&client, "sync").await;
     assert_accessible(&client, "sync", None).await;
-    client.close().await.unwrap();
-
+    let url = server.url.clone();
     let log = tokio::task::spawn_blocking(move || {
-        let client = tinjau_sync::Client::new(&server.url, &tokens["ketua"], None).unwrap();
+        let client = tinjau_sync::Client::new(&url, &tokens["ketua"], None).unwrap();
         client.pull(0, 100).unwrap().0.changes
     })
     .await
     .unwrap();
+    // The server stops answering: the laptop says so, whatever its network interface says.
+    drop(server);
+    click(&client, "sync-now").await;
+    eventually("offline once the server does not answer", || async {
+        text_of(&client, "online").await == "Luring"
+    })
+    .await;
+    client.close().await.unwrap();
     assert_eq!(log.len(), 1, "the server has the verdict");
 }
 
@@ -567,4 +597,76 @@ async fn the_lead_sees_the_recap_locks_a_visit_and_exports_the_minutes() {
         store.visit_lock("visit-junrejo").unwrap().is_some()
             || store.visit_lock("visit-contoh-a").unwrap().is_some()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copied_data_folder_is_told_and_continues_as_a_new_device_in_the_app() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let (server, tokens) = tokio::task::spawn_blocking(|| {
+        Server::start(Db::Sqlite, &[("ketua", "lead"), ("akademisi", "juror")])
+    })
+    .await
+    .unwrap();
+    let url = server.url.clone();
+    let token = tokens["akademisi"].clone();
+    // A juror's laptop syncs once; its data folder is copied, and the original goes on.
+    let (original, copy) = tokio::task::spawn_blocking(move || {
+        let mut original = tinjau_tests::Laptop::joined(&url, &token, chrono::Duration::zero());
+        original
+            .store
+            .score("visit-junrejo", "I1", 80.0, None)
+            .unwrap();
+        original.sync(&url).unwrap();
+        let copy = tinjau_tests::copy_laptop(&original);
+        original
+            .store
+            .score("visit-junrejo", "I2", 81.0, None)
+            .unwrap();
+        original.sync(&url).unwrap();
+        (original, copy)
+    })
+    .await
+    .unwrap();
+    let tinjau_tests::Laptop { dir, store, .. } = copy;
+    drop(store);
+    let display = Display::start();
+    let driver = Driver::start(&display, dir.path());
+    let client = driver.session().await;
+    // The copy is used too: a verdict, then sync.
+    click(&client, "open-visit-junrejo").await;
+    click(&client, "verdict-lansia-smart-found").await;
+    eventually("lansia-smart marked found", || {
+        pressed(&client, "verdict-lansia-smart-found")
+    })
+    .await;
+    click(&client, "nav-sync").await;
+    click(&client, "sync-now").await;
+    let notice = text_of(&client, "device-copied").await;
+    assert!(notice.contains("disalin dari laptop lain"), "{notice}");
+    assert_eq!(
+        text_of(&client, "sync-pending").await,
+        "1",
+        "the copy's change still waits to be sent: it is not lost, nor shown as sent"
+    );
+    screenshot(&client, "device-copied").await;
+    assert_accessible(&client, "sync: a copied data folder", None).await;
+    click(&client, "new-device").await;
+    eventually(
+        "the copy's work reaches the server as a new device",
+        || async {
+            client
+                .find(Locator::Css(&id("device-copied")))
+                .await
+                .is_err()
+                && text_of(&client, "sync-pending").await == "0"
+        },
+    )
+    .await;
+    client.close().await.unwrap();
+    drop(driver);
+    drop(display);
+    drop(original);
 }

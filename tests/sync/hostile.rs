@@ -632,3 +632,48 @@ fn b2_b3_the_same_poison_on_a_usb_stick_is_quarantined_and_the_lead_keeps_workin
         .map(|s| s.value);
     assert_eq!(shown, Some(78.0));
 }
+
+#[test]
+fn a_submission_is_sent_once_the_server_has_it_and_only_then_out_of_the_jurors_hands() {
+    use tinjau_core::views::SheetDelivery;
+    for db in backends() {
+        let (server, tokens) = Server::start(db.clone(), JURY);
+        let url = &server.url;
+        let mut lead = Laptop::joined(url, &tokens["ketua"], Duration::zero());
+        let mut juror = Laptop::joined(url, &tokens["akademisi"], Duration::zero());
+        let delivery = |laptop: &Laptop| laptop.store.sheet_delivery("akademisi", VISIT).unwrap();
+        // Submitted and withdrawn before any sync: both changes travel, the sheet is a draft.
+        juror.score_and_submit(VISIT, 70.0);
+        assert_eq!(delivery(&juror), SheetDelivery::Final);
+        juror.store.withdraw_submission(VISIT).unwrap();
+        juror.sync(url).unwrap();
+        lead.sync(url).unwrap();
+        assert_eq!(
+            lead.store.sheet_state("akademisi", VISIT).unwrap(),
+            tinjau_core::SheetState::Draft,
+            "{db:?}"
+        );
+        // Submitted again and synced: sent, and the juror can no longer take it back.
+        juror.store.submit(VISIT).unwrap();
+        juror.sync(url).unwrap();
+        assert_eq!(delivery(&juror), SheetDelivery::Sent, "{db:?}");
+        assert_eq!(
+            juror.store.withdraw_submission(VISIT).unwrap_err().code(),
+            "sheet_already_sent"
+        );
+        // Nor can a hostile client of the same juror withdraw it behind the laptop's back.
+        let mut attacker = HostileLaptop::new(url, &tokens["akademisi"], "akademisi");
+        let withdraw = attacker.value(Entity::Sheet, "state", "\"draft\"");
+        assert_eq!(
+            refusal_code(&attacker.push_one(withdraw)),
+            Some(RefusalCode::NotAllowed),
+            "{db:?}"
+        );
+        lead.sync(url).unwrap();
+        assert_eq!(
+            lead.store.sheet_state("akademisi", VISIT).unwrap(),
+            tinjau_core::SheetState::Submitted,
+            "{db:?}"
+        );
+    }
+}

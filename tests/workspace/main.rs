@@ -126,3 +126,56 @@ fn the_reports_depend_on_the_core_only_not_on_the_store_or_the_network() {
     }
     assert!(deps.contains("tinjau-core") && deps.contains("typst"));
 }
+
+/// The desktop commands are spelled in four places until the command layer is generated:
+/// `src-tauri/src/commands.rs` (the permissions), `generate_handler!` in `src-tauri/src/lib.rs`,
+/// the capability that grants them, and `ui/src/lib/api.ts`. They must name the same commands.
+#[test]
+fn every_desktop_command_is_registered_granted_and_called_by_its_name() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap();
+    let quoted = |text: &str| -> BTreeSet<String> {
+        text.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let commands_rs = read("src-tauri/src/commands.rs");
+    let listed = quoted(&commands_rs[commands_rs.find("&[").unwrap()..]);
+    let lib = read("src-tauri/src/lib.rs");
+    let handler = &lib[lib.find("generate_handler![").unwrap()..];
+    let handler = &handler[..handler.find(']').unwrap()];
+    let registered: BTreeSet<String> = handler["generate_handler![".len()..]
+        .split(',')
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .collect();
+    let capability: serde_json::Value =
+        serde_json::from_str(&read("src-tauri/capabilities/default.json")).unwrap();
+    let granted: BTreeSet<String> = capability["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.as_str()?.strip_prefix("allow-"))
+        .map(|p| p.replace('-', "_"))
+        .collect();
+    let api = read("ui/src/lib/api.ts");
+    let api = &api[api.find("export const api").expect("api.ts exports `api`")..];
+    let called: BTreeSet<String> = api
+        .split("call<")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').nth(1).map(str::to_string))
+        .collect();
+    assert_eq!(
+        registered, listed,
+        "generate_handler! and commands.rs differ"
+    );
+    assert_eq!(granted, listed, "the capability and commands.rs differ");
+    for command in &called {
+        assert!(
+            listed.contains(command),
+            "api.ts calls {command}, which is no command"
+        );
+    }
+}

@@ -106,6 +106,9 @@ enum Command {
     },
     /// Submit your sheet for a visit; afterwards it is read-only.
     Submit { visit: String },
+    /// Take back your submission of a visit's sheet while it has not left this laptop (not
+    /// synced, not exported); once sent, only the lead can reopen it.
+    Withdraw { visit: String },
     /// Verify the change log's hash chain; names the first broken entry.
     Audit,
     /// Exchange a juror's submitted sheet with the lead as a file (no network needed).
@@ -411,6 +414,14 @@ fn run(cli: &Cli, out: &Output) -> Result<()> {
                 &format!("Submitted: your sheet for {visit} is now read-only"),
             )
         }
+        Command::Withdraw { visit } => {
+            let mut store = open_store(cli)?;
+            store.withdraw_submission(visit)?;
+            out.line(
+                &serde_json::json!({"visit": visit, "sheet": "draft"}),
+                &format!("Withdrawn: your sheet for {visit} is a draft again"),
+            )
+        }
         Command::Audit => {
             let store = open_store(cli)?;
             let report = store.audit()?;
@@ -428,9 +439,11 @@ fn run(cli: &Cli, out: &Output) -> Result<()> {
             out: path,
             with_evidence,
         }) => {
-            let store = open_store(cli)?;
+            let mut store = open_store(cli)?;
             let bytes = store.export_sheet(visit, *with_evidence)?;
             write_file_atomically(path, &bytes)?;
+            // The file is on disk: the submission in it has left this laptop.
+            store.record_sheet_exported(visit)?;
             out.line(
                 &serde_json::json!({"visit": visit, "file": path, "bytes": bytes.len()}),
                 &format!(

@@ -92,9 +92,12 @@ pub fn check_change(package: &Package, change: &Change) -> Result<(), Refusal> {
         let owner = sheet_owner(package, visit, entry.row_id)
             .ok_or_else(|| not_allowed("the sheet belongs to no juror of this visit".into()))?;
         if owner == author {
-            if state != Some(SheetState::Submitted) {
+            // A juror submits their sheet, or takes a submission back while it has not left
+            // their laptop (`sync::withdrawal_refused` judges that where it arrives); reopening
+            // a sheet that reached the lead is the lead's.
+            if state.is_none() {
                 return Err(not_allowed(
-                    "a juror can only submit their own sheet; reopening is the lead's".into(),
+                    "a juror can only submit their own sheet, or withdraw a submission that was not sent; reopening is the lead's".into(),
                 ));
             }
         } else if !is_visit_lead(package, visit, author) {

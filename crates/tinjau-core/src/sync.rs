@@ -336,6 +336,30 @@ pub fn refusal(
     }
 }
 
+/// A juror takes their own submission back (their sheet set to draft) only while it has not
+/// left their laptop. Where the receiver already held the sheet as submitted before this push
+/// or file, the submission had reached it, and only the lead can reopen the sheet now.
+pub fn withdrawal_refused(
+    package: &Package,
+    change: &Change,
+    held_before: Option<SheetState>,
+) -> Option<Refusal> {
+    let entry = change.entry();
+    let own_draft = change.value() == &FieldValue::SheetState(SheetState::Draft)
+        && entry
+            .visit_id
+            .as_deref()
+            .and_then(|v| package.visit(v))
+            .and_then(|visit| sheet_owner(package, visit, entry.row_id))
+            .is_some_and(|owner| owner == entry.author);
+    (own_draft && held_before == Some(SheetState::Submitted)).then(|| {
+        Refusal::new(
+            RefusalCode::NotAllowed,
+            "the submission had already been sent: only the team lead can reopen the sheet now",
+        )
+    })
+}
+
 /// The field keys whose state a push must gather: those its changes write, and for each sheet
 /// it submits, the scores that sheet must hold.
 pub fn keys_to_gather(package: &Package, batch: &[ChangeEntry]) -> Vec<FieldKey> {
@@ -528,6 +552,13 @@ pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
             }
         });
         let parsed = parsed.and_then(|change| {
+            let held_before = ctx
+                .states
+                .get(&FieldKey::of(entry))
+                .and_then(|state| serde_json::from_str::<SheetState>(&state.value).ok());
+            if let Some(refusal) = withdrawal_refused(ctx.package, &change, held_before) {
+                return Err(refusal);
+            }
             if let FieldValue::SheetState(SheetState::Submitted) = change.value() {
                 let visit = entry.visit_id.as_deref().unwrap_or_default();
                 let missing = unscored_indicators(ctx.package, &entry.author, visit, |key| {

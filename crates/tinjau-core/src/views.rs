@@ -6,6 +6,17 @@ use uuid::Uuid;
 use crate::discrepancy::Discrepancy;
 use crate::domain::{SheetState, Verdict};
 
+/// Where a juror's sheet stands, as the juror is told (ODK's Draft / Final / Sent): a
+/// submitted sheet is `Sent` only once it reached a server or a sheet file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SheetDelivery {
+    Draft,
+    /// Submitted on this laptop, not yet on a server or in a sheet file: it can be withdrawn.
+    Final,
+    Sent,
+}
+
 /// One line of `tinjau visits`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct VisitProgress {
@@ -19,6 +30,7 @@ pub struct VisitProgress {
     pub indicators_total: usize,
     pub indicators_scored: usize,
     pub sheet: SheetState,
+    pub delivery: SheetDelivery,
     /// This juror is on the visit's jury.
     pub on_jury: bool,
     /// This laptop's changes to the visit that no server has acknowledged yet.
@@ -35,6 +47,7 @@ pub struct VisitChecklist {
     pub region: Option<String>,
     pub juror_id: String,
     pub sheet: SheetState,
+    pub delivery: SheetDelivery,
     /// The reason, when this juror declared a conflict of interest for the participant.
     pub conflict_of_interest: Option<String>,
     /// The competition's score scale.
@@ -135,6 +148,9 @@ pub struct SyncStatus {
     /// The server found this data folder was copied to another laptop and both copies were
     /// used: this laptop must continue as a new device (`tinjau sync --new-device`).
     pub device_copied: bool,
+    /// Whether the server answered at the last try (`None`: never tried). This, not the
+    /// network interface being up, is what "online" means to a juror.
+    pub server_answers: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]

@@ -70,6 +70,10 @@ pub enum StoreError {
     NotTied { participants: Vec<String> },
     #[error("the sheet of \"{juror}\" for visit \"{visit}\" is not submitted yet")]
     SheetNotSubmitted { juror: String, visit: String },
+    #[error(
+        "your sheet for visit \"{visit}\" was already sent (to the server or on a sheet file): only the team lead can reopen it"
+    )]
+    SheetAlreadySent { visit: String },
     #[error("cannot lock visit \"{visit}\": no juror scored {}", missing.join(", "))]
     ResultIncomplete { visit: String, missing: Vec<String> },
     #[error(
@@ -146,6 +150,7 @@ impl StoreError {
             StoreError::VisitLocked { .. } => "visit_locked",
             StoreError::NotTied { .. } => "not_tied",
             StoreError::SheetNotSubmitted { .. } => "sheet_not_submitted",
+            StoreError::SheetAlreadySent { .. } => "sheet_already_sent",
             StoreError::ResultIncomplete { .. } => "result_incomplete",
             StoreError::SheetFile(_) => "invalid_sheet_file",
             StoreError::UnknownConflict { .. } => "unknown_conflict",

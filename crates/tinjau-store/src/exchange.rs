@@ -13,7 +13,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use tinjau_core::chain::{ChangeEntry, verify_device_chain};
 use tinjau_core::change::{Change, FieldValue, Refusal, RefusalCode, clock_limit};
-use tinjau_core::sync::{refusal, unscored_indicators};
+use tinjau_core::sync::{refusal, unscored_indicators, withdrawal_refused};
 use tinjau_core::{Entity, SheetState};
 use uuid::Uuid;
 
@@ -194,6 +194,18 @@ impl Store {
             .prepare("SELECT visit_id FROM visit_lock")?
             .query_map([], |row| row.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        // What this store held of each sheet before the file: a submission it already had was
+        // sent, and can no longer be withdrawn by its juror.
+        let held_before: std::collections::HashMap<(String, String), SheetState> = tx
+            .prepare("SELECT juror_id, visit_id, state FROM sheet")?
+            .query_map([], |row| {
+                Ok(((row.get(0)?, row.get(1)?), row.get::<_, String>(2)?))
+            })?
+            .filter_map(|row| {
+                row.map(|(key, state)| state.parse().ok().map(|state| (key, state)))
+                    .transpose()
+            })
+            .collect::<rusqlite::Result<_>>()?;
         let mut report = SheetImportReport {
             juror: file.juror.clone(),
             visit: file.visit.clone(),
@@ -242,6 +254,17 @@ impl Store {
                 } else if let Some(refusal) =
                     refusal(package, |visit| locked.contains(visit), change)
                 {
+                    Some(refusal)
+                } else if let Some(refusal) = withdrawal_refused(
+                    package,
+                    change,
+                    held_before
+                        .get(&(
+                            change.entry().author.clone(),
+                            change.entry().visit_id.clone().unwrap_or_default(),
+                        ))
+                        .copied(),
+                ) {
                     Some(refusal)
                 } else {
                     incomplete_submission(&tx, package, change)?

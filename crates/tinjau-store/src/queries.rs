@@ -47,6 +47,7 @@ impl Store {
                 indicators_total: package.indicators.len(),
                 indicators_scored: indicators_scored as usize,
                 sheet: self.sheet_state(&juror, &visit.id)?,
+                delivery: self.sheet_delivery(&juror, &visit.id)?,
                 on_jury: visit.jurors.contains(&juror),
                 unsynced_changes: unsynced
                     .query_row(params![device, visit.id], |row| row.get::<_, i64>(0))?
@@ -186,6 +187,7 @@ impl Store {
             participant_name: participant.name.clone(),
             region: participant.region.clone(),
             sheet: self.sheet_state(&juror, &visit.id)?,
+            delivery: self.sheet_delivery(&juror, &visit.id)?,
             juror_id: juror,
             conflict_of_interest,
             scale: package.competition.scale,

@@ -15,7 +15,7 @@ use tinjau_core::domain::{captured_outside_visit, check_score, rubric_label};
 use tinjau_core::package::{
     Innovation, Juror, Participant, RevisionRefusal, RevisionStep, Visit, revision_step,
 };
-use tinjau_core::views::{EvidenceView, ObservationView, ScoreView};
+use tinjau_core::views::{EvidenceView, ObservationView, ScoreView, SheetDelivery};
 use tinjau_core::{Package, SheetState, Verdict, ids};
 use uuid::Uuid;
 
@@ -400,6 +400,83 @@ impl Store {
                 FieldValue::SheetState(SheetState::Submitted),
             )
         })
+    }
+
+    /// Takes back this juror's submission of a visit's sheet while it has not left the laptop
+    /// (not synced, not exported): the sheet is a draft again, by a logged change. A submission
+    /// that was sent is the lead's to reopen.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub fn withdraw_submission(&mut self, visit: &str) -> Result<()> {
+        let juror = self.juror_id()?;
+        let visit = self.find_visit(visit)?.id.clone();
+        self.ensure_unlocked(&visit)?;
+        match self.sheet_delivery(&juror, &visit)? {
+            SheetDelivery::Draft => {
+                return Err(StoreError::SheetNotSubmitted { juror, visit });
+            }
+            SheetDelivery::Sent => return Err(StoreError::SheetAlreadySent { visit }),
+            SheetDelivery::Final => {}
+        }
+        let row_id = ids::sheet_id(&self.package()?.competition.id, &juror, &visit);
+        self.write(&juror, |writer| {
+            writer.record(
+                &ChangeTarget {
+                    row_id,
+                    visit_id: Some(&visit),
+                    target_id: None,
+                },
+                FieldValue::SheetState(SheetState::Draft),
+            )
+        })
+    }
+
+    /// Where a juror's sheet stands: a draft; final (submitted here, not yet on a server or in
+    /// a sheet file); or sent.
+    pub fn sheet_delivery(&self, juror: &str, visit: &str) -> Result<SheetDelivery> {
+        if self.sheet_state(juror, visit)? == SheetState::Draft {
+            return Ok(SheetDelivery::Draft);
+        }
+        let row_id = ids::sheet_id(&self.package()?.competition.id, juror, visit);
+        // The submission as this device wrote it (a submission received from elsewhere came
+        // through a server or a file: it was sent).
+        let own: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT seq, sync_state FROM change_log
+                 WHERE device_id = ?1 AND entity = 'sheet' AND field = 'state' AND row_id = ?2
+                 ORDER BY seq DESC LIMIT 1",
+                params![self.device_id.to_string(), row_id.to_string()],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let Some((seq, sync_state)) = own else {
+            return Ok(SheetDelivery::Sent);
+        };
+        let exported: Option<i64> = meta_get(&self.conn, &format!("sheet_exported:{visit}"))?
+            .and_then(|text| text.parse().ok());
+        Ok(
+            if sync_state == "acked" || exported.is_some_and(|up_to| up_to >= seq) {
+                SheetDelivery::Sent
+            } else {
+                SheetDelivery::Final
+            },
+        )
+    }
+
+    /// Records that the sheet of a visit, as this device has it now, left on a file (call it
+    /// once the file is written): a submission in it counts as sent.
+    pub fn record_sheet_exported(&mut self, visit: &str) -> Result<()> {
+        let visit = self.find_visit(visit)?.id.clone();
+        let up_to: i64 = self.conn.query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM change_log WHERE device_id = ?1",
+            [self.device_id.to_string()],
+            |row| row.get(0),
+        )?;
+        meta_set(
+            &self.conn,
+            &format!("sheet_exported:{visit}"),
+            &up_to.to_string(),
+        )
     }
 
     /// The ids of the indicators this juror has not scored for a visit, in package order (the

@@ -427,6 +427,15 @@ impl Store {
         store_bytes(&self.data_dir, hash, bytes).map(drop)
     }
 
+    /// Records whether the server answered at the last try (any answer counts, a refusal too).
+    pub fn record_contact(&mut self, answered: bool) -> Result<()> {
+        meta_set(
+            &self.conn,
+            "server_answers",
+            if answered { "1" } else { "0" },
+        )
+    }
+
     pub fn record_sync_success(&mut self, skew_ms: i64) -> Result<()> {
         let now = self.now_text();
         let tx = self
@@ -444,7 +453,8 @@ impl Store {
             .conn
             .prepare(
                 "SELECT change_id, entity, field, COALESCE(refusal, '') FROM change_log
-                 WHERE device_id = ?1 AND sync_state = 'quarantined' ORDER BY seq",
+                 WHERE device_id = ?1 AND sync_state = 'quarantined'
+                   AND COALESCE(refusal_code, '') <> 'device_copied' ORDER BY seq",
             )?
             .query_map([&device], |r| {
                 Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -461,7 +471,11 @@ impl Store {
             })
             .collect::<Result<Vec<_>>>()?;
         let pending_changes: i64 = self.conn.query_row(
-            "SELECT COUNT(*) FROM change_log WHERE device_id = ?1 AND sync_state IN ('pending', 'inflight')",
+            // A change refused only because the data folder was copied still waits to be sent
+            // (written again under a new device).
+            "SELECT COUNT(*) FROM change_log WHERE device_id = ?1
+             AND (sync_state IN ('pending', 'inflight')
+                  OR (sync_state = 'quarantined' AND refusal_code = 'device_copied'))",
             [&device],
             |r| r.get(0),
         )?;
@@ -483,6 +497,7 @@ impl Store {
                 as usize,
             clock_skew_ms: meta_get(&self.conn, "clock_skew_ms")?.and_then(|t| t.parse().ok()),
             device_copied: self.device_copied()?,
+            server_answers: meta_get(&self.conn, "server_answers")?.map(|v| v == "1"),
         })
     }
 }

@@ -370,8 +370,20 @@ pub fn join(
     Ok(whoami)
 }
 
-/// One full sync: push, pull, upload evidence, download missing evidence.
+/// One full sync: push, pull, upload evidence, download missing evidence. Whether the server
+/// answered is recorded (what "online" shows).
 pub fn sync_once(
+    store: &mut Store,
+    client: &Client,
+    progress: &mut dyn Progress,
+) -> SyncResult<SyncReport> {
+    let result = sync_steps(store, client, progress);
+    let answered = !matches!(result, Err(SyncError::Network(_)));
+    store.record_contact(answered)?;
+    result
+}
+
+fn sync_steps(
     store: &mut Store,
     client: &Client,
     progress: &mut dyn Progress,

@@ -25,4 +25,9 @@ clock_skew_ms: number | null,
  * The server found this data folder was copied to another laptop and both copies were
  * used: this laptop must continue as a new device (`tinjau sync --new-device`).
  */
-device_copied: boolean, };
+device_copied: boolean, 
+/**
+ * Whether the server answered at the last try (`None`: never tried). This, not the
+ * network interface being up, is what "online" means to a juror.
+ */
+server_answers: boolean | null, };

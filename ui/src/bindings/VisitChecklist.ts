@@ -3,12 +3,13 @@ import type { Discrepancy } from "./Discrepancy";
 import type { IndicatorGroup } from "./IndicatorGroup";
 import type { ObservationView } from "./ObservationView";
 import type { Scale } from "./Scale";
+import type { SheetDelivery } from "./SheetDelivery";
 import type { SheetState } from "./SheetState";
 
 /**
  * `tinjau visit VISIT`: the juror's whole checklist.
  */
-export type VisitChecklist = { visit_id: string, date: string, participant_id: string, participant_name: string, region: string | null, juror_id: string, sheet: SheetState, 
+export type VisitChecklist = { visit_id: string, date: string, participant_id: string, participant_name: string, region: string | null, juror_id: string, sheet: SheetState, delivery: SheetDelivery, 
 /**
  * The reason, when this juror declared a conflict of interest for the participant.
  */

@@ -49,6 +49,7 @@ export const api = {
   score: (visit: string, indicator: string, value: number, note: string | null) =>
     call<ScoreView>("score", { visit, indicator, value, note }),
   submit: (visit: string) => call<void>("submit", { visit }),
+  withdrawSubmission: (visit: string) => call<void>("withdraw_submission", { visit }),
   evidenceFile: (hash: string) => call<ArrayBuffer>("evidence_file", { hash }),
   syncNow: () => call<SyncStatus>("sync_now"),
   wakeSync: () => call<void>("wake_sync"),

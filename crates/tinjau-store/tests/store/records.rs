@@ -397,3 +397,55 @@ fn reopening_the_store_finds_everything_and_resets_inflight_changes() {
         .unwrap();
     assert_eq!(pending, 1);
 }
+
+#[test]
+fn a_submission_is_final_until_it_leaves_and_can_be_withdrawn_until_then() {
+    use tinjau_core::views::SheetDelivery;
+    let mut laptop = Laptop::juror("akademisi");
+    let delivery = |laptop: &Laptop| laptop.store.sheet_delivery("akademisi", VISIT).unwrap();
+    assert_eq!(delivery(&laptop), SheetDelivery::Draft);
+    for (i, indicator) in ["I1", "I2", "I3", "I4", "I5", "I6", "I7"]
+        .iter()
+        .enumerate()
+    {
+        laptop
+            .store
+            .score(VISIT, indicator, 70.0 + i as f64, None)
+            .unwrap();
+    }
+    laptop.store.submit(VISIT).unwrap();
+    assert_eq!(
+        delivery(&laptop),
+        SheetDelivery::Final,
+        "submitted, not sent"
+    );
+    // Withdrawn: a draft again, by a logged change, and writable.
+    laptop.store.withdraw_submission(VISIT).unwrap();
+    assert_eq!(delivery(&laptop), SheetDelivery::Draft);
+    assert_eq!(
+        laptop.store.sheet_state("akademisi", VISIT).unwrap(),
+        SheetState::Draft
+    );
+    laptop.store.score(VISIT, "I1", 71.5, None).unwrap();
+    laptop.store.audit().unwrap();
+    // Submitted again and handed over on a file: sent, and no longer the juror's to withdraw.
+    laptop.store.submit(VISIT).unwrap();
+    laptop.store.export_sheet(VISIT, false).unwrap();
+    assert_eq!(
+        delivery(&laptop),
+        SheetDelivery::Final,
+        "exporting alone is not sending"
+    );
+    laptop.store.record_sheet_exported(VISIT).unwrap();
+    assert_eq!(delivery(&laptop), SheetDelivery::Sent);
+    let before = laptop.dump();
+    let error = laptop.store.withdraw_submission(VISIT).unwrap_err();
+    assert_eq!(error.code(), "sheet_already_sent");
+    assert_eq!(laptop.dump(), before, "a refused withdrawal writes nothing");
+    // A draft cannot be withdrawn.
+    let mut other = Laptop::juror("dindik");
+    assert_eq!(
+        other.store.withdraw_submission(VISIT).unwrap_err().code(),
+        "sheet_not_submitted"
+    );
+}
