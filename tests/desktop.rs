@@ -82,6 +82,11 @@ pub struct Display {
 
 impl Display {
     pub fn start() -> Display {
+        Display::start_sized(1366, 768)
+    }
+
+    /// A display of another size (a small government laptop is 1024x600).
+    pub fn start_sized(width: u32, height: u32) -> Display {
         for number in 90..140 {
             if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
                 || Path::new(&format!("/tmp/.X{number}-lock")).exists()
@@ -93,7 +98,7 @@ impl Display {
                     &format!(":{number}"),
                     "-screen",
                     "0",
-                    "1366x768x24",
+                    &format!("{width}x{height}x24"),
                     "-nolisten",
                     "tcp",
                 ])

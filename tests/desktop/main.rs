@@ -69,6 +69,7 @@ async fn a_juror_does_a_whole_visit_in_the_app_and_finds_it_after_a_restart() {
     wait_for(&client, "open-visit-junrejo").await;
     assert_accessible(&client, "visits", None).await;
     click(&client, "open-visit-junrejo").await;
+    click(&client, "discrepancies-toggle").await;
     let banner = text_of(&client, "discrepancies").await;
     assert!(
         banner.contains("33") && banner.contains("34"),
@@ -570,6 +571,12 @@ async fn the_lead_sees_the_recap_locks_a_visit_and_exports_the_minutes() {
     .await;
     screenshot(&client, "rekap").await;
     assert_accessible(&client, "rekap", None).await;
+    let html = client.source().await.unwrap();
+    assert!(
+        html.contains("Anggota Tim Juri (Akademisi) (Akademisi)"),
+        "jurors are named, not shown by id"
+    );
+    assert!(!html.contains("<td>akademisi</td>"));
     click(&client, "nav-settings").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_accessible(&client, "settings", None).await;
@@ -669,4 +676,64 @@ async fn a_copied_data_folder_is_told_and_continues_as_a_new_device_in_the_app()
     drop(driver);
     drop(display);
     drop(original);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_fits_and_works_on_a_1024x600_screen() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = tempfile::tempdir().unwrap();
+    let display = Display::start_sized(1024, 600);
+    let driver = Driver::start(&display, data.path());
+    let client = driver.session().await;
+    // With no window manager, "maximised" has no effect: size the window to the screen, as a
+    // maximised window is. Its minimum size must allow it.
+    client.set_window_rect(0, 0, 1024, 600).await.unwrap();
+    let (_, _, width, height) = client.get_window_rect().await.unwrap();
+    assert!(
+        width <= 1024 && height <= 600,
+        "the window fits: {width}x{height}"
+    );
+    demo_visit_as(&client, "akademisi").await;
+    // The first innovation is in the top half of the screen, not pushed down by the header
+    // and the discrepancy banner.
+    let top = client
+        .execute(
+            "return document.querySelector('[data-innovation]').getBoundingClientRect().top",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(
+        top < 300.0,
+        "the first innovation starts at {top} px of 600"
+    );
+    screenshot(&client, "visit-1024x600").await;
+    assert_accessible(&client, "visit at 1024x600", None).await;
+    // Work goes on: a verdict, and the scoring tab.
+    click(&client, "verdict-sicandapol-found").await;
+    eventually("sicandapol marked found", || {
+        pressed(&client, "verdict-sicandapol-found")
+    })
+    .await;
+    click(&client, "tab-score").await;
+    wait_for(&client, "score-I1")
+        .await
+        .send_keys("80")
+        .await
+        .unwrap();
+    eventually("a score is saved", || async {
+        text_of(&client, "score-completeness")
+            .await
+            .starts_with("1 dari 7")
+    })
+    .await;
+    screenshot(&client, "scoring-1024x600").await;
+    client.close().await.unwrap();
+    drop(driver);
+    drop(display);
 }
