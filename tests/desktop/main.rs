@@ -581,22 +581,29 @@ async fn the_lead_sees_the_recap_locks_a_visit_and_exports_the_minutes() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_accessible(&client, "settings", None).await;
     click(&client, "nav-rekap").await;
-    // Lock Junrejo's result: its first lock button.
-    let lock = client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath("//button[contains(., 'Kunci hasil')]"))
-        .await
-        .unwrap();
-    lock.click().await.unwrap();
-    eventually("the lock's hash is shown", || async {
+    // The rule behind the red cells, with the package's threshold.
+    let legend = text_of(&client, "rekap-legend").await;
+    assert!(legend.contains("20 poin"), "{legend}");
+    let missing = text_of(&client, "missing-visit-junrejo").await;
+    assert!(
+        missing.contains("Anggota Tim Juri (Dinas Pendidikan)"),
+        "the sheets not in yet are named: {missing}"
+    );
+    // Locking asks first, naming what is missing; then a badge with the hash, and no second lock.
+    click(&client, "lock-visit-junrejo").await;
+    let dialog = text_of(&client, "lock-dialog").await;
+    assert!(dialog.contains("Lembar belum masuk"), "{dialog}");
+    assert_accessible(&client, "lock dialog", Some("[data-testid=lock-dialog]")).await;
+    click(&client, "lock-confirm").await;
+    let badge = text_of(&client, "locked-visit-junrejo").await;
+    assert!(badge.starts_with("Dikunci"), "{badge}");
+    assert!(
         client
-            .source()
+            .find(Locator::Css(&id("lock-visit-junrejo")))
             .await
-            .map(|html| html.contains("Hasil dikunci"))
-            .unwrap_or(false)
-    })
-    .await;
+            .is_err(),
+        "a locked visit offers no second lock"
+    );
     client.close().await.unwrap();
     let store =
         tinjau_store::Store::open(data.path(), tinjau_store::StoreOptions::default()).unwrap();

@@ -35,6 +35,12 @@ pub struct VisitProgress {
     pub on_jury: bool,
     /// This laptop's changes to the visit that no server has acknowledged yet.
     pub unsynced_changes: u64,
+    /// The visit's jurors (ids), for the lead's view of whose sheet is missing.
+    pub jury: Vec<String>,
+    /// The visit's jurors whose sheet this laptop holds as submitted.
+    pub submitted: Vec<String>,
+    /// The hash of the visit's locked result, once the lead locked it.
+    pub lock_hash: Option<String>,
 }
 
 /// `tinjau visit VISIT`: the juror's whole checklist.

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use rusqlite::params;
+use tinjau_core::SheetState;
 use tinjau_core::Verdict;
 use tinjau_core::discrepancy::visit_discrepancies;
 use tinjau_core::domain::rubric_label;
@@ -52,6 +53,18 @@ impl Store {
                 unsynced_changes: unsynced
                     .query_row(params![device, visit.id], |row| row.get::<_, i64>(0))?
                     as u64,
+                jury: visit.jurors.clone(),
+                submitted: visit
+                    .jurors
+                    .iter()
+                    .map(|j| Ok((j, self.sheet_state(j, &visit.id)?)))
+                    .filter_map(|r: Result<_>| match r {
+                        Ok((j, SheetState::Submitted)) => Some(Ok(j.clone())),
+                        Ok(_) => None,
+                        Err(e) => Some(Err(e)),
+                    })
+                    .collect::<Result<_>>()?,
+                lock_hash: self.visit_lock(&visit.id)?.map(|lock| lock.hash),
             });
         }
         Ok(out)

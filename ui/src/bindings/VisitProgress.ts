@@ -13,4 +13,16 @@ on_jury: boolean,
 /**
  * This laptop's changes to the visit that no server has acknowledged yet.
  */
-unsynced_changes: number, };
+unsynced_changes: number, 
+/**
+ * The visit's jurors (ids), for the lead's view of whose sheet is missing.
+ */
+jury: Array<string>, 
+/**
+ * The visit's jurors whose sheet this laptop holds as submitted.
+ */
+submitted: Array<string>, 
+/**
+ * The hash of the visit's locked result, once the lead locked it.
+ */
+lock_hash: string | null, };

@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+import type { CellResult } from "../bindings/CellResult";
+import type { VisitProgress } from "../bindings/VisitProgress";
+import { missingSheets, outOfLine } from "./rekap";
+
+const cell = (disputed: boolean, scores: [string, number][]): CellResult =>
+  ({ indicator_id: "I1", disputed, scores: scores.map(([juror, value]) => ({ juror, value })) }) as unknown as CellResult;
+
+describe("the Rekap", () => {
+  it("marks the score that is out of line, not the whole column", () => {
+    expect(outOfLine(cell(true, [["a", 70], ["b", 72], ["c", 40]]))).toEqual(new Set(["c"]));
+    expect(outOfLine(cell(true, [["a", 90], ["b", 60]]))).toEqual(new Set(["a", "b"]));
+    expect(outOfLine(cell(false, [["a", 70], ["b", 95]]))).toEqual(new Set());
+  });
+
+  it("lists the jurors whose sheet is missing", () => {
+    const visit = { jury: ["ketua", "akademisi", "dindik"], submitted: ["ketua"] } as unknown as VisitProgress;
+    expect(missingSheets(visit)).toEqual(["akademisi", "dindik"]);
+  });
+});
