@@ -468,16 +468,15 @@ async fn lead_export(
     let (name, bytes) = {
         let store = shell.store.lock().unwrap_or_else(|p| p.into_inner());
         match (kind.as_str(), visit) {
-            ("berita-acara", Some(visit)) => (
-                format!("berita-acara-{visit}.pdf"),
-                tinjau_report::berita_acara_pdf(
-                    &store.visit_report(&visit).map_err(store_error)?,
-                    today,
+            ("berita-acara", Some(visit)) => {
+                let report = store.visit_report(&visit).map_err(store_error)?;
+                (
+                    format!("Berita acara tinjau lapang - {}.pdf", report.participant),
+                    tinjau_report::berita_acara_pdf(&report, today).map_err(report_error)?,
                 )
-                .map_err(report_error)?,
-            ),
+            }
             ("ranking", _) => (
-                "berita-acara-peringkat.pdf".to_string(),
+                "Berita acara peringkat.pdf".to_string(),
                 tinjau_report::ranking_pdf(&store.ranking_report().map_err(store_error)?, today)
                     .map_err(report_error)?,
             ),
@@ -492,7 +491,7 @@ async fn lead_export(
                     &table,
                 )
                 .map_err(report_error)?;
-                ("rekap-nilai.xlsx".to_string(), bytes)
+                ("Rekap nilai.xlsx".to_string(), bytes)
             }
             (other, _) => {
                 return Err(error(
@@ -505,10 +504,8 @@ async fn lead_export(
     let folder = dirs::download_dir()
         .unwrap_or_else(|| shell.data_dir.clone())
         .join("Tinjau");
-    let path = folder.join(name);
-    std::fs::create_dir_all(&folder)
-        .and_then(|()| std::fs::write(&path, bytes))
-        .map_err(|e| error("io", format!("writing {}: {e}", path.display())))?;
+    let path =
+        tinjau_store::save_without_overwriting(&folder, &name, &bytes).map_err(store_error)?;
     Ok(path.display().to_string())
 }
 

@@ -6,6 +6,7 @@
 //! and the change log (a per-device hash chain) is both the audit trail and what sync pushes.
 
 mod changes;
+mod documents;
 mod error;
 mod evidence;
 mod exchange;
@@ -25,6 +26,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tinjau_core::Package;
 use uuid::Uuid;
 
+pub use documents::save_without_overwriting;
 pub use error::StoreError;
 pub use evidence::DEFAULT_EVIDENCE_LIMIT_BYTES;
 pub use exchange::{
