@@ -26,5 +26,8 @@ pub const COMMANDS: &[&str] = &[
     "lead_ranking",
     "lead_lock",
     "lead_export",
+    "import_sheet",
+    "lead_reopen",
+    "lead_note",
     "wake_sync",
 ];

@@ -19,8 +19,8 @@ use tinjau_core::merge::{Lock, MergeResult, Ranking};
 use tinjau_core::package::{Method, Role};
 use tinjau_core::sync::ConflictView;
 use tinjau_core::views::{
-    AuditReport, ErrorPayload, ObservationView, Overview, ScoreView, SyncProgress, SyncStatus,
-    VisitChecklist, VisitProgress,
+    AuditReport, ErrorPayload, ObservationView, Overview, ScoreView, SheetImportReport,
+    SyncProgress, SyncStatus, VisitChecklist, VisitProgress,
 };
 use tinjau_store::{Store, StoreError, StoreOptions, VerifyRequest};
 
@@ -137,6 +137,41 @@ async fn import_package(shell: State<'_, Shell>, request: Request<'_>) -> Comman
         s.import_package(bytes)?;
         overview_of(s, &shell.data_dir)
     })
+}
+
+/// The lead takes in a juror's sheet file (from a USB stick): raw IPC bytes.
+#[tauri::command]
+async fn import_sheet(
+    shell: State<'_, Shell>,
+    request: Request<'_>,
+) -> CommandResult<SheetImportReport> {
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(error(
+            "invalid_request",
+            "the sheet file must be sent as bytes",
+        ));
+    };
+    shell.with(|s| s.import_sheet(bytes))
+}
+
+#[tauri::command]
+async fn lead_reopen(
+    shell: State<'_, Shell>,
+    visit: String,
+    juror: String,
+    reason: String,
+) -> CommandResult<()> {
+    shell.with(|s| s.reopen(&visit, &juror, &reason))
+}
+
+#[tauri::command]
+async fn lead_note(
+    shell: State<'_, Shell>,
+    visit: String,
+    indicator: String,
+    note: String,
+) -> CommandResult<()> {
+    shell.with(|s| s.lead_note(&visit, &indicator, &note))
 }
 
 #[tauri::command]
@@ -604,6 +639,9 @@ pub fn run() {
             lead_ranking,
             lead_lock,
             lead_export,
+            import_sheet,
+            lead_reopen,
+            lead_note,
             wake_sync,
         ])
         .run(tauri::generate_context!())

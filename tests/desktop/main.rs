@@ -549,6 +549,19 @@ async fn the_lead_sees_the_recap_locks_a_visit_and_exports_the_minutes() {
         juror.score_and_submit("visit-junrejo", 90.0);
         lead.import_sheet(&juror.store.export_sheet("visit-junrejo", false).unwrap())
             .unwrap();
+        // Another juror's sheet waits on a USB stick, for the lead to import in the app.
+        let mut other = tinjau_tests::Laptop::new(chrono::Duration::zero());
+        other
+            .store
+            .import_package(tinjau_tests::DEMO.as_bytes())
+            .unwrap();
+        other.store.init_juror("dindik").unwrap();
+        other.score_and_submit("visit-junrejo", 70.0);
+        std::fs::write(
+            data.path().join("lembar-dindik.json"),
+            other.store.export_sheet("visit-junrejo", false).unwrap(),
+        )
+        .unwrap();
         lead.init_juror("ketua").unwrap();
         for visit in ["visit-junrejo", "visit-contoh-a"] {
             for (i, indicator) in tinjau_tests::INDICATORS.iter().enumerate() {
@@ -581,13 +594,55 @@ async fn the_lead_sees_the_recap_locks_a_visit_and_exports_the_minutes() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_accessible(&client, "settings", None).await;
     click(&client, "nav-rekap").await;
+    // A sheet from a USB stick, imported in the app.
+    wait_for(&client, "import-sheet")
+        .await
+        .send_keys(data.path().join("lembar-dindik.json").to_str().unwrap())
+        .await
+        .unwrap();
+    let imported = text_of(&client, "rekap-message").await;
+    assert!(
+        imported.contains("Anggota Tim Juri (Dinas Pendidikan)") && imported.contains("diimpor"),
+        "{imported}"
+    );
     // The rule behind the red cells, with the package's threshold.
     let legend = text_of(&client, "rekap-legend").await;
     assert!(legend.contains("20 poin"), "{legend}");
+    // The lead writes a note on a disputed indicator (I1: 60, 70 and 90).
+    wait_for(&client, "lead-note-visit-junrejo-I1")
+        .await
+        .send_keys("Perbedaan karena kunjungan lapangan berbeda jam")
+        .await
+        .unwrap();
+    click(&client, "lead-note-save-visit-junrejo-I1").await;
+    eventually("the note is saved", || async {
+        text_of(&client, "rekap-message").await.contains("disimpan")
+    })
+    .await;
+    // The lead reopens a sheet, with a reason.
+    wait_for(&client, "reopen-juror-visit-junrejo")
+        .await
+        .select_by_value("akademisi")
+        .await
+        .unwrap();
+    wait_for(&client, "reopen-reason-visit-junrejo")
+        .await
+        .send_keys("Nilai I3 salah ketik")
+        .await
+        .unwrap();
+    click(&client, "reopen-visit-junrejo").await;
+    eventually("the sheet is reopened", || async {
+        text_of(&client, "rekap-message")
+            .await
+            .contains("dibuka kembali")
+    })
+    .await;
     let missing = text_of(&client, "missing-visit-junrejo").await;
     assert!(
-        missing.contains("Anggota Tim Juri (Dinas Pendidikan)"),
-        "the sheets not in yet are named: {missing}"
+        missing.contains("Anggota Tim Juri (Biro Hukum)")
+            && missing.contains("Anggota Tim Juri (Akademisi)")
+            && !missing.contains("Dinas Pendidikan"),
+        "the sheets not in yet are named (the reopened one too, not the imported one): {missing}"
     );
     // Locking asks first, naming what is missing; then a badge with the hash, and no second lock.
     click(&client, "lock-visit-junrejo").await;
@@ -610,6 +665,23 @@ async fn the_lead_sees_the_recap_locks_a_visit_and_exports_the_minutes() {
     assert!(
         store.visit_lock("visit-junrejo").unwrap().is_some()
             || store.visit_lock("visit-contoh-a").unwrap().is_some()
+    );
+    assert_eq!(
+        store.sheet_state("akademisi", "visit-junrejo").unwrap(),
+        tinjau_core::SheetState::Draft,
+        "the reopened sheet is a draft again"
+    );
+    assert_eq!(
+        store.sheet_state("dindik", "visit-junrejo").unwrap(),
+        tinjau_core::SheetState::Submitted,
+        "the imported sheet counts"
+    );
+    assert_eq!(
+        store.lead_notes("visit-junrejo").unwrap(),
+        [(
+            "I1".to_string(),
+            "Perbedaan karena kunjungan lapangan berbeda jam".to_string()
+        )]
     );
 }
 

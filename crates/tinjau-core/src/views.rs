@@ -200,3 +200,24 @@ pub struct SyncProgress {
     /// The evidence file (its hash) this progress is about, for per-file bars.
     pub file: Option<String>,
 }
+
+/// A change of a sheet file that was not applied, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct RefusedChange {
+    pub change_id: Uuid,
+    pub reason: String,
+}
+
+/// What importing a juror's sheet file did (`tinjau sheet import`, the lead's Rekap).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct SheetImportReport {
+    pub juror: String,
+    pub visit: String,
+    pub device_id: Uuid,
+    pub applied: usize,
+    pub duplicates: usize,
+    pub quarantined: Vec<RefusedChange>,
+    pub evidence_stored: usize,
+    /// Evidence referenced by the sheet but not in the file (still "pending").
+    pub evidence_missing: usize,
+}

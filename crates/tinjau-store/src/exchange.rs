@@ -49,24 +49,7 @@ pub struct EvidenceBlob {
     pub data: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RefusedChange {
-    pub change_id: Uuid,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SheetImportReport {
-    pub juror: String,
-    pub visit: String,
-    pub device_id: Uuid,
-    pub applied: usize,
-    pub duplicates: usize,
-    pub quarantined: Vec<RefusedChange>,
-    pub evidence_stored: usize,
-    /// Evidence referenced by the sheet but not in the file (still "pending").
-    pub evidence_missing: usize,
-}
+pub use tinjau_core::views::{RefusedChange, SheetImportReport};
 
 impl Store {
     /// The file a juror hands the lead: this device's whole change log for the competition, and

@@ -8,6 +8,7 @@ import type { MergeResult } from "../bindings/MergeResult";
 import type { Method } from "../bindings/Method";
 import type { ObservationView } from "../bindings/ObservationView";
 import type { Overview } from "../bindings/Overview";
+import type { SheetImportReport } from "../bindings/SheetImportReport";
 import type { Ranking } from "../bindings/Ranking";
 import type { ScoreView } from "../bindings/ScoreView";
 import type { SyncStatus } from "../bindings/SyncStatus";
@@ -35,6 +36,9 @@ export const api = {
   overview: () => call<Overview>("overview"),
   loadDemo: () => call<Overview>("load_demo"),
   importPackage: (bytes: Uint8Array) => call<Overview>("import_package", bytes),
+  importSheet: (bytes: Uint8Array) => call<SheetImportReport>("import_sheet", bytes),
+  leadReopen: (visit: string, juror: string, reason: string) => call<void>("lead_reopen", { visit, juror, reason }),
+  leadNote: (visit: string, indicator: string, note: string) => call<void>("lead_note", { visit, indicator, note }),
   chooseJuror: (juror: string) => call<Overview>("choose_juror", { juror }),
   joinServer: (server: string, token: string, pin: string | null) => call<Overview>("join_server", { server, token, pin }),
   visits: () => call<VisitProgress[]>("visits"),

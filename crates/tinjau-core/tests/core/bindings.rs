@@ -28,6 +28,8 @@ fn typescript_bindings_are_up_to_date() {
         views::VisitProgress,
         views::VisitChecklist,
         views::SheetDelivery,
+        views::SheetImportReport,
+        views::RefusedChange,
         views::IndicatorGroup,
         views::InnovationCheck,
         views::ScoreView,
