@@ -254,7 +254,7 @@ async fn a_typo_is_never_saved_or_submitted_as_another_score() {
     // 400 ms), and must never be saved once the "0" makes the entry invalid.
     let input = wait_for(&client, "score-I1").await;
     input.send_keys("15").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
     input.send_keys("0").await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(
