@@ -29,5 +29,7 @@ pub const COMMANDS: &[&str] = &[
     "import_sheet",
     "lead_reopen",
     "lead_note",
+    "lead_quarantine",
+    "lead_tiebreak",
     "wake_sync",
 ];

@@ -19,8 +19,8 @@ use tinjau_core::merge::{Lock, MergeResult, Ranking};
 use tinjau_core::package::{Method, Role};
 use tinjau_core::sync::ConflictView;
 use tinjau_core::views::{
-    AuditReport, ErrorPayload, ObservationView, Overview, ScoreView, SheetImportReport,
-    SyncProgress, SyncStatus, VisitChecklist, VisitProgress,
+    AuditReport, ErrorPayload, ObservationView, Overview, QuarantinedChange, ScoreView,
+    SheetImportReport, SyncProgress, SyncStatus, VisitChecklist, VisitProgress,
 };
 use tinjau_store::{Store, StoreError, StoreOptions, VerifyRequest};
 
@@ -172,6 +172,20 @@ async fn lead_note(
     note: String,
 ) -> CommandResult<()> {
     shell.with(|s| s.lead_note(&visit, &indicator, &note))
+}
+
+#[tauri::command]
+async fn lead_quarantine(shell: State<'_, Shell>) -> CommandResult<Vec<QuarantinedChange>> {
+    shell.with(|s| s.quarantine())
+}
+
+#[tauri::command]
+async fn lead_tiebreak(
+    shell: State<'_, Shell>,
+    order: Vec<String>,
+    reason: String,
+) -> CommandResult<()> {
+    shell.with(|s| s.break_tie(&order, &reason))
 }
 
 #[tauri::command]
@@ -642,6 +656,8 @@ pub fn run() {
             import_sheet,
             lead_reopen,
             lead_note,
+            lead_quarantine,
+            lead_tiebreak,
             wake_sync,
         ])
         .run(tauri::generate_context!())

@@ -816,3 +816,73 @@ async fn the_app_fits_and_works_on_a_1024x600_screen() {
     drop(driver);
     drop(display);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lead_breaks_a_tie_and_sees_the_quarantined_changes_in_the_app() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = tempfile::tempdir().unwrap();
+    {
+        // The lead alone scores both kecamatan the same (a tie), locks Junrejo, then a juror's
+        // sheet for Junrejo arrives too late: it is quarantined.
+        let mut lead =
+            tinjau_store::Store::open(data.path(), tinjau_store::StoreOptions::default()).unwrap();
+        lead.import_package(tinjau_tests::DEMO.as_bytes()).unwrap();
+        lead.init_juror("ketua").unwrap();
+        for visit in ["visit-junrejo", "visit-contoh-a"] {
+            for indicator in tinjau_tests::INDICATORS {
+                lead.score(visit, indicator, 80.0, None).unwrap();
+            }
+            lead.submit(visit).unwrap();
+        }
+        lead.lock("visit-junrejo").unwrap();
+        let mut juror = tinjau_tests::Laptop::new(chrono::Duration::zero());
+        juror
+            .store
+            .import_package(tinjau_tests::DEMO.as_bytes())
+            .unwrap();
+        juror.store.init_juror("akademisi").unwrap();
+        juror.score_and_submit("visit-junrejo", 90.0);
+        let report = lead
+            .import_sheet(&juror.store.export_sheet("visit-junrejo", false).unwrap())
+            .unwrap();
+        assert!(!report.quarantined.is_empty());
+    }
+    let display = Display::start();
+    let driver = Driver::start(&display, data.path());
+    let client = driver.session().await;
+    click(&client, "nav-rekap").await;
+    let quarantine = text_of(&client, "quarantine").await;
+    assert!(
+        quarantine.contains("Anggota Tim Juri (Akademisi)") && quarantine.contains("locked"),
+        "{quarantine}"
+    );
+    let tie = "tie-junrejo+contoh-a";
+    wait_for(&client, tie).await;
+    assert_accessible(&client, "rekap with a tie and a quarantine", None).await;
+    click(&client, "tie-up-contoh-a").await;
+    wait_for(&client, "tie-reason-junrejo+contoh-a")
+        .await
+        .send_keys("Dampak inovasi lebih luas")
+        .await
+        .unwrap();
+    click(&client, "tie-decide-junrejo+contoh-a").await;
+    eventually("the tie is decided", || async {
+        client.find(Locator::Css(&id(tie))).await.is_err()
+    })
+    .await;
+    client.close().await.unwrap();
+    let store =
+        tinjau_store::Store::open(data.path(), tinjau_store::StoreOptions::default()).unwrap();
+    let result = store.merge(None).unwrap();
+    let first = result
+        .participants
+        .iter()
+        .find(|p| p.rank == Some(1))
+        .unwrap();
+    assert_eq!(first.participant_id, "contoh-a", "the lead's order counts");
+    drop(driver);
+    drop(display);
+}

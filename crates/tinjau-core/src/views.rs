@@ -221,3 +221,14 @@ pub struct SheetImportReport {
     /// Evidence referenced by the sheet but not in the file (still "pending").
     pub evidence_missing: usize,
 }
+
+/// A change received but refused, kept for the lead to see.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct QuarantinedChange {
+    pub change_id: String,
+    pub author: String,
+    pub entity: String,
+    pub visit_id: Option<String>,
+    pub reason: String,
+    pub received_at: String,
+}

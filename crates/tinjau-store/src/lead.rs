@@ -15,16 +15,7 @@ use crate::changes::ChangeTarget;
 use crate::records::text;
 use crate::{Result, Store, StoreError};
 
-/// A change received but refused, kept for the lead to see.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct QuarantinedChange {
-    pub change_id: String,
-    pub author: String,
-    pub entity: String,
-    pub visit_id: Option<String>,
-    pub reason: String,
-    pub received_at: String,
-}
+pub use tinjau_core::views::QuarantinedChange;
 
 impl Store {
     /// This store's juror, who must be the team lead.

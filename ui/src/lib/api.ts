@@ -8,6 +8,7 @@ import type { MergeResult } from "../bindings/MergeResult";
 import type { Method } from "../bindings/Method";
 import type { ObservationView } from "../bindings/ObservationView";
 import type { Overview } from "../bindings/Overview";
+import type { QuarantinedChange } from "../bindings/QuarantinedChange";
 import type { SheetImportReport } from "../bindings/SheetImportReport";
 import type { Ranking } from "../bindings/Ranking";
 import type { ScoreView } from "../bindings/ScoreView";
@@ -39,6 +40,8 @@ export const api = {
   importSheet: (bytes: Uint8Array) => call<SheetImportReport>("import_sheet", bytes),
   leadReopen: (visit: string, juror: string, reason: string) => call<void>("lead_reopen", { visit, juror, reason }),
   leadNote: (visit: string, indicator: string, note: string) => call<void>("lead_note", { visit, indicator, note }),
+  leadQuarantine: () => call<QuarantinedChange[]>("lead_quarantine"),
+  leadTiebreak: (order: string[], reason: string) => call<void>("lead_tiebreak", { order, reason }),
   chooseJuror: (juror: string) => call<Overview>("choose_juror", { juror }),
   joinServer: (server: string, token: string, pin: string | null) => call<Overview>("join_server", { server, token, pin }),
   visits: () => call<VisitProgress[]>("visits"),

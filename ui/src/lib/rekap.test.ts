@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CellResult } from "../bindings/CellResult";
 import type { VisitProgress } from "../bindings/VisitProgress";
-import { missingSheets, outOfLine } from "./rekap";
+import { missingSheets, moveUp, openTies, outOfLine } from "./rekap";
 
 const cell = (disputed: boolean, scores: [string, number][]): CellResult =>
   ({ indicator_id: "I1", disputed, scores: scores.map(([juror, value]) => ({ juror, value })) }) as unknown as CellResult;
@@ -16,5 +16,14 @@ describe("the Rekap", () => {
   it("lists the jurors whose sheet is missing", () => {
     const visit = { jury: ["ketua", "akademisi", "dindik"], submitted: ["ketua"] } as unknown as VisitProgress;
     expect(missingSheets(visit)).toEqual(["akademisi", "dindik"]);
+  });
+
+  it("finds the ties the lead has not ordered, and orders them", () => {
+    const p = (id: string, rank: number | null, tied: boolean, reason: string | null = null) =>
+      ({ participant_id: id, rank, tied, tie_break_reason: reason });
+    expect(openTies([p("a", 1, true), p("b", 1, true), p("c", 3, false), p("d", 4, true, "decided"), p("e", 5, true, "decided")]))
+      .toEqual([["a", "b"]]);
+    expect(moveUp(["a", "b", "c"], 2)).toEqual(["a", "c", "b"]);
+    expect(moveUp(["a", "b"], 0)).toEqual(["a", "b"]);
   });
 });

@@ -17,3 +17,22 @@ export function outOfLine(cell: CellResult): Set<string> {
 export function missingSheets(visit: VisitProgress): string[] {
   return visit.jury.filter((juror) => !visit.submitted.includes(juror));
 }
+
+/** Participants that share a rank the lead has not ordered yet, group by group, in list order. */
+export function openTies(participants: { participant_id: string; rank: number | null; tied: boolean; tie_break_reason: string | null }[]): string[][] {
+  const groups = new Map<number, string[]>();
+  for (const p of participants) {
+    if (p.tied && p.rank !== null && p.tie_break_reason === null) {
+      groups.set(p.rank, [...(groups.get(p.rank) ?? []), p.participant_id]);
+    }
+  }
+  return [...groups.values()].filter((ids) => ids.length > 1);
+}
+
+/** `order` with the item at `index` moved one place up. */
+export function moveUp<T>(order: T[], index: number): T[] {
+  if (index <= 0 || index >= order.length) return order;
+  const next = [...order];
+  [next[index - 1], next[index]] = [next[index], next[index - 1]];
+  return next;
+}

@@ -30,6 +30,7 @@ fn typescript_bindings_are_up_to_date() {
         views::SheetDelivery,
         views::SheetImportReport,
         views::RefusedChange,
+        views::QuarantinedChange,
         views::IndicatorGroup,
         views::InnovationCheck,
         views::ScoreView,
