@@ -88,6 +88,13 @@ fn b1_a_copied_data_folder_is_detected_and_recovers_without_losing_anything() {
         assert_ne!(old_device, new_device);
         assert!(!copy.store.sync_status().unwrap().device_copied);
         copy.sync(url).expect("the new device syncs");
+        let status = copy.store.sync_status().unwrap();
+        assert_eq!(status.pending_changes, 0, "{db:?}");
+        assert!(
+            status.quarantined.is_empty(),
+            "{db:?}: nothing shows as refused: {:?}",
+            status.quarantined
+        );
         everyone_still_syncs(&db, url, &mut [&mut lead, &mut copy, &mut original]);
         assert_eq!(
             lead_sees(&lead, "akademisi", "I3"),

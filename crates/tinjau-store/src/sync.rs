@@ -454,7 +454,8 @@ impl Store {
             .prepare(
                 "SELECT change_id, entity, field, COALESCE(refusal, '') FROM change_log
                  WHERE device_id = ?1 AND sync_state = 'quarantined'
-                   AND COALESCE(refusal_code, '') <> 'device_copied' ORDER BY seq",
+                   AND COALESCE(refusal_code, '') NOT IN ('device_copied', 'rewritten')
+                 ORDER BY seq",
             )?
             .query_map([&device], |r| {
                 Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
