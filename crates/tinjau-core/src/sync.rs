@@ -491,6 +491,9 @@ pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
         // Who may push this entry at all, and where it stands in its device's chain. A refusal
         // here leaves the chain as it was.
         let known = ctx.devices.get(&entry.device_id);
+        // Parsed once (the hash is the costly part): its verdict on the hash decides the
+        // standing, the rest of it the content.
+        let parsed = Change::parse(entry.clone(), ctx.clock_limit_millis);
         let owner = plan
             .devices
             .get(&entry.device_id)
@@ -512,7 +515,7 @@ pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
                     ctx.requester, entry.author
                 ),
             ))
-        } else if entry.compute_hash() != entry.hash {
+        } else if matches!(&parsed, Err(r) if r.code == RefusalCode::HashMismatch) {
             Err(Refusal::new(
                 RefusalCode::HashMismatch,
                 "the change's content does not match its hash",
@@ -545,7 +548,7 @@ pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
                     prev_hash: entry.prev_hash.clone(),
                 },
             );
-        let parsed = Change::parse(entry.clone(), ctx.clock_limit_millis).and_then(|change| {
+        let parsed = parsed.and_then(|change| {
             match refusal(ctx.package, |visit| locked.contains(visit), &change) {
                 Some(refusal) => Err(refusal),
                 None => Ok(change),

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use tinjau_core::chain::{ChangeEntry, GENESIS_HASH, verify_device_chain, verify_partial_chain};
-use tinjau_core::change::{Change, FieldValue, Refusal};
+use tinjau_core::change::{Change, FieldValue, Refusal, RefusalCode};
 use tinjau_core::hlc::Hlc;
 use tinjau_core::views::AuditReport;
 use tinjau_core::{Package, ids};
@@ -210,16 +210,17 @@ fn quarantine(tx: &Transaction<'_>, entry: &ChangeEntry, reason: &str, at: &str)
 }
 
 /// What became of a change received from elsewhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Received {
     /// Already here.
     Duplicate,
     Applied,
-    /// Logged and quarantined (refused by a rule).
-    Quarantined,
-    /// Kept aside, outside the change log: it cannot be part of any chain here (its content
-    /// does not match its hash, or another change of its device already holds its place).
-    SetAside,
+    /// Logged and quarantined (refused by a rule), with the reason.
+    Quarantined(String),
+    /// Kept aside, outside the change log, with the reason: it cannot be part of any chain here
+    /// (its content does not match its hash, or another change of its device already holds its
+    /// place).
+    SetAside(String),
 }
 
 /// Takes in one change received from elsewhere, whatever it holds: never fails on the change's
@@ -258,10 +259,17 @@ pub(crate) fn take_in(
                 received_at
             ],
         )?;
-        Ok(Received::SetAside)
+        Ok(Received::SetAside(reason.to_string()))
     };
-    if entry.compute_hash() != entry.hash || entry.seq == 0 || entry.seq > i64::MAX as u64 {
-        return set_aside("its content does not match its hash", false);
+    // Parsed once (hashing is the costly part of a received change).
+    let parsed = Change::parse(entry.clone(), clock_limit_millis);
+    if entry.seq == 0 || entry.seq > i64::MAX as u64 {
+        return set_aside("its sequence number is out of range", false);
+    }
+    if let Err(refusal) = &parsed
+        && refusal.code == RefusalCode::HashMismatch
+    {
+        return set_aside(&refusal.message, false);
     }
     let taken: Option<String> = tx
         .query_row(
@@ -270,7 +278,7 @@ pub(crate) fn take_in(
             |r| r.get(0),
         )
         .optional()?;
-    match Change::parse(entry.clone(), clock_limit_millis) {
+    match parsed {
         Ok(change) => {
             let refusal = check(&change)?;
             if taken.is_some() {
@@ -290,10 +298,9 @@ pub(crate) fn take_in(
                 &change,
                 reason.as_deref().map(|r| (r, received_at)),
             )?;
-            Ok(if applied {
-                Received::Applied
-            } else {
-                Received::Quarantined
+            Ok(match (applied, reason) {
+                (true, _) => Received::Applied,
+                (false, reason) => Received::Quarantined(reason.unwrap_or_default()),
             })
         }
         Err(refusal) if taken.is_none() => {
@@ -301,7 +308,7 @@ pub(crate) fn take_in(
             // (the audit trail stays whole) and quarantined, never applied.
             insert_entry(tx, entry, "acked")?;
             quarantine(tx, entry, &refusal.message, received_at)?;
-            Ok(Received::Quarantined)
+            Ok(Received::Quarantined(refusal.message))
         }
         Err(refusal) => set_aside(&refusal.message, false),
     }

@@ -13,12 +13,13 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use tinjau_core::chain::{ChangeEntry, verify_device_chain};
 use tinjau_core::change::{Change, FieldValue, Refusal, RefusalCode, clock_limit};
-use tinjau_core::sync::{refusal, unscored_indicators, withdrawal_refused};
+use tinjau_core::sync::{refusal, withdrawal_refused};
 use tinjau_core::{Entity, SheetState};
 use uuid::Uuid;
 
 use crate::changes::{Received, stored_hlc, take_in};
 use crate::evidence::{store_bytes, stored_path};
+use crate::records::unscored_in;
 use crate::{Result, Store, StoreError, meta_set};
 
 pub const SHEET_FORMAT: &str = "tinjau-sheet/1";
@@ -223,7 +224,6 @@ impl Store {
             if entry.hlc.wall_millis <= limit {
                 hlc = hlc.observe(entry.hlc, now_millis);
             }
-            let mut refused = None;
             let received = take_in(&tx, package, entry, limit, &now_text, |change| {
                 let refusal = if change.entry().author != file.juror {
                     Some(Refusal::new(
@@ -252,7 +252,6 @@ impl Store {
                 } else {
                     incomplete_submission(&tx, package, change)?
                 };
-                refused = refusal.clone();
                 Ok(refusal)
             })?;
             match received {
@@ -265,11 +264,7 @@ impl Store {
                     report.applied += 1;
                 }
                 Received::Duplicate => report.duplicates += 1,
-                Received::Quarantined | Received::SetAside => {
-                    let reason = match refused {
-                        Some(refusal) => refusal.message,
-                        None => quarantine_reason(&tx, entry)?,
-                    };
+                Received::Quarantined(reason) | Received::SetAside(reason) => {
                     report.quarantined.push(RefusedChange {
                         change_id: entry.change_id,
                         reason,
@@ -298,20 +293,6 @@ impl Store {
     }
 }
 
-/// Why a received change was quarantined or set aside, as recorded.
-fn quarantine_reason(tx: &rusqlite::Transaction<'_>, entry: &ChangeEntry) -> Result<String> {
-    let id = entry.change_id.to_string();
-    Ok(tx
-        .query_row(
-            "SELECT reason FROM quarantine WHERE change_id = ?1
-             UNION ALL SELECT reason FROM set_aside WHERE change_id = ?1",
-            [&id],
-            |row| row.get(0),
-        )
-        .optional()?
-        .unwrap_or_else(|| "refused".to_string()))
-}
-
 /// A sheet submitted while some indicator holds no score is refused: the one rule of the core,
 /// asked of this store's scores (those received earlier in the same file included).
 fn incomplete_submission(
@@ -324,19 +305,7 @@ fn incomplete_submission(
     }
     let entry = change.entry();
     let visit = entry.visit_id.as_deref().unwrap_or_default();
-    let mut statement = tx.prepare_cached("SELECT 1 FROM score WHERE id = ?1")?;
-    let mut failure = None;
-    let missing = unscored_indicators(package, &entry.author, visit, |key| {
-        statement
-            .exists([key.row_id.to_string()])
-            .unwrap_or_else(|e| {
-                failure = Some(e);
-                false
-            })
-    });
-    if let Some(error) = failure {
-        return Err(error.into());
-    }
+    let missing = unscored_in(tx, package, &entry.author, visit)?;
     Ok((!missing.is_empty()).then(|| {
         Refusal::new(
             RefusalCode::SheetIncomplete,

@@ -482,23 +482,7 @@ impl Store {
     /// The ids of the indicators this juror has not scored for a visit, in package order (the
     /// core's one rule, asked of this store's scores).
     pub fn unscored_indicators(&self, juror: &str, visit: &str) -> Result<Vec<String>> {
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT 1 FROM score WHERE id = ?1")?;
-        let mut failure = None;
-        let missing =
-            tinjau_core::sync::unscored_indicators(self.package()?, juror, visit, |key| {
-                statement
-                    .exists([key.row_id.to_string()])
-                    .unwrap_or_else(|e| {
-                        failure = Some(e);
-                        false
-                    })
-            });
-        match failure {
-            Some(error) => Err(error.into()),
-            None => Ok(missing),
-        }
+        unscored_in(&self.conn, self.package()?, juror, visit)
     }
 
     /// The state of a juror's sheet for a visit (no row yet means draft).
@@ -684,4 +668,28 @@ pub(crate) fn invalid(refusal: Refusal) -> StoreError {
 /// Text a person wrote, checked against the bounds every change obeys.
 pub(crate) fn text(text: String) -> Result<Text> {
     Text::new(text).map_err(invalid)
+}
+
+/// The core's one completeness rule (`sync::unscored_indicators`), asked of the scores a
+/// database holds (a transaction's too: what a sheet file applied so far counts).
+pub(crate) fn unscored_in(
+    conn: &rusqlite::Connection,
+    package: &Package,
+    juror: &str,
+    visit: &str,
+) -> Result<Vec<String>> {
+    let mut statement = conn.prepare_cached("SELECT 1 FROM score WHERE id = ?1")?;
+    let mut failure = None;
+    let missing = tinjau_core::sync::unscored_indicators(package, juror, visit, |key| {
+        statement
+            .exists([key.row_id.to_string()])
+            .unwrap_or_else(|e| {
+                failure = Some(e);
+                false
+            })
+    });
+    match failure {
+        Some(error) => Err(error.into()),
+        None => Ok(missing),
+    }
 }

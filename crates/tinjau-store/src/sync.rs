@@ -174,7 +174,7 @@ impl Store {
             let received = take_in(&tx, &package, entry, limit, &received_at, |change| {
                 Ok(tinjau_core::authority::check_change(&package, change).err())
             })?;
-            if received == Received::Duplicate {
+            if matches!(received, Received::Duplicate) {
                 continue;
             }
             if entry.hlc.wall_millis <= limit {
