@@ -139,6 +139,11 @@ pub struct Driver {
 
 impl Driver {
     pub fn start(display: &Display, data_dir: &Path) -> Driver {
+        Driver::start_with(display, data_dir, &[])
+    }
+
+    /// With more environment for the app (`TINJAU_OPENER`, say).
+    pub fn start_with(display: &Display, data_dir: &Path, env: &[(&str, &Path)]) -> Driver {
         let (port, native) = (free_port(), free_port());
         let child = Command::new(which("tauri-driver").expect("tauri-driver"))
             .args([
@@ -150,6 +155,7 @@ impl Driver {
             .env("DISPLAY", &display.name)
             .env("TINJAU_DATA_DIR", data_dir)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (*k, *v)))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

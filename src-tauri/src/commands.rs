@@ -26,6 +26,7 @@ pub const COMMANDS: &[&str] = &[
     "lead_ranking",
     "lead_lock",
     "lead_export",
+    "open_documents_folder",
     "import_sheet",
     "lead_reopen",
     "lead_note",

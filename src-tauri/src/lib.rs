@@ -1,142 +1,66 @@
-//! The desktop shell: thin commands over the store, the sync client and the reports.
+//! The desktop shell: thin commands over the application layer (`tinjau-app`).
 //!
-//! Each command converts its input, calls one library function and converts the answer; no
-//! rule lives here. Errors reach the UI as `{code, message}`. Sync runs on its own connection
-//! to the store, in the background and on demand, so the UI never waits for the network.
+//! Each command converts its input, makes one call to the session and returns its answer; no
+//! rule lives here. Errors reach the UI as `{code, message, params}`, and the UI says them in
+//! its language. Sync runs on its own connection to the store, in the background and on
+//! demand, so the UI never waits for the network.
 
 mod commands;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::ops::ControlFlow;
+use std::sync::Mutex;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{Emitter, Manager, State};
+use tinjau_app::{Document, ErrorPayload, Overview, Session, SyncPhase, SyncProgress, sync_loop};
 use tinjau_core::Verdict;
 use tinjau_core::merge::{Lock, MergeResult, Ranking};
-use tinjau_core::package::{Method, Role};
+use tinjau_core::package::Method;
 use tinjau_core::sync::ConflictView;
 use tinjau_core::views::{
-    AuditReport, ErrorPayload, ObservationView, Overview, QuarantinedChange, ScoreView,
-    SheetImportReport, SyncProgress, SyncStatus, VisitChecklist, VisitProgress,
+    AuditReport, ObservationView, QuarantinedChange, ScoreView, SheetImportReport, SyncStatus,
+    VisitChecklist, VisitProgress,
 };
-use tinjau_store::{Store, StoreError, StoreOptions, VerifyRequest};
+use tinjau_store::VerifyRequest;
 
 pub use commands::COMMANDS;
 
-/// The SKK Jawa Timur 2023 demo package, offered on an empty first run.
-const DEMO_PACKAGE: &str = include_str!("../../assets/skk-jatim-2023.json");
-
 type CommandResult<T> = Result<T, ErrorPayload>;
 
-fn error(code: &str, message: impl ToString) -> ErrorPayload {
-    ErrorPayload {
-        code: code.into(),
-        message: message.to_string(),
-    }
-}
-
-fn store_error(e: StoreError) -> ErrorPayload {
-    error(e.code(), e)
-}
-
-fn sync_error(e: tinjau_sync::SyncError) -> ErrorPayload {
-    let code = e.code().to_string();
-    error(&code, e)
-}
-
-/// The app's state: the store the UI works on, files staged for attaching, and sync's state.
+/// The app's state: the session, and the channel that wakes the background sync.
 pub struct Shell {
-    data_dir: PathBuf,
-    store: Mutex<Store>,
-    staged: Mutex<HashMap<String, PathBuf>>,
-    syncing: AtomicBool,
+    session: Session,
     wake_sync: Mutex<mpsc::Sender<()>>,
 }
 
-impl Shell {
-    fn with<T>(&self, work: impl FnOnce(&mut Store) -> Result<T, StoreError>) -> CommandResult<T> {
-        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        work(&mut store).map_err(store_error)
+fn raw_body<'a>(request: &'a Request<'_>, what: &str) -> CommandResult<&'a [u8]> {
+    match request.body() {
+        InvokeBody::Raw(bytes) => Ok(bytes),
+        _ => Err(ErrorPayload::new(
+            "invalid_request",
+            format!("{what} must be sent as bytes"),
+        )),
     }
-
-    fn take_staged(&self, tokens: &[String]) -> CommandResult<Vec<PathBuf>> {
-        let mut staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
-        tokens
-            .iter()
-            .map(|t| {
-                staged
-                    .remove(t)
-                    .ok_or_else(|| error("unknown_file", format!("no staged file {t}")))
-            })
-            .collect()
-    }
-}
-
-/// Removes staged copies once they are in the store (or refused).
-fn discard(paths: &[PathBuf]) {
-    for path in paths {
-        if let Some(folder) = path.parent() {
-            let _ = std::fs::remove_dir_all(folder);
-        }
-    }
-}
-
-/// Where the app keeps its data: `TINJAU_DATA_DIR`, or the OS data directory (shared with the
-/// `tinjau` command line).
-pub fn data_dir() -> PathBuf {
-    std::env::var_os("TINJAU_DATA_DIR")
-        .map(PathBuf::from)
-        .or_else(|| dirs::data_dir().map(|d| d.join("tinjau")))
-        .unwrap_or_else(|| PathBuf::from("tinjau-data"))
-}
-
-fn overview_of(store: &Store, data_dir: &Path) -> Result<Overview, StoreError> {
-    let package = store.package().ok();
-    let juror = store
-        .juror_id()
-        .ok()
-        .and_then(|id| package.and_then(|p| p.juror(&id)).cloned());
-    Ok(Overview {
-        competition: package.map(|p| p.competition.name.clone()),
-        stage: package.and_then(|p| p.competition.stage.clone()),
-        is_lead: juror.as_ref().is_some_and(|j| j.role == Role::Lead),
-        juror,
-        jurors: package.map(|p| p.jurors.clone()).unwrap_or_default(),
-        server: store.sync_settings()?.map(|s| s.server),
-        data_dir: data_dir.display().to_string(),
-        version: env!("CARGO_PKG_VERSION").into(),
-    })
 }
 
 #[tauri::command]
 async fn overview(shell: State<'_, Shell>) -> CommandResult<Overview> {
-    shell.with(|s| overview_of(s, &shell.data_dir))
+    shell.session.overview()
 }
 
 #[tauri::command]
 async fn load_demo(shell: State<'_, Shell>) -> CommandResult<Overview> {
-    shell.with(|s| {
-        s.import_package(DEMO_PACKAGE.as_bytes())?;
-        overview_of(s, &shell.data_dir)
-    })
+    shell.session.load_demo()
 }
 
 /// The package file's bytes, read by the UI from the file the juror picked.
 #[tauri::command]
 async fn import_package(shell: State<'_, Shell>, request: Request<'_>) -> CommandResult<Overview> {
-    let InvokeBody::Raw(bytes) = request.body() else {
-        return Err(error(
-            "invalid_request",
-            "the package must be sent as bytes",
-        ));
-    };
-    shell.with(|s| {
-        s.import_package(bytes)?;
-        overview_of(s, &shell.data_dir)
-    })
+    shell
+        .session
+        .import_package(raw_body(&request, "the package")?)
 }
 
 /// The lead takes in a juror's sheet file (from a USB stick): raw IPC bytes.
@@ -145,13 +69,8 @@ async fn import_sheet(
     shell: State<'_, Shell>,
     request: Request<'_>,
 ) -> CommandResult<SheetImportReport> {
-    let InvokeBody::Raw(bytes) = request.body() else {
-        return Err(error(
-            "invalid_request",
-            "the sheet file must be sent as bytes",
-        ));
-    };
-    shell.with(|s| s.import_sheet(bytes))
+    let bytes = raw_body(&request, "the sheet file")?;
+    shell.session.with(|s| s.import_sheet(bytes))
 }
 
 #[tauri::command]
@@ -161,7 +80,7 @@ async fn lead_reopen(
     juror: String,
     reason: String,
 ) -> CommandResult<()> {
-    shell.with(|s| s.reopen(&visit, &juror, &reason))
+    shell.session.with(|s| s.reopen(&visit, &juror, &reason))
 }
 
 #[tauri::command]
@@ -171,12 +90,14 @@ async fn lead_note(
     indicator: String,
     note: String,
 ) -> CommandResult<()> {
-    shell.with(|s| s.lead_note(&visit, &indicator, &note))
+    shell
+        .session
+        .with(|s| s.lead_note(&visit, &indicator, &note))
 }
 
 #[tauri::command]
 async fn lead_quarantine(shell: State<'_, Shell>) -> CommandResult<Vec<QuarantinedChange>> {
-    shell.with(|s| s.quarantine())
+    shell.session.with(|s| s.quarantine())
 }
 
 #[tauri::command]
@@ -185,53 +106,39 @@ async fn lead_tiebreak(
     order: Vec<String>,
     reason: String,
 ) -> CommandResult<()> {
-    shell.with(|s| s.break_tie(&order, &reason))
+    shell.session.with(|s| s.break_tie(&order, &reason))
 }
 
 #[tauri::command]
 async fn choose_juror(shell: State<'_, Shell>, juror: String) -> CommandResult<Overview> {
-    shell.with(|s| {
-        s.init_juror(&juror)?;
-        overview_of(s, &shell.data_dir)
-    })
+    shell.session.choose_juror(&juror)
 }
 
 #[tauri::command]
 async fn join_server(
-    shell: State<'_, Shell>,
+    app: tauri::AppHandle,
     server: String,
     token: String,
     pin: Option<String>,
 ) -> CommandResult<Overview> {
-    let data_dir = shell.data_dir.clone();
-    // The network happens on its own connection to the store, off the UI's.
-    tauri::async_runtime::spawn_blocking(move || -> CommandResult<()> {
-        let mut store = Store::open(&data_dir, StoreOptions::default()).map_err(store_error)?;
-        tinjau_sync::join(
-            &mut store,
-            server.trim(),
-            token.trim(),
-            pin.as_deref().filter(|p| !p.is_empty()),
-        )
-        .map(drop)
-        .map_err(sync_error)
+    // The network, off the UI's thread.
+    tauri::async_runtime::spawn_blocking(move || {
+        app.state::<Shell>()
+            .session
+            .join(&server, &token, pin.as_deref())
     })
     .await
-    .map_err(|e| error("internal", e))??;
-    // The UI's connection re-reads what the join wrote.
-    let fresh = Store::open(&shell.data_dir, StoreOptions::default()).map_err(store_error)?;
-    *shell.store.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
-    shell.with(|s| overview_of(s, &shell.data_dir))
+    .map_err(|e| ErrorPayload::new("internal", e))?
 }
 
 #[tauri::command]
 async fn visits(shell: State<'_, Shell>) -> CommandResult<Vec<VisitProgress>> {
-    shell.with(|s| s.visits())
+    shell.session.with(|s| s.visits())
 }
 
 #[tauri::command]
 async fn checklist(shell: State<'_, Shell>, visit: String) -> CommandResult<VisitChecklist> {
-    shell.with(|s| s.checklist(&visit))
+    shell.session.with(|s| s.checklist(&visit))
 }
 
 #[tauri::command]
@@ -242,7 +149,7 @@ async fn verify(
     verdict: Verdict,
     note: Option<String>,
 ) -> CommandResult<()> {
-    shell.with(|s| {
+    shell.session.with(|s| {
         s.verify(&VerifyRequest {
             visit,
             innovation,
@@ -258,48 +165,14 @@ async fn verify(
 /// The file name comes in the `x-file-name` header, percent-encoded.
 #[tauri::command]
 async fn stage_file(shell: State<'_, Shell>, request: Request<'_>) -> CommandResult<String> {
-    let InvokeBody::Raw(bytes) = request.body() else {
-        return Err(error("invalid_request", "the file must be sent as bytes"));
-    };
+    let bytes = raw_body(&request, "the file")?;
     let name = request
         .headers()
         .get("x-file-name")
         .and_then(|v| v.to_str().ok())
-        .map(percent_decode)
-        .filter(|n| !n.is_empty() && !n.contains('/') && n != "." && n != "..")
-        .unwrap_or_else(|| "bukti".into());
-    let token = uuid::Uuid::new_v4().to_string();
-    let folder = shell.data_dir.join("staging").join(&token);
-    let path = folder.join(&name);
-    std::fs::create_dir_all(&folder)
-        .and_then(|()| std::fs::write(&path, bytes))
-        .map_err(|e| error("io", format!("keeping {name}: {e}")))?;
-    shell
-        .staged
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(token.clone(), path);
-    Ok(token)
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(byte) = text
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+        .map(tinjau_app::session::percent_decode)
+        .unwrap_or_default();
+    shell.session.stage_file(&name, bytes)
 }
 
 #[tauri::command]
@@ -310,19 +183,9 @@ async fn attach_to_innovation(
     verdict: Verdict,
     files: Vec<String>,
 ) -> CommandResult<()> {
-    let evidence = shell.take_staged(&files)?;
-    let result = shell.with(|s| {
-        s.verify(&VerifyRequest {
-            visit,
-            innovation,
-            verdict,
-            note: None,
-            evidence: evidence.clone(),
-        })
-        .map(drop)
-    });
-    discard(&evidence);
-    result
+    shell
+        .session
+        .attach_to_innovation(visit, innovation, verdict, &files)
 }
 
 #[tauri::command]
@@ -333,10 +196,9 @@ async fn observe(
     innovation: Option<String>,
     files: Vec<String>,
 ) -> CommandResult<ObservationView> {
-    let evidence = shell.take_staged(&files)?;
-    let result = shell.with(|s| s.observe(&visit, &text, innovation.as_deref(), &evidence));
-    discard(&evidence);
-    result
+    shell
+        .session
+        .observe(&visit, &text, innovation.as_deref(), &files)
 }
 
 #[tauri::command]
@@ -347,111 +209,81 @@ async fn score(
     value: f64,
     note: Option<String>,
 ) -> CommandResult<ScoreView> {
-    shell.with(|s| s.score(&visit, &indicator, value, note.as_deref()))
+    shell
+        .session
+        .with(|s| s.score(&visit, &indicator, value, note.as_deref()))
 }
 
 #[tauri::command]
 async fn submit(shell: State<'_, Shell>, visit: String) -> CommandResult<()> {
-    shell.with(|s| s.submit(&visit))
+    shell.session.with(|s| s.submit(&visit))
 }
 
 #[tauri::command]
 async fn withdraw_submission(shell: State<'_, Shell>, visit: String) -> CommandResult<()> {
-    shell.with(|s| s.withdraw_submission(&visit))
+    shell.session.with(|s| s.withdraw_submission(&visit))
 }
 
-/// An evidence file's bytes (for thumbnails and previews).
+/// An evidence file's bytes (for thumbnails and the enlarged view).
 #[tauri::command]
 async fn evidence_file(shell: State<'_, Shell>, hash: String) -> CommandResult<Response> {
-    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(error(
-            "invalid_request",
-            format!("\"{hash}\" is not an evidence hash"),
-        ));
-    }
-    let path = shell.data_dir.join("evidence").join(&hash[..2]).join(&hash);
-    std::fs::read(&path).map(Response::new).map_err(|_| {
-        error(
-            "pending_upload",
-            "this file has not reached this laptop yet",
-        )
-    })
+    shell.session.evidence_bytes(&hash).map(Response::new)
 }
 
 /// Emits sync progress to the UI.
 struct EventProgress(tauri::AppHandle);
 
-impl tinjau_sync::Progress for EventProgress {
-    fn update(&mut self, phase: tinjau_sync::Phase, done: u64, total: u64) {
-        let phase = serde_json::to_value(phase)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+impl EventProgress {
+    fn emit(&self, phase: SyncPhase, done: u64, total: u64, file: Option<String>) {
         let progress = SyncProgress {
             phase,
             done,
             total,
-            file: None,
-        };
-        let _ = self.0.emit("sync-progress", progress);
-    }
-
-    fn file(&mut self, hash: &str, done: u64, total: u64) {
-        let progress = SyncProgress {
-            phase: "upload".into(),
-            done,
-            total,
-            file: Some(hash.to_string()),
+            file,
         };
         let _ = self.0.emit("sync-progress", progress);
     }
 }
 
-/// One sync on its own store connection; `None` when another sync is running.
-fn sync_on_own_connection(app: &tauri::AppHandle) -> Option<Result<SyncStatus, ErrorPayload>> {
-    let shell = app.state::<Shell>();
-    if shell.syncing.swap(true, Ordering::SeqCst) {
-        return None;
+impl tinjau_sync::Progress for EventProgress {
+    fn update(&mut self, phase: tinjau_sync::Phase, done: u64, total: u64) {
+        self.emit(phase.into(), done, total, None);
     }
-    let result = (|| {
-        let mut store =
-            Store::open(&shell.data_dir, StoreOptions::default()).map_err(store_error)?;
-        let client = tinjau_sync::client_for(&store).map_err(sync_error)?;
-        tinjau_sync::sync_once(&mut store, &client, &mut EventProgress(app.clone()))
-            .map_err(sync_error)?;
-        store.sync_status().map_err(store_error)
-    })();
-    shell.syncing.store(false, Ordering::SeqCst);
-    match &result {
-        Ok(status) => {
-            let _ = app.emit("sync-status", status);
-        }
-        Err(e) => {
-            let _ = app.emit("sync-error", e);
-        }
+
+    fn file(&mut self, hash: &str, done: u64, total: u64) {
+        self.emit(SyncPhase::Upload, done, total, Some(hash.to_string()));
     }
-    Some(result)
+}
+
+/// One sync (after any running one), its outcome told to the UI.
+fn sync_and_tell(app: &tauri::AppHandle) -> CommandResult<SyncStatus> {
+    let result = app
+        .state::<Shell>()
+        .session
+        .sync(&mut EventProgress(app.clone()));
+    let _ = match &result {
+        Ok(status) => app.emit("sync-status", status),
+        Err(e) => app.emit("sync-error", e),
+    };
+    result
 }
 
 #[tauri::command]
 async fn sync_now(app: tauri::AppHandle) -> CommandResult<SyncStatus> {
-    tauri::async_runtime::spawn_blocking(move || {
-        sync_on_own_connection(&app)
-            .unwrap_or_else(|| Err(error("sync_busy", "a sync is already running")))
-    })
-    .await
-    .map_err(|e| error("internal", e))?
+    tauri::async_runtime::spawn_blocking(move || sync_and_tell(&app))
+        .await
+        .map_err(|e| ErrorPayload::new("internal", e))?
 }
 
 #[tauri::command]
 async fn sync_status(shell: State<'_, Shell>) -> CommandResult<SyncStatus> {
-    shell.with(|s| s.sync_status())
+    shell.session.with(|s| s.sync_status())
 }
 
 /// After sync found this data folder was copied to another laptop: continue as a new device.
 #[tauri::command]
 async fn continue_as_new_device(shell: State<'_, Shell>) -> CommandResult<SyncStatus> {
-    shell.with(|s| {
+    shell.session.with(|s| {
         s.continue_as_new_device()?;
         s.sync_status()
     })
@@ -459,7 +291,7 @@ async fn continue_as_new_device(shell: State<'_, Shell>) -> CommandResult<SyncSt
 
 #[tauri::command]
 async fn conflicts(shell: State<'_, Shell>) -> CommandResult<Vec<ConflictView>> {
-    shell.with(|s| s.conflicts())
+    shell.session.with(|s| s.conflicts())
 }
 
 #[tauri::command]
@@ -468,31 +300,26 @@ async fn resolve_conflict(
     conflict: String,
     pick: String,
 ) -> CommandResult<()> {
-    let parse = |text: &str| {
-        uuid::Uuid::parse_str(text)
-            .map_err(|_| error("invalid_request", format!("\"{text}\" is not an id")))
-    };
+    let parse = tinjau_app::session::parse_id;
     let (conflict, pick) = (parse(&conflict)?, parse(&pick)?);
-    shell.with(|s| s.resolve_conflict(conflict, Some(pick), None).map(drop))
+    shell
+        .session
+        .with(|s| s.resolve_conflict(conflict, Some(pick), None).map(drop))
 }
 
 #[tauri::command]
 async fn audit(shell: State<'_, Shell>) -> CommandResult<AuditReport> {
-    shell.with(|s| {
-        let report = s.audit()?;
-        s.integrity_check()?;
-        Ok(report)
-    })
+    shell.session.audit()
 }
 
 #[tauri::command]
 async fn lead_merge(shell: State<'_, Shell>, method: Option<Method>) -> CommandResult<MergeResult> {
-    shell.with(|s| s.merge(method))
+    shell.session.with(|s| s.merge(method))
 }
 
 #[tauri::command]
 async fn lead_ranking(shell: State<'_, Shell>) -> CommandResult<Ranking> {
-    shell.with(|s| {
+    shell.session.with(|s| {
         s.ranking().map(|(results, sensitivity)| Ranking {
             results,
             sensitivity,
@@ -502,89 +329,44 @@ async fn lead_ranking(shell: State<'_, Shell>) -> CommandResult<Ranking> {
 
 #[tauri::command]
 async fn lead_lock(shell: State<'_, Shell>, visit: String) -> CommandResult<Lock> {
-    shell.with(|s| s.lock(&visit))
+    shell.session.with(|s| s.lock(&visit))
 }
 
-/// Writes an official document to the Downloads folder; returns its path.
+/// Writes an official document to `Downloads/Tinjau`; returns its path.
 #[tauri::command]
-async fn lead_export(
-    shell: State<'_, Shell>,
-    kind: String,
-    visit: Option<String>,
-) -> CommandResult<String> {
+async fn lead_export(shell: State<'_, Shell>, document: Document) -> CommandResult<String> {
+    let folder = tinjau_app::documents_folder(shell.session.data_dir());
     let today = chrono::Local::now().date_naive();
-    let report_error = |e: tinjau_report::ReportError| error("report_failed", e);
-    let (name, bytes) = {
-        let store = shell.store.lock().unwrap_or_else(|p| p.into_inner());
-        match (kind.as_str(), visit) {
-            ("berita-acara", Some(visit)) => {
-                let report = store.visit_report(&visit).map_err(store_error)?;
-                (
-                    format!("Berita acara tinjau lapang - {}.pdf", report.participant),
-                    tinjau_report::berita_acara_pdf(&report, today).map_err(report_error)?,
-                )
-            }
-            ("ranking", _) => (
-                "Berita acara peringkat.pdf".to_string(),
-                tinjau_report::ranking_pdf(&store.ranking_report().map_err(store_error)?, today)
-                    .map_err(report_error)?,
-            ),
-            ("rekap", _) => {
-                let (results, table) = store.ranking().map_err(store_error)?;
-                let package = store.package().map_err(store_error)?;
-                let bytes = tinjau_report::recap_xlsx(
-                    &package.competition.name,
-                    &store.recap_visits().map_err(store_error)?,
-                    &results,
-                    package.competition.method,
-                    &table,
-                )
-                .map_err(report_error)?;
-                ("Rekap nilai.xlsx".to_string(), bytes)
-            }
-            (other, _) => {
-                return Err(error(
-                    "invalid_request",
-                    format!("unknown document \"{other}\""),
-                ));
-            }
-        }
-    };
-    let folder = dirs::download_dir()
-        .unwrap_or_else(|| shell.data_dir.clone())
-        .join("Tinjau");
-    let path =
-        tinjau_store::save_without_overwriting(&folder, &name, &bytes).map_err(store_error)?;
+    let path = shell.session.export(&document, today, &folder)?;
     Ok(path.display().to_string())
+}
+
+/// Shows the folder the documents are exported to.
+#[tauri::command]
+async fn open_documents_folder(shell: State<'_, Shell>) -> CommandResult<()> {
+    tinjau_app::open_folder(&tinjau_app::documents_folder(shell.session.data_dir()))
 }
 
 /// Syncs in the background: every minute, and at once when the UI says the network is back.
 fn background_sync(app: tauri::AppHandle, wake: mpsc::Receiver<()>) {
-    let mut attempt = 0;
-    let mut delay = Duration::from_secs(5);
-    loop {
-        let _ = wake.recv_timeout(delay);
-        let configured = {
-            let shell = app.state::<Shell>();
-            let store = shell.store.lock().unwrap_or_else(|p| p.into_inner());
-            store.sync_settings().ok().flatten().is_some()
-        };
-        if !configured {
-            delay = Duration::from_secs(60);
-            continue;
-        }
-        delay = match sync_on_own_connection(&app) {
-            Some(Ok(_)) | None => {
-                attempt = 0;
-                Duration::from_secs(60)
+    let interval = Duration::from_secs(60);
+    // The window comes first; the first sync a few seconds later.
+    let _ = wake.recv_timeout(Duration::from_secs(5));
+    let _ = sync_loop::run(
+        sync_loop::Plan::Forever { interval },
+        &mut || {
+            let session = &app.state::<Shell>().session;
+            if !session.sync_configured() {
+                return Ok(());
             }
-            Some(Err(_)) => {
-                let unit = f64::from(uuid::Uuid::new_v4().as_bytes()[0]) / 256.0;
-                attempt += 1;
-                tinjau_core::sync::retry_delay(attempt, unit)
-            }
-        };
-    }
+            sync_and_tell(&app).map(drop)
+        },
+        &mut sync_loop::random_unit,
+        &mut |delay| {
+            let _ = wake.recv_timeout(delay);
+        },
+        &mut |_| ControlFlow::Continue(()),
+    );
 }
 
 #[tauri::command]
@@ -605,9 +387,12 @@ pub fn run() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
-    let data_dir = data_dir();
-    let store = match Store::open(&data_dir, StoreOptions::default()) {
-        Ok(store) => store,
+    let Some(data_dir) = tinjau_app::default_data_dir() else {
+        tracing::error!("no data folder on this system: set TINJAU_DATA_DIR");
+        std::process::exit(1);
+    };
+    let session = match Session::open(&data_dir) {
+        Ok(session) => session,
         Err(e) => {
             tracing::error!(error = %e, dir = %data_dir.display(), "cannot open the data folder");
             std::process::exit(1);
@@ -616,10 +401,7 @@ pub fn run() {
     let (wake, woken) = mpsc::channel();
     tauri::Builder::default()
         .manage(Shell {
-            data_dir,
-            store: Mutex::new(store),
-            staged: Mutex::new(HashMap::new()),
-            syncing: AtomicBool::new(false),
+            session,
             wake_sync: Mutex::new(wake),
         })
         .setup(|app| {
@@ -653,6 +435,7 @@ pub fn run() {
             lead_ranking,
             lead_lock,
             lead_export,
+            open_documents_folder,
             import_sheet,
             lead_reopen,
             lead_note,

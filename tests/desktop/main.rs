@@ -434,9 +434,11 @@ async fn a_broken_package_shows_a_readable_error_and_changes_nothing() {
         .await
         .unwrap();
     let message = text_of(&client, "first-run-error").await;
-    assert!(
-        message.contains("indicators[2].weight") && message.contains("greater than 0"),
-        "{message}"
+    // In the user's language, where the problem is in words, never a JSON path.
+    assert_eq!(
+        message,
+        "Berkas paket kompetisi tidak sah (1 masalah; yang pertama pada indikator ke-3). \
+         Minta berkas paket yang benar dari panitia."
     );
     // Still the first run: nothing was imported.
     wait_for(&client, "load-demo").await;
@@ -570,8 +572,17 @@ async fn the_lead_sees_the_recap_locks_a_visit_and_exports_the_minutes() {
             lead.submit(visit).unwrap();
         }
     }
+    // What "open the folder" opens is written down by a stand-in for the file manager.
+    let opened = data.path().join("opened.txt");
+    let opener = data.path().join("opener.sh");
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&opener, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let display = Display::start();
-    let driver = Driver::start(&display, data.path());
+    let driver = Driver::start_with(&display, data.path(), &[("TINJAU_OPENER", &opener)]);
     let client = driver.session().await;
     click(&client, "nav-rekap").await;
     eventually("the recap shows both jurors' scores", || async {
@@ -659,6 +670,36 @@ async fn the_lead_sees_the_recap_locks_a_visit_and_exports_the_minutes() {
             .is_err(),
         "a locked visit offers no second lock"
     );
+    // The minutes are exported, named where they were saved, and their folder can be opened;
+    // exporting again never overwrites the first file.
+    let mut saved = Vec::new();
+    for _ in 0..2 {
+        click(&client, "export-ba-visit-junrejo").await;
+        eventually("the minutes are saved", || async {
+            text_of(&client, "rekap-message").await.contains(".pdf")
+        })
+        .await;
+        let message = text_of(&client, "rekap-message").await;
+        let path = message[message.find('/').expect("a path in the message")..].trim();
+        let path = std::path::PathBuf::from(path.trim_end_matches('.'));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{message}: {e}"));
+        assert!(bytes.starts_with(b"%PDF"), "{}", path.display());
+        saved.push(path);
+        // Between the two clicks the message must change, so wait for it to go.
+        click(&client, "nav-settings").await;
+        click(&client, "nav-rekap").await;
+    }
+    assert_ne!(saved[0], saved[1], "the second export is a new file");
+    click(&client, "export-ranking").await;
+    click(&client, "open-folder").await;
+    eventually("the documents folder is opened", || async {
+        std::fs::read_to_string(&opened)
+            .is_ok_and(|f| Some(std::path::Path::new(&f)) == saved[0].parent())
+    })
+    .await;
+    for path in &saved {
+        let _ = std::fs::remove_file(path);
+    }
     client.close().await.unwrap();
     let store =
         tinjau_store::Store::open(data.path(), tinjau_store::StoreOptions::default()).unwrap();

@@ -6,6 +6,7 @@
 mod output;
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,8 +18,7 @@ use tinjau_store::{Store, StoreOptions, VerifyRequest};
 
 use crate::output::Output;
 
-/// The SKK Jawa Timur 2023 demo package, shipped in `assets/`.
-const DEMO_PACKAGE: &str = include_str!("../../../assets/skk-jatim-2023.json");
+use tinjau_app::{DEMO_PACKAGE, sync_loop};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -295,8 +295,7 @@ fn main() -> ExitCode {
 fn data_dir(cli: &Cli) -> Result<PathBuf> {
     match &cli.data_dir {
         Some(dir) => Ok(dir.clone()),
-        None => dirs::data_dir()
-            .map(|dir| dir.join("tinjau"))
+        None => tinjau_app::default_data_dir()
             .context("no data directory on this system: pass --data-dir DIR"),
     }
 }
@@ -424,8 +423,7 @@ fn run(cli: &Cli, out: &Output) -> Result<()> {
         }
         Command::Audit => {
             let store = open_store(cli)?;
-            let report = store.audit()?;
-            store.integrity_check()?;
+            let report = tinjau_app::audit(&store)?;
             out.line(
                 &report,
                 &format!(
@@ -576,60 +574,40 @@ fn run(cli: &Cli, out: &Output) -> Result<()> {
             )
         }
         Command::Report(report) => {
+            use tinjau_app::Document;
             let store = open_store(cli)?;
             let today = chrono::Local::now().date_naive();
-            let (path, bytes) = match report {
-                ReportCommand::BeritaAcara { visit, out: path } => (
-                    path,
-                    tinjau_report::berita_acara_pdf(&store.visit_report(visit)?, today)?,
+            let (document, target) = match report {
+                ReportCommand::BeritaAcara { visit, out } => (
+                    Document::BeritaAcara {
+                        visit: visit.clone(),
+                    },
+                    out,
                 ),
-                ReportCommand::Ranking { out: path } => (
-                    path,
-                    tinjau_report::ranking_pdf(&store.ranking_report()?, today)?,
-                ),
-                ReportCommand::Rekap { out: path } => {
-                    let (results, table) = store.ranking()?;
-                    let package = store.package()?;
-                    let bytes = tinjau_report::recap_xlsx(
-                        &package.competition.name,
-                        &store.recap_visits()?,
-                        &results,
-                        package.competition.method,
-                        &table,
-                    )?;
-                    (path, bytes)
-                }
-                ReportCommand::Csv { out: dir, plain } => {
-                    let (results, table) = store.ranking()?;
-                    let files = tinjau_report::recap_csv(
-                        &store.recap_visits()?,
-                        &results,
-                        store.package()?.competition.method,
-                        &table,
-                        if *plain {
-                            tinjau_report::CsvStyle::Plain
-                        } else {
-                            tinjau_report::CsvStyle::Indonesian
-                        },
-                    )?;
-                    std::fs::create_dir_all(dir)
-                        .with_context(|| format!("creating {}", dir.display()))?;
-                    let mut written = Vec::new();
-                    for (name, bytes) in files {
-                        let path = dir.join(name);
-                        write_file_atomically(&path, &bytes)?;
-                        written.push(path);
-                    }
-                    return out.line(
-                        &serde_json::json!({"files": written}),
-                        &format!("Wrote {} CSV files to {}", written.len(), dir.display()),
-                    );
-                }
+                ReportCommand::Ranking { out } => (Document::Ranking, out),
+                ReportCommand::Rekap { out } => (Document::Rekap, out),
+                ReportCommand::Csv { out, plain } => (Document::Csv { plain: *plain }, out),
             };
-            write_file_atomically(path, &bytes)?;
+            let files = tinjau_app::render(&store, &document, today)?;
+            if let Document::Csv { .. } = document {
+                std::fs::create_dir_all(target)
+                    .with_context(|| format!("creating {}", target.display()))?;
+                let mut written = Vec::new();
+                for file in files {
+                    let path = target.join(&file.name);
+                    write_file_atomically(&path, &file.bytes)?;
+                    written.push(path);
+                }
+                return out.line(
+                    &serde_json::json!({"files": written}),
+                    &format!("Wrote {} CSV files to {}", written.len(), target.display()),
+                );
+            }
+            let bytes: Vec<u8> = files.into_iter().flat_map(|f| f.bytes).collect();
+            write_file_atomically(target, &bytes)?;
             out.line(
-                &serde_json::json!({"file": path, "bytes": bytes.len()}),
-                &format!("Wrote {} ({} bytes)", path.display(), bytes.len()),
+                &serde_json::json!({"file": target, "bytes": bytes.len()}),
+                &format!("Wrote {} ({} bytes)", target.display(), bytes.len()),
             )
         }
     }
@@ -682,13 +660,6 @@ impl Drop for TerminalProgress {
     }
 }
 
-/// A number in [0, 1) for retry jitter.
-fn random_unit() -> f64 {
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    f64::from(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
-        / (f64::from(u32::MAX) + 1.0)
-}
-
 fn sync_command(cli: &Cli, out: &Output, args: &SyncArgs) -> Result<()> {
     let SyncArgs {
         server,
@@ -712,36 +683,38 @@ fn sync_command(cli: &Cli, out: &Output, args: &SyncArgs) -> Result<()> {
         tracing::info!(juror = %whoami.juror, competition = %whoami.competition, "joined the server");
     }
     let client = tinjau_sync::client_for(&store)?;
-    let mut attempt = 0;
-    loop {
-        let mut progress = TerminalProgress::new(!cli.json);
-        let result = tinjau_sync::sync_with_retries(
-            &mut store,
-            &client,
-            if watch { 1 } else { 3 },
-            &mut progress,
-            &mut random_unit,
-            &mut std::thread::sleep,
-        );
-        drop(progress);
-        match result {
-            Ok(report) => {
-                attempt = 0;
-                out.synced(&report)?;
-                if !watch {
-                    return Ok(());
-                }
-                std::thread::sleep(std::time::Duration::from_secs(interval));
-            }
-            Err(error) if watch && error.is_transient() => {
-                let delay = tinjau_core::sync::retry_delay(attempt, random_unit());
-                tracing::warn!(%error, ?delay, "offline; trying again later");
-                attempt += 1;
-                std::thread::sleep(delay);
-            }
-            Err(error) => return Err(error.into()),
+    let plan = if watch {
+        sync_loop::Plan::Forever {
+            interval: std::time::Duration::from_secs(interval),
         }
-    }
+    } else {
+        sync_loop::Plan::Once { attempts: 3 }
+    };
+    let mut printed = Ok(());
+    let outcome = sync_loop::run(
+        plan,
+        &mut || tinjau_sync::sync_once(&mut store, &client, &mut TerminalProgress::new(!cli.json)),
+        &mut sync_loop::random_unit,
+        &mut std::thread::sleep,
+        &mut |outcome| match outcome {
+            Ok(report) => {
+                printed = out.synced(report);
+                if printed.is_ok() {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(())
+                }
+            }
+            Err(error) if error.is_transient() => {
+                tracing::warn!(%error, "offline; trying again later");
+                ControlFlow::Continue(())
+            }
+            // Waiting will not mend it (a revoked token, a copied data folder): stop and say so.
+            Err(_) => ControlFlow::Break(()),
+        },
+    );
+    outcome?;
+    printed
 }
 
 /// Writes a file so that a reader (or a crash) sees either the old file or the whole new one.

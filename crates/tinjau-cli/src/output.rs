@@ -46,6 +46,11 @@ impl Output {
             e.code()
         } else if let Some(e) = store_error {
             e.code()
+        } else if let Some(e) = error
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<tinjau_app::ErrorPayload>())
+        {
+            &e.code
         } else if is(&|c| c.downcast_ref::<tinjau_report::ReportError>().is_some()) {
             "report_failed"
         } else if is(&|c| c.downcast_ref::<std::io::Error>().is_some()) {

@@ -167,40 +167,6 @@ pub struct RefusedChangeView {
     pub reason: String,
 }
 
-/// An error as the desktop app receives it: a stable code to act on, a message to show.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-pub struct ErrorPayload {
-    pub code: String,
-    pub message: String,
-}
-
-/// What the desktop app needs to decide its first screen.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-pub struct Overview {
-    /// The competition's name, once a package is imported.
-    pub competition: Option<String>,
-    pub stage: Option<String>,
-    /// This store's juror, once chosen.
-    pub juror: Option<crate::package::Juror>,
-    /// The package's jurors, to choose from.
-    pub jurors: Vec<crate::package::Juror>,
-    pub is_lead: bool,
-    pub server: Option<String>,
-    pub data_dir: String,
-    pub version: String,
-}
-
-/// A sync progress event: `done` of `total` in one phase (push, pull, upload, download), or,
-/// with `file`, in one evidence file's upload (bytes).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-pub struct SyncProgress {
-    pub phase: String,
-    pub done: u64,
-    pub total: u64,
-    /// The evidence file (its hash) this progress is about, for per-file bars.
-    pub file: Option<String>,
-}
-
 /// A change of a sheet file that was not applied, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct RefusedChange {

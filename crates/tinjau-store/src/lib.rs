@@ -168,6 +168,20 @@ impl Store {
         &self.data_dir
     }
 
+    /// The bytes of a stored evidence file, or `None` when it has not reached this laptop yet
+    /// (or `hash` is not a hash at all).
+    pub fn evidence_bytes(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+        let path = evidence::stored_path(&self.data_dir, hash);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Io {
+                context: format!("reading evidence file {hash}"),
+                source,
+            }),
+        }
+    }
+
     pub fn device_id(&self) -> Uuid {
         self.device_id
     }

@@ -12,7 +12,7 @@ use reqwest::blocking::{Client as HttpClient, Response};
 use serde::{Deserialize, Serialize};
 use tinjau_core::sync::{
     CHUNK_BYTES, MAX_BATCH_BYTES, MAX_BATCH_CHANGES, Outcome, PullResponse, PushRequest,
-    PushResponse, Whoami, retry_delay,
+    PushResponse, Whoami,
 };
 use tinjau_store::{Store, StoreError, SyncSettings};
 
@@ -539,31 +539,6 @@ pub fn upload_file(
                 // Another attempt got further (or less far): continue from the server's offset.
                 attempts += 1;
                 offset = client.blob_status(&upload.hash)?.map_or(0, |s| s.received);
-            }
-            Err(error) => return Err(error),
-        }
-    }
-}
-
-/// Syncs, retrying transient failures with exponential backoff and jitter. `random` gives
-/// numbers in [0, 1); `sleep` waits (tests pass a fake one).
-pub fn sync_with_retries(
-    store: &mut Store,
-    client: &Client,
-    attempts: u32,
-    progress: &mut dyn Progress,
-    random: &mut dyn FnMut() -> f64,
-    sleep: &mut dyn FnMut(Duration),
-) -> SyncResult<SyncReport> {
-    let mut attempt = 0;
-    loop {
-        match sync_once(store, client, progress) {
-            Ok(report) => return Ok(report),
-            Err(error) if error.is_transient() && attempt + 1 < attempts => {
-                let delay = retry_delay(attempt, random());
-                tracing::warn!(%error, ?delay, "sync failed; retrying");
-                sleep(delay);
-                attempt += 1;
             }
             Err(error) => return Err(error),
         }

@@ -16,12 +16,35 @@ import type { SyncStatus } from "../bindings/SyncStatus";
 import type { Verdict } from "../bindings/Verdict";
 import type { VisitChecklist } from "../bindings/VisitChecklist";
 import type { VisitProgress } from "../bindings/VisitProgress";
+import type { Document } from "../bindings/Document";
+import { t } from "./locale.svelte";
 
-/** An error from the shell: a code to act on and a message to show. */
+/**
+ * An error from the shell: a code to act on, and a message in the user's language made from
+ * the locale's `error.<code>` text and the error's named values. `detail` keeps the shell's
+ * English message (shown only for a code this version of the UI does not know).
+ */
 export class AppError extends Error {
-  constructor(public code: string, message: string) {
-    super(message);
+  constructor(
+    public code: string,
+    public detail: string,
+    public params: Record<string, string> = {},
+  ) {
+    super(describeError(code, detail, params));
   }
+}
+
+/** The words for an error in the current language. */
+export function describeError(code: string, detail: string, params: Record<string, string> = {}): string {
+  const values: Record<string, string> = { detail, ...params };
+  let key = `error.${code}`;
+  // A package problem says where it is in words ("indikator ke-3"), never as a JSON path.
+  if (params.section && params.position) {
+    values.where = t(`package.section.${params.section}`, { position: params.position });
+    key = `${key}.at`;
+  }
+  const text = t(key, values);
+  return text === key ? t("error.unknown", values) : text;
 }
 
 async function call<T>(command: string, args?: Record<string, unknown> | Uint8Array, headers?: Record<string, string>): Promise<T> {
@@ -29,7 +52,7 @@ async function call<T>(command: string, args?: Record<string, unknown> | Uint8Ar
     return await invoke<T>(command, args as never, headers ? { headers } : undefined);
   } catch (raw) {
     const e = raw as Partial<ErrorPayload>;
-    throw new AppError(e?.code ?? "error", e?.message ?? String(raw));
+    throw new AppError(e?.code ?? "unknown", e?.message ?? String(raw), e?.params ?? {});
   }
 }
 
@@ -68,7 +91,8 @@ export const api = {
   leadMerge: (method: Method | null) => call<MergeResult>("lead_merge", { method }),
   leadRanking: () => call<Ranking>("lead_ranking"),
   leadLock: (visit: string) => call<Lock>("lead_lock", { visit }),
-  leadExport: (kind: "berita-acara" | "ranking" | "rekap", visit: string | null) => call<string>("lead_export", { kind, visit }),
+  leadExport: (document: Document) => call<string>("lead_export", { document }),
+  openDocumentsFolder: () => call<void>("open_documents_folder"),
 };
 
 /** Reads a picked or dropped file and hands it to the shell; returns its staged token. */

@@ -1,6 +1,5 @@
 //! Integration tests of the pure core.
 
-mod bindings;
 mod indonesian;
 mod merge;
 mod package;

@@ -38,12 +38,14 @@ fn typescript_bindings_are_up_to_date() {
         views::EvidenceView,
         views::GpsPoint,
         views::AuditReport,
-        views::Overview,
-        views::SyncProgress,
+        tinjau_app::Overview,
+        tinjau_app::SyncProgress,
+        tinjau_app::SyncPhase,
+        tinjau_app::Document,
         merge::Ranking,
         views::SyncStatus,
         views::RefusedChangeView,
-        views::ErrorPayload,
+        tinjau_app::ErrorPayload,
         discrepancy::Discrepancy,
         domain::Verdict,
         domain::SheetState,
@@ -85,7 +87,7 @@ fn typescript_bindings_are_up_to_date() {
     assert!(
         stale.is_empty(),
         "stale TypeScript bindings in ui/src/bindings: {stale:?}; run \
-         TINJAU_UPDATE_BINDINGS=1 cargo test -p tinjau-core --test core bindings"
+         TINJAU_UPDATE_BINDINGS=1 cargo test -p tinjau-app --test bindings"
     );
     if !update {
         // No leftover file for a type that no longer exists.

@@ -1,0 +1,287 @@
+//! A desktop session: one data folder, the store connection the UI works on, files staged for
+//! attaching, and whether a sync is running. Sync and joining use their own connections, so the
+//! UI never waits for the network.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use tinjau_core::Verdict;
+use tinjau_core::views::{AuditReport, ObservationView, SyncStatus};
+use tinjau_store::{Store, StoreError, StoreOptions, VerifyRequest};
+
+use crate::documents::{Document, render};
+use crate::error::{AppResult, ErrorPayload, invalid_request};
+use crate::views::Overview;
+
+/// The SKK Jawa Timur 2023 demo package, shipped in `assets/`.
+pub const DEMO_PACKAGE: &str = include_str!("../../../assets/skk-jatim-2023.json");
+
+pub struct Session {
+    data_dir: PathBuf,
+    store: Mutex<Store>,
+    staged: Mutex<HashMap<String, PathBuf>>,
+    /// Held while a sync runs: syncs (the background's, the juror's button) take turns.
+    syncing: Mutex<()>,
+}
+
+impl Session {
+    pub fn open(data_dir: &Path) -> AppResult<Session> {
+        let store = open_store(data_dir)?;
+        Ok(Session {
+            data_dir: data_dir.to_path_buf(),
+            store: Mutex::new(store),
+            staged: Mutex::new(HashMap::new()),
+            syncing: Mutex::new(()),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Runs one store operation on the UI's connection; its error names things by their names.
+    pub fn with<T>(&self, work: impl FnOnce(&mut Store) -> Result<T, StoreError>) -> AppResult<T> {
+        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        work(&mut store).map_err(|e| ErrorPayload::from_store(&e, store.package().ok()))
+    }
+
+    pub fn overview(&self) -> AppResult<Overview> {
+        self.with(|s| overview(s, &self.data_dir))
+    }
+
+    pub fn import_package(&self, bytes: &[u8]) -> AppResult<Overview> {
+        self.with(|s| {
+            s.import_package(bytes)?;
+            overview(s, &self.data_dir)
+        })
+    }
+
+    pub fn load_demo(&self) -> AppResult<Overview> {
+        self.import_package(DEMO_PACKAGE.as_bytes())
+    }
+
+    pub fn choose_juror(&self, juror: &str) -> AppResult<Overview> {
+        self.with(|s| {
+            s.init_juror(juror)?;
+            overview(s, &self.data_dir)
+        })
+    }
+
+    /// Joins a server with a token (the network on its own connection), then re-reads what the
+    /// join wrote on the UI's.
+    pub fn join(&self, server: &str, token: &str, pin: Option<&str>) -> AppResult<Overview> {
+        {
+            let mut store = open_store(&self.data_dir)?;
+            tinjau_sync::join(
+                &mut store,
+                server.trim(),
+                token.trim(),
+                pin.map(str::trim).filter(|p| !p.is_empty()),
+            )
+            .map_err(|e| ErrorPayload::from_sync(&e, store.package().ok()))?;
+        }
+        let fresh = open_store(&self.data_dir)?;
+        *self.store.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
+        self.overview()
+    }
+
+    /// Keeps a picked or dropped file until it is attached; returns a token naming it.
+    pub fn stage_file(&self, name: &str, bytes: &[u8]) -> AppResult<String> {
+        let name = staged_name(name);
+        let token = uuid::Uuid::new_v4().to_string();
+        let folder = self.data_dir.join("staging").join(&token);
+        let path = folder.join(&name);
+        std::fs::create_dir_all(&folder)
+            .and_then(|()| std::fs::write(&path, bytes))
+            .map_err(|e| ErrorPayload::new("io", format!("keeping {name}: {e}")))?;
+        self.staged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(token.clone(), path);
+        Ok(token)
+    }
+
+    /// Runs `work` with the staged files' paths, then removes the staged copies (they are in
+    /// the store, or were refused).
+    fn with_staged<T>(
+        &self,
+        tokens: &[String],
+        work: impl FnOnce(&mut Store, Vec<PathBuf>) -> Result<T, StoreError>,
+    ) -> AppResult<T> {
+        let paths = {
+            let mut staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
+            tokens
+                .iter()
+                .map(|t| {
+                    staged.remove(t).ok_or_else(|| {
+                        ErrorPayload::new("unknown_file", format!("no staged file {t}"))
+                    })
+                })
+                .collect::<AppResult<Vec<_>>>()?
+        };
+        let result = self.with(|s| work(s, paths.clone()));
+        for path in &paths {
+            if let Some(folder) = path.parent() {
+                let _ = std::fs::remove_dir_all(folder);
+            }
+        }
+        result
+    }
+
+    pub fn attach_to_innovation(
+        &self,
+        visit: String,
+        innovation: String,
+        verdict: Verdict,
+        files: &[String],
+    ) -> AppResult<()> {
+        self.with_staged(files, |s, evidence| {
+            s.verify(&VerifyRequest {
+                visit,
+                innovation,
+                verdict,
+                note: None,
+                evidence,
+            })
+            .map(drop)
+        })
+    }
+
+    pub fn observe(
+        &self,
+        visit: &str,
+        text: &str,
+        innovation: Option<&str>,
+        files: &[String],
+    ) -> AppResult<ObservationView> {
+        self.with_staged(files, |s, evidence| {
+            s.observe(visit, text, innovation, &evidence)
+        })
+    }
+
+    /// An evidence file's bytes (for thumbnails and the enlarged view).
+    pub fn evidence_bytes(&self, hash: &str) -> AppResult<Vec<u8>> {
+        self.with(|s| s.evidence_bytes(hash))?.ok_or_else(|| {
+            ErrorPayload::new(
+                "pending_upload",
+                "this file has not reached this laptop yet",
+            )
+        })
+    }
+
+    pub fn audit(&self) -> AppResult<AuditReport> {
+        self.with(|s| audit(s))
+    }
+
+    /// Renders a document and saves it in `folder` (never over an earlier file); returns
+    /// where it was saved.
+    pub fn export(
+        &self,
+        document: &Document,
+        today: chrono::NaiveDate,
+        folder: &Path,
+    ) -> AppResult<PathBuf> {
+        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let files = render(&store, document, today)?;
+        let mut saved = None;
+        for file in files {
+            let path = tinjau_store::save_without_overwriting(folder, &file.name, &file.bytes)
+                .map_err(|e| ErrorPayload::from_store(&e, store.package().ok()))?;
+            saved.get_or_insert(path);
+        }
+        saved.ok_or_else(|| ErrorPayload::new("report_failed", "the document has no file"))
+    }
+
+    /// Whether this laptop has a server to sync with.
+    pub fn sync_configured(&self) -> bool {
+        self.with(|s| s.sync_settings()).ok().flatten().is_some()
+    }
+
+    /// One sync on its own store connection, after any sync already running has finished.
+    pub fn sync(&self, progress: &mut dyn tinjau_sync::Progress) -> AppResult<SyncStatus> {
+        let _turn = self.syncing.lock().unwrap_or_else(|p| p.into_inner());
+        (|| {
+            let mut store = open_store(&self.data_dir)?;
+            let sync_error = |e: tinjau_sync::SyncError, store: &Store| {
+                ErrorPayload::from_sync(&e, store.package().ok())
+            };
+            let client = tinjau_sync::client_for(&store).map_err(|e| sync_error(e, &store))?;
+            tinjau_sync::sync_once(&mut store, &client, progress)
+                .map_err(|e| sync_error(e, &store))?;
+            store
+                .sync_status()
+                .map_err(|e| ErrorPayload::from_store(&e, store.package().ok()))
+        })()
+    }
+}
+
+fn open_store(data_dir: &Path) -> AppResult<Store> {
+    Store::open(data_dir, StoreOptions::default()).map_err(|e| ErrorPayload::from_store(&e, None))
+}
+
+/// What the desktop app needs to decide its first screen.
+pub fn overview(store: &Store, data_dir: &Path) -> Result<Overview, StoreError> {
+    let package = store.package().ok();
+    let juror = store
+        .juror_id()
+        .ok()
+        .and_then(|id| package.and_then(|p| p.juror(&id)).cloned());
+    Ok(Overview {
+        competition: package.map(|p| p.competition.name.clone()),
+        stage: package.and_then(|p| p.competition.stage.clone()),
+        is_lead: juror
+            .as_ref()
+            .is_some_and(|j| j.role == tinjau_core::package::Role::Lead),
+        juror,
+        jurors: package.map(|p| p.jurors.clone()).unwrap_or_default(),
+        server: store.sync_settings()?.map(|s| s.server),
+        data_dir: data_dir.display().to_string(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+/// The audit: every device's hash chain, then SQLite's own integrity check.
+pub fn audit(store: &Store) -> Result<AuditReport, StoreError> {
+    let report = store.audit()?;
+    store.integrity_check()?;
+    Ok(report)
+}
+
+/// A staged file keeps the name it had, unless that name could leave its folder or is not a
+/// file name on every system; then it is called "bukti".
+fn staged_name(name: &str) -> String {
+    let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name
+            .chars()
+            .any(|c| matches!(c, '/' | '\\' | ':') || c.is_control());
+    if ok { name.to_string() } else { "bukti".into() }
+}
+
+/// A file name sent percent-encoded (in the shell's `x-file-name` header), decoded.
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(byte) = text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A conflict or candidate id from the UI.
+pub fn parse_id(text: &str) -> AppResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(text).map_err(|_| invalid_request(format!("\"{text}\" is not an id")))
+}

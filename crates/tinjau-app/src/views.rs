@@ -1,0 +1,52 @@
+//! What the user interfaces receive that is not domain: the first screen's overview and sync
+//! progress events. (The domain's read models stay in `tinjau_core::views`.)
+
+use serde::{Deserialize, Serialize};
+
+/// What the desktop app needs to decide its first screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Overview {
+    /// The competition's name, once a package is imported.
+    pub competition: Option<String>,
+    pub stage: Option<String>,
+    /// This store's juror, once chosen.
+    pub juror: Option<tinjau_core::package::Juror>,
+    /// The package's jurors, to choose from.
+    pub jurors: Vec<tinjau_core::package::Juror>,
+    pub is_lead: bool,
+    pub server: Option<String>,
+    pub data_dir: String,
+    pub version: String,
+}
+
+/// The phases of a sync, in order: metadata first, files after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncPhase {
+    Push,
+    Pull,
+    Upload,
+    Download,
+}
+
+impl From<tinjau_sync::Phase> for SyncPhase {
+    fn from(phase: tinjau_sync::Phase) -> SyncPhase {
+        match phase {
+            tinjau_sync::Phase::Push => SyncPhase::Push,
+            tinjau_sync::Phase::Pull => SyncPhase::Pull,
+            tinjau_sync::Phase::Upload => SyncPhase::Upload,
+            tinjau_sync::Phase::Download => SyncPhase::Download,
+        }
+    }
+}
+
+/// A sync progress event: `done` of `total` in one phase, or, with `file`, in one evidence
+/// file's upload (bytes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct SyncProgress {
+    pub phase: SyncPhase,
+    pub done: u64,
+    pub total: u64,
+    /// The evidence file (its hash) this progress is about, for per-file bars.
+    pub file: Option<String>,
+}
