@@ -16,6 +16,7 @@ pub const COMMANDS: &[&str] = &[
     "submit",
     "withdraw_submission",
     "evidence_file",
+    "remove_evidence",
     "sync_now",
     "sync_status",
     "continue_as_new_device",

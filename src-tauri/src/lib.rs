@@ -224,6 +224,19 @@ async fn withdraw_submission(shell: State<'_, Shell>, visit: String) -> CommandR
     shell.session.with(|s| s.withdraw_submission(&visit))
 }
 
+/// Takes an attached file off its record, or puts it back (undo), while the sheet is a draft.
+#[tauri::command]
+async fn remove_evidence(
+    shell: State<'_, Shell>,
+    visit: String,
+    evidence: String,
+    removed: bool,
+) -> CommandResult<()> {
+    shell
+        .session
+        .with(|s| s.remove_evidence(&visit, &evidence, removed))
+}
+
 /// An evidence file's bytes (for thumbnails and the enlarged view).
 #[tauri::command]
 async fn evidence_file(shell: State<'_, Shell>, hash: String) -> CommandResult<Response> {
@@ -425,6 +438,7 @@ pub fn run() {
             submit,
             withdraw_submission,
             evidence_file,
+            remove_evidence,
             sync_now,
             sync_status,
             continue_as_new_device,

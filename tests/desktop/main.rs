@@ -93,6 +93,63 @@ async fn a_juror_does_a_whole_visit_in_the_app_and_finds_it_after_a_restart() {
         count(&client, "evidence-item").await == 1
     })
     .await;
+    // A wrong photo attached by mistake is removed (and the removal undone, and done again).
+    let wrong = data.path().join("foto-salah.jpg");
+    std::fs::write(&wrong, photo("2023:11:28 10:00:00")).unwrap();
+    wait_for(&client, "evidence-sicandapol")
+        .await
+        .send_keys(wrong.to_str().unwrap())
+        .await
+        .unwrap();
+    eventually("the second photo is attached", || async {
+        count(&client, "evidence-item").await == 2
+    })
+    .await;
+    // The first is enlarged by keyboard: Enter opens it, keys stay in the viewer, Esc closes.
+    let enlarge = client
+        .find_all(Locator::Css(&id("evidence-enlarge")))
+        .await
+        .unwrap();
+    enlarge[0].send_keys("\u{E007}").await.unwrap();
+    wait_for(&client, "evidence-large").await;
+    screenshot(&client, "evidence-viewer").await;
+    assert_accessible(
+        &client,
+        "enlarged photo",
+        Some("[data-testid=evidence-viewer]"),
+    )
+    .await;
+    let inside = client.active_element().await.unwrap();
+    inside.send_keys("3").await.unwrap();
+    inside.send_keys("\u{E00C}").await.unwrap();
+    eventually("Esc closes the viewer", || async {
+        count(&client, "evidence-viewer").await == 0
+    })
+    .await;
+    assert!(
+        pressed(&client, "verdict-sicandapol-found").await,
+        "a digit pressed in the viewer set no verdict behind it"
+    );
+    for (remove, expected) in [(true, 1), (false, 2), (true, 1)] {
+        if remove {
+            let buttons = client
+                .find_all(Locator::Css(&id("evidence-remove")))
+                .await
+                .unwrap();
+            buttons.last().unwrap().click().await.unwrap();
+        } else {
+            click(&client, "evidence-undo").await;
+        }
+        eventually("the removal (or its undo) shows", || async {
+            count(&client, "evidence-item").await == expected
+        })
+        .await;
+    }
+    assert!(
+        text_of(&client, "evidence-removed")
+            .await
+            .contains("foto-salah.jpg dihapus")
+    );
     wait_for(&client, "note-sicandapol")
         .await
         .send_keys("Rapat koordinasi Forkopimcam rutin tiap bulan")

@@ -684,3 +684,103 @@ fn a_submission_is_sent_once_the_server_has_it_and_only_then_out_of_the_jurors_h
         );
     }
 }
+
+#[test]
+fn only_the_juror_who_attached_a_file_can_take_it_off_the_record() {
+    for db in backends() {
+        let (server, tokens) = Server::start(db.clone(), JURY);
+        let url = &server.url;
+        let mut owner = Laptop::joined(url, &tokens["akademisi"], Duration::zero());
+        let mut lead = Laptop::joined(url, &tokens["ketua"], Duration::zero());
+        let folder = tempfile::tempdir().unwrap();
+        let (kept, wrong) = (
+            folder.path().join("balai.jpg"),
+            folder.path().join("salah.jpg"),
+        );
+        std::fs::write(&kept, photo("2023:11:28 10:00:00")).unwrap();
+        std::fs::write(&wrong, photo("2023:11:28 10:05:00")).unwrap();
+        owner
+            .store
+            .observe(VISIT, "Balai warga dipakai rapat", None, &[kept, wrong])
+            .unwrap();
+        owner.sync(url).unwrap();
+        lead.sync(url).unwrap();
+        let shared = |laptop: &Laptop| -> Vec<String> {
+            let list = laptop.store.checklist(VISIT).unwrap();
+            let observation = list
+                .observations
+                .iter()
+                .find(|o| o.juror_id == "akademisi")
+                .expect("the observation is shared with the team");
+            observation
+                .evidence
+                .iter()
+                .map(|e| e.original_name.clone())
+                .collect()
+        };
+        assert_eq!(shared(&lead), ["balai.jpg", "salah.jpg"], "{db:?}");
+        let wrong_id = owner.store.checklist(VISIT).unwrap().observations[0].evidence[1]
+            .id
+            .clone();
+
+        // A teammate's token removes the owner's attachment: the change is well formed and the
+        // teammate is on the jury, but it takes off nothing, anywhere.
+        let mut intruder = HostileLaptop::new(url, &tokens["dindik"], "dindik");
+        let removal = intruder.change(|entry| {
+            entry.entity = Entity::Evidence;
+            entry.row_id = uuid::Uuid::parse_str(&wrong_id).unwrap();
+            entry.target_id = None;
+            entry.field = "removed".into();
+            entry.value = "true".into();
+        });
+        let _ = intruder.push(vec![removal]);
+        lead.sync(url).unwrap();
+        owner.sync(url).unwrap();
+        assert_eq!(shared(&lead), ["balai.jpg", "salah.jpg"], "{db:?}");
+        assert_eq!(
+            owner.store.checklist(VISIT).unwrap().observations[0]
+                .evidence
+                .len(),
+            2
+        );
+        // Nor can another laptop's own store do it.
+        let mut teammate = Laptop::joined(url, &tokens["dindik"], Duration::zero());
+        teammate.sync(url).unwrap();
+        match teammate.store.remove_evidence(VISIT, &wrong_id, true) {
+            Err(StoreError::NotYours { owner }) => assert_eq!(owner, "akademisi"),
+            other => panic!("{db:?}: {other:?}"),
+        }
+
+        // The owner removes it: gone from every view, still in the store and the audit trail.
+        owner.store.remove_evidence(VISIT, &wrong_id, true).unwrap();
+        owner.sync(url).unwrap();
+        lead.sync(url).unwrap();
+        assert_eq!(shared(&lead), ["balai.jpg"], "{db:?}");
+        assert_eq!(shared(&owner), ["balai.jpg"], "{db:?}");
+        owner.store.audit().unwrap();
+        let hash = blake3::hash(&photo("2023:11:28 10:05:00"))
+            .to_hex()
+            .to_string();
+        assert_eq!(
+            owner.store.evidence_bytes(&hash).unwrap(),
+            Some(photo("2023:11:28 10:05:00")),
+            "the file stays for the audit trail"
+        );
+        // After the sheet is submitted, nothing is taken off any more.
+        for indicator in tinjau_tests::INDICATORS {
+            owner.store.score(VISIT, indicator, 80.0, None).unwrap();
+        }
+        owner.store.submit(VISIT).unwrap();
+        let list = owner.store.checklist(VISIT).unwrap();
+        let kept_id = &list.observations[0].evidence[0].id;
+        assert_eq!(
+            owner
+                .store
+                .remove_evidence(VISIT, kept_id, true)
+                .unwrap_err()
+                .code(),
+            "sheet_submitted"
+        );
+        everyone_still_syncs(&db, url, &mut [&mut lead, &mut owner, &mut teammate]);
+    }
+}

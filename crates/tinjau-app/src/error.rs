@@ -173,6 +173,7 @@ pub const ERROR_CODES: &[&str] = &[
     "invalid_sheet_file",
     "unknown_conflict",
     "unknown_candidate",
+    "unknown_evidence",
     "not_yours",
     "resolve_how",
     "refused",

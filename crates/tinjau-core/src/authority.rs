@@ -158,6 +158,9 @@ pub fn check_change(package: &Package, change: &Change) -> Result<(), Refusal> {
                 ));
             }
         }
+        // Only the juror who attached a file takes it off (or puts it back): the evidence id
+        // is random, so the stores apply a removal only to their author's own attachment.
+        FieldValue::EvidenceRemoved(_) => on_jury(need_visit()?)?,
         FieldValue::TieBreak(decision) => {
             if juror.role != Role::Lead {
                 return Err(not_allowed(format!(

@@ -367,13 +367,16 @@ pub enum FieldKind {
     ConflictOfInterestReason,
     Observation,
     Evidence,
+    /// An attached file taken off its record (`true`) or put back (`false`) by its juror; the
+    /// file and the record stay in the store and the log for the audit trail.
+    EvidenceRemoved,
     TieBreak,
     Lock,
     LeadNote,
 }
 
 impl FieldKind {
-    pub const ALL: [FieldKind; 12] = [
+    pub const ALL: [FieldKind; 13] = [
         FieldKind::ScoreValue,
         FieldKind::ScoreNote,
         FieldKind::Verdict,
@@ -383,6 +386,7 @@ impl FieldKind {
         FieldKind::ConflictOfInterestReason,
         FieldKind::Observation,
         FieldKind::Evidence,
+        FieldKind::EvidenceRemoved,
         FieldKind::TieBreak,
         FieldKind::Lock,
         FieldKind::LeadNote,
@@ -395,7 +399,7 @@ impl FieldKind {
             FieldKind::SheetState | FieldKind::ReopenReason => Entity::Sheet,
             FieldKind::ConflictOfInterestReason => Entity::ConflictOfInterest,
             FieldKind::Observation => Entity::Observation,
-            FieldKind::Evidence => Entity::Evidence,
+            FieldKind::Evidence | FieldKind::EvidenceRemoved => Entity::Evidence,
             FieldKind::TieBreak => Entity::TieBreak,
             FieldKind::Lock => Entity::Lock,
             FieldKind::LeadNote => Entity::LeadNote,
@@ -412,6 +416,7 @@ impl FieldKind {
             FieldKind::ReopenReason => "reopen_reason",
             FieldKind::ConflictOfInterestReason => "reason",
             FieldKind::Observation | FieldKind::Evidence => "record",
+            FieldKind::EvidenceRemoved => "removed",
             FieldKind::TieBreak => "decision",
             FieldKind::Lock => "lock",
         }
@@ -448,6 +453,10 @@ impl FieldKind {
                 FieldValue::ConflictOfInterestReason(Text::new(text)?)
             }
             FieldKind::LeadNote => FieldValue::LeadNote(Text::new(text)?),
+            FieldKind::EvidenceRemoved => FieldValue::EvidenceRemoved(
+                text.parse()
+                    .map_err(|_| by_name("yes or no (true, false)"))?,
+            ),
             FieldKind::Observation
             | FieldKind::Evidence
             | FieldKind::TieBreak
@@ -477,6 +486,7 @@ impl FieldKind {
             }
             FieldKind::Observation => FieldValue::Observation(serde_json::from_str(json)?),
             FieldKind::Evidence => FieldValue::Evidence(serde_json::from_str(json)?),
+            FieldKind::EvidenceRemoved => FieldValue::EvidenceRemoved(serde_json::from_str(json)?),
             FieldKind::TieBreak => FieldValue::TieBreak(serde_json::from_str(json)?),
             FieldKind::Lock => FieldValue::Lock(Box::new(serde_json::from_str(json)?)),
             FieldKind::LeadNote => FieldValue::LeadNote(serde_json::from_str(json)?),
@@ -496,6 +506,7 @@ pub enum FieldValue {
     ConflictOfInterestReason(Text),
     Observation(ObservationRecord),
     Evidence(EvidenceRecord),
+    EvidenceRemoved(bool),
     TieBreak(TieBreak),
     Lock(Box<Lock>),
     LeadNote(Text),
@@ -513,6 +524,7 @@ impl FieldValue {
             FieldValue::ConflictOfInterestReason(_) => FieldKind::ConflictOfInterestReason,
             FieldValue::Observation(_) => FieldKind::Observation,
             FieldValue::Evidence(_) => FieldKind::Evidence,
+            FieldValue::EvidenceRemoved(_) => FieldKind::EvidenceRemoved,
             FieldValue::TieBreak(_) => FieldKind::TieBreak,
             FieldValue::Lock(_) => FieldKind::Lock,
             FieldValue::LeadNote(_) => FieldKind::LeadNote,
@@ -541,6 +553,7 @@ impl FieldValue {
             FieldValue::SheetState(s) => serde_json::to_string(s),
             FieldValue::Observation(r) => serde_json::to_string(r),
             FieldValue::Evidence(r) => serde_json::to_string(r),
+            FieldValue::EvidenceRemoved(b) => serde_json::to_string(b),
             FieldValue::TieBreak(t) => serde_json::to_string(t),
             FieldValue::Lock(l) => serde_json::to_string(l),
         };
@@ -644,6 +657,7 @@ impl FieldValue {
             | FieldValue::SheetState(_)
             | FieldValue::ReopenReason(_)
             | FieldValue::ConflictOfInterestReason(_)
+            | FieldValue::EvidenceRemoved(_)
             | FieldValue::LeadNote(_) => Ok(()),
         }
     }

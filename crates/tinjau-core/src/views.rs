@@ -109,6 +109,10 @@ pub struct ObservationView {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct EvidenceView {
+    /// The attachment's id (one file can be attached to several records).
+    pub id: String,
+    /// Who attached it: only they can take it off.
+    pub juror_id: String,
     /// BLAKE3 of the file's content, hex.
     pub hash: String,
     pub original_name: String,

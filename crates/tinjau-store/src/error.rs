@@ -80,6 +80,8 @@ pub enum StoreError {
         "no open conflict \"{conflict}\": run `tinjau sync` to refresh, then `tinjau conflicts`"
     )]
     UnknownConflict { conflict: String },
+    #[error("no attached file \"{evidence}\" in this visit")]
+    UnknownEvidence { evidence: String },
     #[error("the conflict has no candidate \"{candidate}\"")]
     UnknownCandidate { candidate: String },
     #[error("this is \"{owner}\"'s record: only they can resolve it")]
@@ -155,6 +157,7 @@ impl StoreError {
             StoreError::SheetFile(_) => "invalid_sheet_file",
             StoreError::UnknownConflict { .. } => "unknown_conflict",
             StoreError::UnknownCandidate { .. } => "unknown_candidate",
+            StoreError::UnknownEvidence { .. } => "unknown_evidence",
             StoreError::NotYours { .. } => "not_yours",
             StoreError::ResolveHow => "resolve_how",
             StoreError::Refused(_) => "refused",

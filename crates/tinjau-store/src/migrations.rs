@@ -17,6 +17,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0005_hostile_input",
         include_str!("../migrations/0005_hostile_input.sql"),
     ),
+    (
+        "0006_evidence_removed",
+        include_str!("../migrations/0006_evidence_removed.sql"),
+    ),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -171,6 +171,13 @@ pub(crate) fn project(tx: &Transaction<'_>, package: &Package, change: &Change) 
                 ],
             )?;
         }
+        FieldValue::EvidenceRemoved(removed) => {
+            // Only on the author's own attachment: anyone else's removal changes nothing.
+            tx.execute(
+                "UPDATE evidence SET removed = ?3 WHERE id = ?1 AND juror_id = ?2",
+                params![row_id, author, removed],
+            )?;
+        }
         FieldValue::TieBreak(_) => {
             tx.execute(
                 "INSERT INTO tie_break (id, decision, decided_by, decided_at) VALUES (?1, ?2, ?3, ?4)

@@ -215,9 +215,9 @@ impl Store {
     fn evidence_by_owner(&self, visit: &str) -> Result<HashMap<Uuid, Vec<EvidenceView>>> {
         let mut statement = self.conn.prepare_cached(
             "SELECT e.owner_id, e.hash, e.original_name, f.size, f.mime, f.captured_at, f.gps_lat,
-                    f.gps_lon, e.outside_visit_date
+                    f.gps_lon, e.outside_visit_date, e.id, e.juror_id
              FROM evidence e JOIN evidence_file f ON f.hash = e.hash
-             WHERE e.visit_id = ?1 ORDER BY e.attached_at, e.rowid",
+             WHERE e.visit_id = ?1 AND e.removed = 0 ORDER BY e.attached_at, e.rowid",
         )?;
         let mut out: HashMap<Uuid, Vec<EvidenceView>> = HashMap::new();
         for row in statement.query_map(params![visit], |row| {
@@ -236,6 +236,8 @@ impl Store {
                         longitude,
                     }),
                     outside_visit_date: row.get(8)?,
+                    id: row.get(9)?,
+                    juror_id: row.get(10)?,
                     available: true,
                 },
             ))

@@ -430,6 +430,43 @@ impl Store {
         })
     }
 
+    /// Takes an attached file off its record (`removed`), or puts it back, while the juror's
+    /// sheet is a draft. Logged as a change; the file and the attachment stay in the store and
+    /// in the audit trail, only the views leave it out.
+    pub fn remove_evidence(&mut self, visit: &str, evidence: &str, removed: bool) -> Result<()> {
+        let scope = self.writable_visit(visit)?;
+        let row_id = Uuid::parse_str(evidence).ok();
+        let owned: Option<String> = match row_id {
+            Some(id) => self
+                .conn
+                .query_row(
+                    "SELECT juror_id FROM evidence WHERE id = ?1 AND visit_id = ?2",
+                    params![id.to_string(), scope.visit.id],
+                    |row| row.get(0),
+                )
+                .optional()?,
+            None => None,
+        };
+        let (Some(row_id), Some(owner)) = (row_id, owned) else {
+            return Err(StoreError::UnknownEvidence {
+                evidence: evidence.to_string(),
+            });
+        };
+        if owner != scope.juror {
+            return Err(StoreError::NotYours { owner });
+        }
+        self.write(&scope.juror, |writer| {
+            writer.record(
+                &ChangeTarget {
+                    row_id,
+                    visit_id: Some(&scope.visit.id),
+                    target_id: None,
+                },
+                FieldValue::EvidenceRemoved(removed),
+            )
+        })
+    }
+
     /// Where a juror's sheet stands: a draft; final (submitted here, not yet on a server or in
     /// a sheet file); or sent.
     pub fn sheet_delivery(&self, juror: &str, visit: &str) -> Result<SheetDelivery> {
@@ -638,6 +675,8 @@ fn attach_evidence(
             owner_id,
         };
         let view = EvidenceView {
+            id: evidence_id.to_string(),
+            juror_id: scope.juror.clone(),
             hash: file.hash.clone(),
             original_name: record.evidence.original_name.as_str().to_string(),
             size: file.size,

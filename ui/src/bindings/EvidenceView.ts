@@ -3,6 +3,14 @@ import type { GpsPoint } from "./GpsPoint";
 
 export type EvidenceView = { 
 /**
+ * The attachment's id (one file can be attached to several records).
+ */
+id: string, 
+/**
+ * Who attached it: only they can take it off.
+ */
+juror_id: string, 
+/**
  * BLAKE3 of the file's content, hex.
  */
 hash: string, original_name: string, size: number, mime: string, 

@@ -81,6 +81,8 @@ export const api = {
   submit: (visit: string) => call<void>("submit", { visit }),
   withdrawSubmission: (visit: string) => call<void>("withdraw_submission", { visit }),
   evidenceFile: (hash: string) => call<ArrayBuffer>("evidence_file", { hash }),
+  removeEvidence: (visit: string, evidence: string, removed: boolean) =>
+    call<void>("remove_evidence", { visit, evidence, removed }),
   syncNow: () => call<SyncStatus>("sync_now"),
   wakeSync: () => call<void>("wake_sync"),
   syncStatus: () => call<SyncStatus>("sync_status"),

@@ -16,6 +16,9 @@ export function modal(node: HTMLElement, close: () => void) {
   const focusables = () => Array.from(node.querySelectorAll<HTMLElement>(FOCUSABLE));
   (focusables()[0] ?? node).focus();
   const keydown = (event: KeyboardEvent) => {
+    // A modal owns the keyboard: no key pressed in it reaches what lies behind it (the digit
+    // keys that set a verdict on the card under an enlarged photo, say).
+    event.stopPropagation();
     if (event.key === "Escape") {
       event.preventDefault();
       close();
