@@ -2,6 +2,7 @@
 //! WebKitWebDriver, on a private Xvfb display). Screenshots of the main screens are saved under
 //! `target/e2e-screenshots/`.
 
+use std::io::Write;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
@@ -983,4 +984,182 @@ async fn the_lead_breaks_a_tie_and_sees_the_quarantined_changes_in_the_app() {
     assert_eq!(first.participant_id, "contoh-a", "the lead's order counts");
     drop(driver);
     drop(display);
+}
+
+/// A keyboard, as a juror uses it: keys go to whatever holds the focus (WebDriver actions,
+/// never a click or a script), and every key pressed is counted.
+struct Keyboard<'a> {
+    client: &'a Client,
+    /// Tab, Enter, arrows, digits, Esc: moving and acting.
+    moves: usize,
+    /// Characters of text typed (scores, a note).
+    typed: usize,
+}
+
+impl<'a> Keyboard<'a> {
+    fn new(client: &'a Client) -> Self {
+        Keyboard {
+            client,
+            moves: 0,
+            typed: 0,
+        }
+    }
+
+    async fn keys(&mut self, keys: &str) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut actions = KeyActions::new("keyboard".into());
+        for key in keys.chars() {
+            actions = actions
+                .then(KeyAction::Down { value: key })
+                .then(KeyAction::Up { value: key });
+        }
+        self.client
+            .perform_actions(actions)
+            .await
+            .unwrap_or_else(|e| panic!("pressing {keys:?}: {e}"));
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+
+    /// Keys that move or act (each counts once).
+    async fn press(&mut self, keys: &str) {
+        self.moves += keys.chars().count();
+        self.keys(keys).await;
+    }
+
+    /// Text typed into the focused field.
+    async fn type_text(&mut self, text: &str) {
+        self.typed += text.chars().count();
+        self.keys(text).await;
+    }
+
+    async fn focused(&self) -> Option<String> {
+        let element = self.client.active_element().await.ok()?;
+        element.attr("data-testid").await.ok().flatten()
+    }
+
+    /// Presses Tab until `test_id` holds the focus, as a juror would, watching the focus ring.
+    async fn tab_to(&mut self, test_id: &str) {
+        wait_for(self.client, test_id).await;
+        for _ in 0..200 {
+            if self.focused().await.as_deref() == Some(test_id) {
+                return;
+            }
+            self.press(TAB).await;
+        }
+        panic!("{test_id} cannot be reached with Tab");
+    }
+}
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+const DOWN: &str = "\u{E015}";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_visit_is_done_with_the_keyboard_alone() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = tempfile::tempdir().unwrap();
+    let display = Display::start();
+    let driver = Driver::start(&display, data.path());
+    let client = driver.session().await;
+    let mut keyboard = Keyboard::new(&client);
+
+    keyboard.tab_to("load-demo").await;
+    keyboard.press(ENTER).await;
+    keyboard.tab_to("juror-akademisi").await;
+    keyboard.press(ENTER).await;
+    keyboard.tab_to("open-visit-junrejo").await;
+    keyboard.press(ENTER).await;
+    wait_for(&client, "innovation-sicandapol").await;
+
+    // Every listed innovation gets a verdict: a digit, then ↓ to the next card.
+    let cards = client
+        .find_all(Locator::Css("[data-innovation]"))
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for card in &cards {
+        ids.push(card.attr("data-innovation").await.unwrap().unwrap());
+    }
+    assert!(ids.len() >= 10, "the Junrejo list: {ids:?}");
+    let verdicts = ["1", "2", "3"];
+    for (i, innovation) in ids.iter().enumerate() {
+        let key = verdicts[i % 3];
+        keyboard.press(key).await;
+        let verdict = ["found", "partial", "not_found"][i % 3];
+        let button = format!("verdict-{innovation}-{verdict}");
+        eventually(&format!("{innovation} gets its verdict"), || {
+            pressed(&client, &button)
+        })
+        .await;
+        if i + 1 < ids.len() {
+            keyboard.press(DOWN).await;
+        }
+    }
+
+    // An observation.
+    keyboard.tab_to("tab-observe").await;
+    keyboard.press(ENTER).await;
+    keyboard.tab_to("observation-text").await;
+    keyboard
+        .type_text("Camat dan Danramil hadir; notulen rapat diperlihatkan")
+        .await;
+    keyboard.tab_to("observation-save").await;
+    keyboard.press(ENTER).await;
+    eventually("the observation is listed", || async {
+        count(&client, "observation").await == 1
+    })
+    .await;
+
+    // Seven scores, then submit and confirm.
+    keyboard.tab_to("tab-score").await;
+    keyboard.press(ENTER).await;
+    for (indicator, value) in SCORES {
+        keyboard.tab_to(&format!("score-{indicator}")).await;
+        keyboard.type_text(value).await;
+    }
+    eventually("every indicator is scored", || async {
+        text_of(&client, "score-completeness")
+            .await
+            .starts_with("7 dari 7")
+    })
+    .await;
+    keyboard.tab_to("submit-sheet").await;
+    keyboard.press(ENTER).await;
+    wait_for(&client, "submit-dialog").await;
+    keyboard.tab_to("submit-confirm").await;
+    keyboard.press(ENTER).await;
+    eventually("the sheet is final", || async {
+        text_of(&client, "sheet-state").await == "Final — belum terkirim"
+    })
+    .await;
+    let (moves, typed) = (keyboard.moves, keyboard.typed);
+    client.close().await.unwrap();
+
+    let store = tinjau_store::Store::open(data.path(), tinjau_store::StoreOptions::default())
+        .unwrap();
+    let list = store.checklist("visit-junrejo").unwrap();
+    let checked = list
+        .groups
+        .iter()
+        .flat_map(|g| &g.innovations)
+        .filter(|i| i.verdict.is_some())
+        .count();
+    assert_eq!(checked, ids.len(), "every innovation has its verdict");
+    assert_eq!(list.observations.len(), 1);
+    let _ = writeln!(
+        std::io::stderr(),
+        "a whole visit by keyboard: {} keys to move and act + {} characters typed \
+         ({} innovations, 1 observation, 7 scores)",
+        moves,
+        typed,
+        ids.len()
+    );
+    // A regression that makes the keyboard path longer shows here.
+    assert!(
+        moves <= 120,
+        "{moves} keys to move and act through one visit"
+    );
 }
