@@ -18,7 +18,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hash" ]; then
   echo "$hash" > "$stamp"
 fi
 case "${1:-build}" in
-  build) npx vite build --logLevel warn ;;
+  # Type-check first: the command layer and bindings are generated from Rust, so a renamed
+  # command or argument, or a changed type, stops the build here.
+  build) npx svelte-check --tsconfig ./tsconfig.json --output human --threshold error && npx vite build --logLevel warn ;;
   test) npx vitest run ;;
   *) echo "unknown step: $1" >&2; exit 2 ;;
 esac

@@ -1138,8 +1138,8 @@ async fn a_whole_visit_is_done_with_the_keyboard_alone() {
     let (moves, typed) = (keyboard.moves, keyboard.typed);
     client.close().await.unwrap();
 
-    let store = tinjau_store::Store::open(data.path(), tinjau_store::StoreOptions::default())
-        .unwrap();
+    let store =
+        tinjau_store::Store::open(data.path(), tinjau_store::StoreOptions::default()).unwrap();
     let list = store.checklist("visit-junrejo").unwrap();
     let checked = list
         .groups

@@ -11,7 +11,7 @@ function checklist(): VisitChecklist {
   });
   return {
     visit_id: "visit-junrejo", date: "2023-11-28", participant_id: "junrejo", participant_name: "Kecamatan Junrejo",
-    region: "Kota Batu", juror_id: "akademisi", sheet: "draft", conflict_of_interest: null, scale: { min: 0, max: 100 },
+    region: "Kota Batu", juror_id: "akademisi", sheet: "draft", delivery: "draft", conflict_of_interest: null, scale: { min: 0, max: 100 },
     groups: [
       { indicator_id: "I1", name: "Umum", weight: 1, claimed: 2, listed: 2, innovations: [innovation("a", "found"), innovation("b", null)], score: { value: 80, band: "Sangat baik", note: "" }, rubric: [] },
       { indicator_id: "I2", name: "PATEN", weight: 1, claimed: 2, listed: 1, innovations: [innovation("c", null)], score: null, rubric: [] },

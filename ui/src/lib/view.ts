@@ -56,7 +56,7 @@ export function rubricLabel(indicator: Pick<Indicator, "rubric">, value: number 
   if (value === null || Number.isNaN(value)) return null;
   let label: string | null = null;
   let best = -Infinity;
-  for (const band of indicator.rubric) {
+  for (const band of indicator.rubric ?? []) {
     if (band.from <= value && band.from >= best) {
       best = band.from;
       label = band.label;
