@@ -198,12 +198,7 @@ impl<'de> Deserialize<'de> for ScoreValue {
 /// An id a change names (an indicator, an innovation, a participant, a visit): the package's id
 /// alphabet, bounded.
 fn check_id(what: &str, id: &str) -> Result<(), Refusal> {
-    if id.is_empty()
-        || id.len() > MAX_ID_BYTES
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    {
+    if !crate::package::is_valid_id(id) {
         return Err(Refusal::malformed(format!(
             "{what} \"{}\" is not an id (1–{MAX_ID_BYTES} of A–Z a–z 0–9 . _ -)",
             truncated(id)

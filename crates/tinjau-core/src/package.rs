@@ -491,9 +491,10 @@ pub fn parse_iso_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
-/// Whether `text` is a valid id: non-empty, only `[A-Za-z0-9._-]`.
+/// Whether `text` is a valid id: 1 to 128 bytes (what a change can carry), only `[A-Za-z0-9._-]`.
 pub fn is_valid_id(text: &str) -> bool {
     !text.is_empty()
+        && text.len() <= crate::change::MAX_ID_BYTES
         && text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
@@ -503,7 +504,10 @@ fn check_id(id: &str, path: &str, push: &mut impl FnMut(String, String)) {
     if !is_valid_id(id) {
         push(
             path.to_string(),
-            format!("must be a non-empty id of letters, digits, '.', '_' or '-', found \"{id}\""),
+            format!(
+                "must be an id of 1 to {} letters, digits, '.', '_' or '-', found \"{id}\"",
+                crate::change::MAX_ID_BYTES
+            ),
         );
     }
 }

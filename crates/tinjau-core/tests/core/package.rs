@@ -59,6 +59,14 @@ fn ids_are_plain_ascii_tokens() {
     for bad in ["", "dua kata", "kecamatan/junrejo", "é"] {
         assert!(!is_valid_id(bad), "{bad}");
     }
+    // Every id a package gives must fit in a change (at most 128 bytes): a longer one would
+    // import, and then every change about it would be refused by every receiver.
+    assert!(is_valid_id(&"a".repeat(128)));
+    assert!(!is_valid_id(&"a".repeat(129)));
+    let mut package = serde_json::to_value(demo()).unwrap();
+    package["visits"][0]["id"] = serde_json::json!("v".repeat(129));
+    let errors = tinjau_core::Package::parse(package.to_string().as_bytes()).unwrap_err();
+    assert!(errors.paths().contains(&"visits[0].id"), "{errors}");
 }
 
 #[test]
