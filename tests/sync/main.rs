@@ -1,6 +1,6 @@
 //! Sync end to end: real `tinjau-server` processes on 127.0.0.1 (SQLite and PostgreSQL), real
 //! clients (the sync library over real stores, and the `tinjau` binary where a process must be
-//! killed), and a fault-injecting proxy. Each test is one guarantee of `specs/sync.md`.
+//! killed), and a fault-injecting proxy. Each test is one guarantee of `docs/sync.md`.
 
 mod auth;
 pub(crate) mod cli;

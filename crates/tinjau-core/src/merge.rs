@@ -1,4 +1,4 @@
-//! The team lead's merge, exactly as `specs/merge.md` defines it.
+//! The team lead's merge, exactly as `docs/merge.md` defines it.
 //!
 //! The same inputs give the same result on every machine: the CLI, the desktop app and the
 //! server all call [`merge`] and [`sensitivity`]. Nothing here rounds; display rounds to two

@@ -61,7 +61,7 @@ impl Scale {
     }
 }
 
-/// How the team lead's merge aggregates jurors' scores (see `specs/merge.md`).
+/// How the team lead's merge aggregates jurors' scores (see `docs/merge.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {

@@ -1,4 +1,4 @@
-//! The merge: the worked example of `merge.md` (golden) and the properties it must keep.
+//! The merge: the worked example of `docs/merge.md` (golden) and the properties it must keep.
 
 use std::collections::BTreeMap;
 
