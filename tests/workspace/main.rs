@@ -4,6 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
 
 mod commands;
+mod tidy;
 
 /// Crates that do IO (databases, network, async runtimes, UI shells, files).
 const IO_CRATES: &[&str] = &[

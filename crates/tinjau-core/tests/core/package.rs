@@ -123,28 +123,46 @@ fn a_newer_revision_replaces_the_same_must_match_an_older_is_refused() {
 /// package satisfies both, and each broken package below is refused by both.
 #[test]
 fn the_json_schema_in_docs_agrees_with_the_importer() {
-    let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/package.schema.json");
+    let schema_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/package.schema.json"
+    );
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema");
     let demo: serde_json::Value = serde_json::to_value(demo()).unwrap();
-    let problems: Vec<String> = validator.iter_errors(&demo).map(|e| e.to_string()).collect();
-    assert!(problems.is_empty(), "the demo breaks the schema: {problems:?}");
+    let problems: Vec<String> = validator
+        .iter_errors(&demo)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "the demo breaks the schema: {problems:?}"
+    );
     let raw: serde_json::Value =
         serde_json::from_str(include_str!("../../../../assets/skk-jatim-2023.json")).unwrap();
-    assert!(validator.is_valid(&raw), "the shipped demo file satisfies the schema");
+    assert!(
+        validator.is_valid(&raw),
+        "the shipped demo file satisfies the schema"
+    );
 
     type Break = fn(&mut serde_json::Value);
     let broken: [(&str, Break); 9] = [
-        ("another format", |p| p["format"] = "tinjau-package/2".into()),
+        ("another format", |p| {
+            p["format"] = "tinjau-package/2".into()
+        }),
         ("revision 0", |p| p["revision"] = 0.into()),
         ("an unknown field", |p| p["competition"]["typo"] = 1.into()),
         ("a weight of 0", |p| p["indicators"][0]["weight"] = 0.into()),
-        ("an id with a space", |p| p["jurors"][0]["id"] = "dua kata".into()),
+        ("an id with a space", |p| {
+            p["jurors"][0]["id"] = "dua kata".into()
+        }),
         ("a 129-byte id", |p| {
             p["participants"][0]["id"] = "p".repeat(129).into()
         }),
-        ("an unknown method", |p| p["competition"]["method"] = "vote".into()),
+        ("an unknown method", |p| {
+            p["competition"]["method"] = "vote".into()
+        }),
         ("a blank name", |p| p["indicators"][0]["name"] = "  ".into()),
         ("no indicators", |p| p["indicators"] = serde_json::json!([])),
     ];

@@ -1,4 +1,4 @@
-//! Package import: every rule of `package-format.md`, all or nothing, revisions.
+//! Package import: every rule of `docs/package.md`, all or nothing, revisions.
 
 use serde_json::{Value, json};
 use tinjau_store::{ImportOutcome, StoreError};

@@ -1,0 +1,185 @@
+//! Tidiness, as rust-analyzer's `tidy.rs` keeps it: what the documentation names exists, and
+//! every crate and module says what it is for.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Files under `dir` with one of `extensions`, leaving out what is built or installed.
+fn files(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            let skipped = [
+                "target",
+                "node_modules",
+                "dist",
+                ".git",
+                "corpus",
+                "gen",
+                "artifacts",
+            ];
+            if !skipped.contains(&name.as_str()) {
+                files(&path, extensions, out);
+            }
+        } else if extensions.iter().any(|e| name.ends_with(e)) {
+            out.push(path);
+        }
+    }
+}
+
+/// The top-level places a documented path can start from.
+const TOP: &[&str] = &[
+    "crates/",
+    "docs/",
+    "ui/",
+    "src-tauri/",
+    "tests/",
+    "scripts/",
+    "assets/",
+    "fuzz/",
+    ".ci/",
+];
+
+/// Backticked spans of `text` that name a file or folder of this repository.
+fn documented_paths(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, span) in text.split('`').enumerate() {
+        if i % 2 == 0 || span.contains(char::is_whitespace) {
+            continue;
+        }
+        let span = span.trim_end_matches(['.', ',', ':', ')']);
+        let is_path = TOP.iter().any(|top| span.starts_with(top))
+            || (span.ends_with(".md") && !span.contains('*'))
+            || span.starts_with("src/")
+            || span.starts_with("migrations/");
+        let generated = span.contains("node_modules")
+            || span.contains('*')
+            || span.contains('{')
+            || span.contains('<');
+        if is_path && !generated {
+            out.push(span.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn every_path_the_documentation_names_exists() {
+    let root = root();
+    let mut docs = Vec::new();
+    files(&root, &[".md"], &mut docs);
+    let mut sources = Vec::new();
+    files(&root, &[".rs"], &mut sources);
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for file in docs.iter().chain(&sources) {
+        let text = std::fs::read_to_string(file).unwrap();
+        let text: String = if file.extension().is_some_and(|e| e == "rs") {
+            text.lines()
+                .filter(|l| l.trim_start().starts_with("//!"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            text
+        };
+        // A path may be written from the repository's root, or from the file's own crate or
+        // folder (`src/lib.rs` in a crate's docs).
+        let mut bases = vec![root.clone()];
+        let mut dir = file.parent();
+        while let Some(d) = dir {
+            if d == root {
+                break;
+            }
+            bases.push(d.to_path_buf());
+            dir = d.parent();
+        }
+        for path in documented_paths(&text) {
+            checked += 1;
+            if !bases.iter().any(|base| base.join(&path).exists()) {
+                missing.push(format!(
+                    "{} names `{path}`",
+                    file.strip_prefix(&root).unwrap().display()
+                ));
+            }
+        }
+    }
+    assert!(
+        checked > 50,
+        "only {checked} paths found: is the scan right?"
+    );
+    assert!(
+        missing.is_empty(),
+        "paths that do not exist:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn every_crate_and_module_says_what_it_is_for() {
+    let root = root();
+    let mut sources = Vec::new();
+    for dir in ["crates", "src-tauri/src", "tests"] {
+        files(&root.join(dir), &[".rs"], &mut sources);
+    }
+    let mut builds = Vec::new();
+    files(&root, &["build.rs"], &mut builds);
+    let included: Vec<PathBuf> = builds
+        .iter()
+        .flat_map(|build| {
+            let text = std::fs::read_to_string(build).unwrap();
+            let dir = build.parent().unwrap().to_path_buf();
+            text.split("include!(\"")
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next().map(|p| dir.join(p)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let undocumented: Vec<String> = sources
+        .iter()
+        .filter(|file| {
+            let path = file.to_string_lossy();
+            // Library and binary roots and every module file under a `src/`, and each test
+            // harness's root; build scripts and benches too.
+            path.contains("/src/")
+                || path.ends_with("/main.rs")
+                || path.ends_with("/lib.rs")
+                || path.ends_with("/build.rs")
+                || path.contains("/benches/")
+        })
+        .filter(|file| {
+            let text = std::fs::read_to_string(file).unwrap();
+            // A file pulled into a build script with `include!` cannot hold an inner doc
+            // comment; its item's own `///` says it instead.
+            let included = included.iter().any(|i| file.ends_with(i));
+            !(text.trim_start().starts_with("//!")
+                || included && text.trim_start().starts_with("///"))
+        })
+        .map(|file| file.strip_prefix(&root).unwrap().display().to_string())
+        .collect();
+    assert!(sources.len() > 40, "the scan found the sources");
+    assert!(
+        undocumented.is_empty(),
+        "files with no `//!` doc comment saying what they are for:\n{}",
+        undocumented.join("\n")
+    );
+}
+
+#[test]
+fn the_path_scan_recognises_paths_and_only_paths() {
+    let text = "see `crates/tinjau-core/src/merge.rs`, `docs/merge.md`. Not `a b`, not \
+                `Store::score`, not `tests/desktop/node_modules`, not `ui/src/**/*.ts`.";
+    assert_eq!(
+        documented_paths(text),
+        ["crates/tinjau-core/src/merge.rs", "docs/merge.md"]
+    );
+}
