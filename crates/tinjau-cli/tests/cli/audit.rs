@@ -1,10 +1,10 @@
 //! The change log is tamper-evident: editing a row in the database file breaks `tinjau audit`.
 
-use crate::support::{Laptop, VISIT};
+use crate::support::{Terminal, VISIT};
 
 #[test]
 fn editing_a_change_log_row_makes_audit_fail_and_name_it() {
-    let laptop = Laptop::juror("akademisi");
+    let laptop = Terminal::juror("akademisi");
     laptop.ok(&["score", VISIT, "I1", "60"]);
     laptop.ok(&["score", VISIT, "I1", "65"]);
     laptop.ok(&["score", VISIT, "I2", "70"]);
@@ -37,7 +37,7 @@ fn editing_a_change_log_row_makes_audit_fail_and_name_it() {
 
 #[test]
 fn deleting_a_change_log_row_makes_audit_fail_and_name_the_gap() {
-    let laptop = Laptop::juror("akademisi");
+    let laptop = Terminal::juror("akademisi");
     for value in ["60", "61", "62"] {
         laptop.ok(&["score", VISIT, "I1", value]);
     }

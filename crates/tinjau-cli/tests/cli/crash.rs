@@ -5,7 +5,7 @@ use std::io::Read;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::{Laptop, VISIT};
+use crate::support::{Terminal, VISIT};
 
 /// A small deterministic generator, so a failure can be replayed.
 struct Lcg(u64);
@@ -22,7 +22,7 @@ impl Lcg {
 
 #[test]
 fn every_acknowledged_score_survives_sigkill() {
-    let laptop = Laptop::juror("akademisi");
+    let laptop = Terminal::juror("akademisi");
     let indicators = ["I1", "I2", "I3", "I4", "I5", "I6", "I7"];
     let mut random = Lcg(0x5eed);
     let mut acknowledged: Vec<(String, f64)> = Vec::new();

@@ -1,9 +1,9 @@
 //! Bad input through the binary: a clear message naming the problem, a non-zero exit, JSON
 //! errors on stderr with `--json`, and nothing written.
 
-use crate::support::{Laptop, VISIT, demo_package};
+use crate::support::{Terminal, VISIT, demo_package};
 
-fn changes(laptop: &Laptop) -> i64 {
+fn changes(laptop: &Terminal) -> i64 {
     laptop
         .database()
         .query_row("SELECT COUNT(*) FROM change_log", [], |r| r.get(0))
@@ -12,7 +12,7 @@ fn changes(laptop: &Laptop) -> i64 {
 
 #[test]
 fn bad_writes_name_the_bad_value_and_write_nothing() {
-    let laptop = Laptop::juror("akademisi");
+    let laptop = Terminal::juror("akademisi");
     laptop.ok(&["score", VISIT, "I1", "80"]);
     let before = changes(&laptop);
 
@@ -78,7 +78,7 @@ fn bad_writes_name_the_bad_value_and_write_nothing() {
 
 #[test]
 fn a_file_over_the_evidence_limit_is_refused() {
-    let laptop = Laptop::juror("akademisi");
+    let laptop = Terminal::juror("akademisi");
     let big = laptop.file("video.mp4", &vec![0u8; 1024 * 1024 + 1]);
     let (code, message) = laptop.fails(&[
         "--evidence-limit-mib",
@@ -107,7 +107,7 @@ fn a_file_over_the_evidence_limit_is_refused() {
 
 #[test]
 fn writing_to_a_submitted_sheet_is_refused() {
-    let laptop = Laptop::juror("dinkes");
+    let laptop = Terminal::juror("dinkes");
     for indicator in ["I1", "I2", "I3", "I4", "I5", "I6", "I7"] {
         laptop.ok(&["score", VISIT, indicator, "70"]);
     }
@@ -128,7 +128,7 @@ fn writing_to_a_submitted_sheet_is_refused() {
 
 #[test]
 fn broken_packages_are_refused_with_paths_and_change_nothing() {
-    let laptop = Laptop::new();
+    let laptop = Terminal::new();
     let (code, message) = laptop.fails(&["import", "/nonexistent/paket.json"]);
     assert_eq!(code, "io");
     assert!(message.contains("/nonexistent/paket.json"), "{message}");
@@ -174,7 +174,7 @@ fn broken_packages_are_refused_with_paths_and_change_nothing() {
 
 #[test]
 fn usage_errors_exit_non_zero_without_panicking() {
-    let laptop = Laptop::juror("akademisi");
+    let laptop = Terminal::juror("akademisi");
     for args in [
         &["verify", VISIT, "paten", "--status", "maybe"][..],
         &["score"],

@@ -2,11 +2,11 @@
 
 use tinjau_core::domain::OUTSIDE_VISIT_DATE_LABEL;
 
-use crate::support::{Laptop, VISIT, photo};
+use crate::support::{Terminal, VISIT, photo};
 
 #[test]
 fn a_photo_taken_on_another_day_is_flagged_not_refused() {
-    let laptop = Laptop::juror("akademisi");
+    let laptop = Terminal::juror("akademisi");
     let on_the_day = laptop.file("hari-h.jpg", &photo("2023:11:28 09:00:00"));
     let day_after = laptop.file("besoknya.jpg", &photo("2023:11:29 21:00:00"));
     let last_month = laptop.file("bulan-lalu.jpg", &photo("2023:10:01 08:30:00"));
@@ -59,7 +59,7 @@ fn a_photo_taken_on_another_day_is_flagged_not_refused() {
 
 #[test]
 fn a_document_without_exif_is_stored_without_a_capture_time() {
-    let laptop = Laptop::juror("akademisi");
+    let laptop = Terminal::juror("akademisi");
     let pdf = laptop.file(
         "sk-camat.pdf",
         b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n",
@@ -80,7 +80,7 @@ fn a_document_without_exif_is_stored_without_a_capture_time() {
 
 #[test]
 fn a_file_name_with_terminal_escapes_is_stored_and_shown_harmless() {
-    let laptop = Laptop::juror("akademisi");
+    let laptop = Terminal::juror("akademisi");
     let hostile = laptop.file(
         "foto\u{1b}[2J\u{1b}]0;pwned\u{7}.jpg",
         &photo("2023:11:28 09:00:00"),
@@ -111,7 +111,7 @@ fn a_file_name_with_terminal_escapes_is_stored_and_shown_harmless() {
 #[cfg(unix)]
 #[test]
 fn a_fifo_offered_as_evidence_is_refused_at_once() {
-    let laptop = Laptop::juror("akademisi");
+    let laptop = Terminal::juror("akademisi");
     let fifo = laptop.data_dir().join("pipa.jpg");
     let status = std::process::Command::new("mkfifo")
         .arg(&fifo)

@@ -5,13 +5,13 @@ use std::process::Command;
 
 use calamine::{Data, Reader, Xlsx, open_workbook};
 
-use crate::support::{Laptop, VISIT};
+use crate::support::{Terminal, VISIT};
 
 const INDICATORS: [&str; 7] = ["I1", "I2", "I3", "I4", "I5", "I6", "I7"];
 
 /// Scores both visits (`base` + indicator number), verifies some innovations, submits both.
-fn juror(id: &str, base: u32, verdicts: &[(&str, &str)]) -> Laptop {
-    let laptop = Laptop::juror(id);
+fn juror(id: &str, base: u32, verdicts: &[(&str, &str)]) -> Terminal {
+    let laptop = Terminal::juror(id);
     for (i, indicator) in INDICATORS.iter().enumerate() {
         laptop.ok(&["score", VISIT, indicator, &(base + i as u32).to_string()]);
         laptop.ok(&[
@@ -250,12 +250,12 @@ fn the_lead_merges_locks_and_produces_the_official_documents() {
 
 #[test]
 fn jurors_cannot_do_the_leads_work_and_the_lead_stays_blind_until_submitting() {
-    let juror = Laptop::juror("akademisi");
+    let juror = Terminal::juror("akademisi");
     let (code, _) = juror.fails(&["merge"]);
     assert_eq!(code, "not_lead");
     let (code, _) = juror.fails(&["lock", VISIT]);
     assert_eq!(code, "not_lead");
-    let lead = Laptop::juror("ketua");
+    let lead = Terminal::juror("ketua");
     lead.ok(&["score", VISIT, "I1", "80"]);
     let (code, message) = lead.fails(&["ranking"]);
     assert_eq!(code, "blind_until_submitted");
@@ -266,7 +266,7 @@ fn jurors_cannot_do_the_leads_work_and_the_lead_stays_blind_until_submitting() {
 
 #[test]
 fn a_broken_sheet_file_is_refused_with_a_reason() {
-    let lead = Laptop::juror("ketua");
+    let lead = Terminal::juror("ketua");
     let broken = lead.file(
         "rusak.json",
         b"{\"format\": \"tinjau-sheet/1\", \"competition\": 3}",
@@ -281,7 +281,7 @@ fn a_broken_sheet_file_is_refused_with_a_reason() {
 #[test]
 fn after_a_tie_break_the_ranking_shows_the_decided_order() {
     // The lead alone scores both kecamatan the same: a tie.
-    let lead = Laptop::juror("ketua");
+    let lead = Terminal::juror("ketua");
     for visit in [VISIT, "visit-contoh-a"] {
         for indicator in INDICATORS {
             lead.ok(&["score", visit, indicator, "80"]);

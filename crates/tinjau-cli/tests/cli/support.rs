@@ -10,20 +10,20 @@ pub fn demo_package() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/skk-jatim-2023.json")
 }
 
-pub struct Laptop {
+pub struct Terminal {
     pub dir: tempfile::TempDir,
 }
 
-impl Laptop {
-    pub fn new() -> Laptop {
-        Laptop {
+impl Terminal {
+    pub fn new() -> Terminal {
+        Terminal {
             dir: tempfile::tempdir().unwrap(),
         }
     }
 
     /// A laptop with the demo package imported and `juror` chosen, through the binary.
-    pub fn juror(juror: &str) -> Laptop {
-        let laptop = Laptop::new();
+    pub fn juror(juror: &str) -> Terminal {
+        let laptop = Terminal::new();
         laptop.ok(&["import", demo_package().to_str().unwrap()]);
         laptop.ok(&["init", "--juror", juror]);
         laptop

@@ -1,10 +1,10 @@
 //! A juror's whole visit through the real binary, offline, as the README walks it.
 
-use crate::support::{Laptop, VISIT, demo_package, photo};
+use crate::support::{Terminal, VISIT, demo_package, photo};
 
 #[test]
 fn a_juror_does_a_whole_visit_from_the_command_line() {
-    let laptop = Laptop::new();
+    let laptop = Terminal::new();
     let imported = laptop.ok(&["import", demo_package().to_str().unwrap()]);
     assert_eq!(imported.trim(), "Imported skk-jatim-2023 (revision 1)");
     let juror = laptop.json(&["init", "--juror", "akademisi"]);
@@ -126,7 +126,7 @@ fn a_juror_does_a_whole_visit_from_the_command_line() {
 
 #[test]
 fn the_demo_package_imports_without_a_file_and_data_dir_comes_from_the_environment() {
-    let laptop = Laptop::new();
+    let laptop = Terminal::new();
     let output = std::process::Command::new(crate::support::BIN)
         .args(["import", "--demo"])
         .env("TINJAU_DATA_DIR", laptop.data_dir())

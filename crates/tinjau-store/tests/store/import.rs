@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use tinjau_store::{ImportOutcome, StoreError};
 
-use crate::support::{DEMO, Laptop, VISIT, demo_value};
+use crate::support::{DEMO, TestStore, VISIT, demo_value};
 
 type Mutation = fn(&mut Value);
 
@@ -37,7 +37,7 @@ const BROKEN: &[(&str, Mutation, &str, &str)] = &[
         "empty participant id",
         |p| p["participants"][0]["id"] = json!(""),
         "participants[0].id",
-        "non-empty",
+        "an id of 1 to 128",
     ),
     (
         "duplicate indicator id",
@@ -211,8 +211,8 @@ const BROKEN: &[(&str, Mutation, &str, &str)] = &[
 ];
 
 /// A laptop with the demo imported and some field work, so "unchanged" covers field records.
-fn laptop_with_work() -> Laptop {
-    let mut laptop = Laptop::juror("akademisi");
+fn laptop_with_work() -> TestStore {
+    let mut laptop = TestStore::juror("akademisi");
     laptop.store.score(VISIT, "I1", 80.0, Some("baik")).unwrap();
     laptop
 }
@@ -247,7 +247,7 @@ fn validation_reports_every_problem_at_once() {
     let mut package = demo_value();
     package["indicators"][2]["weight"] = json!(0);
     package["visits"][0]["date"] = json!("kemarin");
-    let error = Laptop::empty()
+    let error = TestStore::empty()
         .store
         .import_package(&serde_json::to_vec(&package).unwrap())
         .unwrap_err();
@@ -259,7 +259,7 @@ fn validation_reports_every_problem_at_once() {
 
 #[test]
 fn bytes_that_are_not_a_package_are_refused_with_a_reason() {
-    let mut laptop = Laptop::empty();
+    let mut laptop = TestStore::empty();
     let cases: &[(&[u8], &str)] = &[
         (b"", "EOF"),
         (b"not json", "not valid JSON"),
@@ -383,7 +383,7 @@ fn reimporting_the_same_revision_is_a_no_op() {
 
 #[test]
 fn the_demo_package_is_the_real_junrejo_case() {
-    let laptop = Laptop::juror("ketua");
+    let laptop = TestStore::juror("ketua");
     let package = laptop.store.package().unwrap();
     assert_eq!(package.indicators.len(), 7);
     assert!(package.indicators.iter().all(|i| i.weight == 1.0));

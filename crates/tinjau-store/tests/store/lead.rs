@@ -6,14 +6,14 @@ use tinjau_core::chain::GENESIS_HASH;
 use tinjau_core::package::Method;
 use tinjau_store::{SheetFile, StoreError, VerifyRequest};
 
-use crate::support::{Laptop, VISIT};
+use crate::support::{TestStore, VISIT};
 
 const CONTOH: &str = "visit-contoh-a";
 const INDICATORS: [&str; 7] = ["I1", "I2", "I3", "I4", "I5", "I6", "I7"];
 
 /// A juror who scores both visits (`base` + indicator number, contoh 10 lower) and submits.
-fn juror_with_sheets(juror: &str, base: f64) -> Laptop {
-    let mut laptop = Laptop::juror(juror);
+fn juror_with_sheets(juror: &str, base: f64) -> TestStore {
+    let mut laptop = TestStore::juror(juror);
     for (i, indicator) in INDICATORS.iter().enumerate() {
         laptop
             .store
@@ -29,13 +29,13 @@ fn juror_with_sheets(juror: &str, base: f64) -> Laptop {
     laptop
 }
 
-fn import(lead: &mut Laptop, juror: &Laptop, visit: &str) -> tinjau_store::SheetImportReport {
+fn import(lead: &mut TestStore, juror: &TestStore, visit: &str) -> tinjau_store::SheetImportReport {
     let file = juror.store.export_sheet(visit, true).unwrap();
     lead.store.import_sheet(&file).unwrap()
 }
 
 /// The lead, with three jurors' sheets imported and their own sheets submitted.
-fn lead_with_jury() -> (Laptop, Vec<Laptop>) {
+fn lead_with_jury() -> (TestStore, Vec<TestStore>) {
     let mut lead = juror_with_sheets("ketua", 70.0);
     let jurors = vec![
         juror_with_sheets("akademisi", 80.0),
@@ -147,12 +147,12 @@ fn a_sheet_forging_another_jurors_scores_is_quarantined_not_applied() {
 
 #[test]
 fn a_lead_who_is_also_a_juror_sees_nothing_merged_before_submitting() {
-    let mut lead = Laptop::juror("ketua");
+    let mut lead = TestStore::juror("ketua");
     lead.store.score(VISIT, "I1", 70.0, None).unwrap();
     let error = lead.store.merge(None).unwrap_err();
     assert_eq!(error.code(), "blind_until_submitted");
     assert!(error.to_string().contains(VISIT), "{error}");
-    let juror = Laptop::juror("akademisi");
+    let juror = TestStore::juror("akademisi");
     assert_eq!(juror.store.merge(None).unwrap_err().code(), "not_lead");
 }
 
@@ -182,7 +182,7 @@ fn a_reopened_sheet_stops_counting_until_it_is_submitted_again() {
 
 #[test]
 fn ties_share_a_rank_until_the_lead_records_an_order() {
-    let mut lead = Laptop::juror("ketua");
+    let mut lead = TestStore::juror("ketua");
     for indicator in INDICATORS {
         lead.store.score(VISIT, indicator, 75.0, None).unwrap();
         lead.store.score(CONTOH, indicator, 75.0, None).unwrap();
@@ -224,7 +224,7 @@ fn ties_share_a_rank_until_the_lead_records_an_order() {
 #[test]
 fn a_locked_visit_refuses_writes_and_quarantines_late_sheets() {
     let mut lead = juror_with_sheets("ketua", 70.0);
-    let mut late = Laptop::juror("akademisi");
+    let mut late = TestStore::juror("akademisi");
     late.store.score(VISIT, "I1", 99.0, None).unwrap();
 
     let lock = lead.store.lock(VISIT).unwrap();
@@ -262,7 +262,7 @@ fn a_locked_visit_refuses_writes_and_quarantines_late_sheets() {
 
 #[test]
 fn locking_needs_every_indicator_scored() {
-    let mut lead = Laptop::juror("ketua");
+    let mut lead = TestStore::juror("ketua");
     for indicator in INDICATORS {
         lead.store.score(VISIT, indicator, 70.0, None).unwrap();
     }
@@ -278,7 +278,7 @@ fn locking_needs_every_indicator_scored() {
 #[test]
 fn evidence_travels_in_the_sheet_file_when_asked() {
     let mut lead = juror_with_sheets("ketua", 70.0);
-    let mut juror = Laptop::juror("akademisi");
+    let mut juror = TestStore::juror("akademisi");
     let photo = juror.file("paten.txt", b"loket PATEN");
     juror
         .store
@@ -335,7 +335,7 @@ fn evidence_travels_in_the_sheet_file_when_asked() {
             .exists()
     );
     // The juror must have submitted before exporting.
-    let draft = Laptop::juror("dindik");
+    let draft = TestStore::juror("dindik");
     assert!(matches!(
         draft.store.export_sheet(VISIT, false),
         Err(StoreError::SheetNotSubmitted { .. })

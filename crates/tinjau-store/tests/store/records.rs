@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use tinjau_core::{SheetState, Verdict};
 use tinjau_store::{DATABASE_FILE, StoreError, VerifyRequest};
 
-use crate::support::{DEMO, Laptop, VISIT, demo_value};
+use crate::support::{DEMO, TestStore, VISIT, demo_value};
 
 fn verify(innovation: &str, verdict: Verdict) -> VerifyRequest {
     VerifyRequest {
@@ -17,14 +17,14 @@ fn verify(innovation: &str, verdict: Verdict) -> VerifyRequest {
     }
 }
 
-fn change_count(laptop: &Laptop) -> i64 {
+fn change_count(laptop: &TestStore) -> i64 {
     Connection::open(laptop.path().join(DATABASE_FILE))
         .unwrap()
         .query_row("SELECT COUNT(*) FROM change_log", [], |r| r.get(0))
         .unwrap()
 }
 
-fn score_all(laptop: &mut Laptop) {
+fn score_all(laptop: &mut TestStore) {
     for (i, indicator) in ["I1", "I2", "I3", "I4", "I5", "I6", "I7"]
         .iter()
         .enumerate()
@@ -38,9 +38,9 @@ fn score_all(laptop: &mut Laptop) {
 
 /// Runs `action`, expects the error code, and checks nothing at all was written.
 fn refused(
-    laptop: &mut Laptop,
+    laptop: &mut TestStore,
     code: &str,
-    action: impl FnOnce(&mut Laptop) -> Result<(), StoreError>,
+    action: impl FnOnce(&mut TestStore) -> Result<(), StoreError>,
 ) -> String {
     let before = laptop.dump();
     let error = action(laptop).expect_err("the write should be refused");
@@ -55,7 +55,7 @@ fn refused(
 
 #[test]
 fn bad_values_are_refused_and_write_nothing() {
-    let mut laptop = Laptop::juror("akademisi");
+    let mut laptop = TestStore::juror("akademisi");
     laptop.store.score(VISIT, "I1", 80.0, None).unwrap();
 
     let message = refused(&mut laptop, "score_out_of_scale", |l| {
@@ -107,7 +107,7 @@ fn bad_values_are_refused_and_write_nothing() {
 
 #[test]
 fn evidence_problems_are_refused_before_anything_is_written() {
-    let mut laptop = Laptop::with_limit(1024);
+    let mut laptop = TestStore::with_limit(1024);
     laptop.store.import_package(DEMO.as_bytes()).unwrap();
     laptop.store.init_juror("akademisi").unwrap();
     let small = laptop.file("small.txt", b"notulen rapat");
@@ -138,7 +138,7 @@ fn evidence_problems_are_refused_before_anything_is_written() {
 
 #[test]
 fn evidence_is_stored_once_by_content() {
-    let mut laptop = Laptop::juror("akademisi");
+    let mut laptop = TestStore::juror("akademisi");
     let photo = laptop.file("foto.txt", b"the same bytes");
     let copy = laptop.file("salinan.txt", b"the same bytes");
     let mut request = verify("paten", Verdict::Found);
@@ -181,7 +181,7 @@ fn evidence_is_stored_once_by_content() {
 
 #[test]
 fn a_submitted_sheet_is_read_only() {
-    let mut laptop = Laptop::juror("akademisi");
+    let mut laptop = TestStore::juror("akademisi");
     laptop.store.score(VISIT, "I1", 80.0, None).unwrap();
     let message = refused(&mut laptop, "sheet_incomplete", |l| l.store.submit(VISIT));
     assert!(message.contains("I2, I3, I4, I5, I6, I7"), "{message}");
@@ -214,7 +214,7 @@ fn a_submitted_sheet_is_read_only() {
 fn a_juror_not_on_the_jury_cannot_write_to_the_visit() {
     let mut package = demo_value();
     package["visits"][0]["jurors"] = serde_json::json!(["ketua", "dindik"]);
-    let mut laptop = Laptop::empty();
+    let mut laptop = TestStore::empty();
     laptop
         .store
         .import_package(&serde_json::to_vec(&package).unwrap())
@@ -233,7 +233,7 @@ fn a_juror_not_on_the_jury_cannot_write_to_the_visit() {
 
 #[test]
 fn the_juror_is_chosen_once() {
-    let mut laptop = Laptop::empty();
+    let mut laptop = TestStore::empty();
     assert_eq!(
         laptop.store.init_juror("akademisi").unwrap_err().code(),
         "no_package"
@@ -263,7 +263,7 @@ fn the_juror_is_chosen_once() {
 
 #[test]
 fn each_change_writes_one_chained_log_entry_per_changed_field() {
-    let mut laptop = Laptop::juror("akademisi");
+    let mut laptop = TestStore::juror("akademisi");
     laptop.store.score(VISIT, "I1", 80.0, Some("rapi")).unwrap();
     assert_eq!(change_count(&laptop), 2, "value and note");
     laptop.store.score(VISIT, "I1", 80.0, None).unwrap();
@@ -296,7 +296,7 @@ fn each_change_writes_one_chained_log_entry_per_changed_field() {
 
 #[test]
 fn a_clock_that_jumps_back_still_records_in_order() {
-    let mut laptop = Laptop::juror("akademisi");
+    let mut laptop = TestStore::juror("akademisi");
     laptop.store.score(VISIT, "I1", 80.0, None).unwrap();
     // The laptop's battery died and the clock reset to 2000.
     laptop
@@ -327,7 +327,7 @@ fn a_clock_that_jumps_back_still_records_in_order() {
 
 #[test]
 fn the_checklist_shows_progress_and_discrepancies() {
-    let mut laptop = Laptop::juror("akademisi");
+    let mut laptop = TestStore::juror("akademisi");
     laptop
         .store
         .verify(&verify("sicandapol", Verdict::Found))
@@ -374,14 +374,14 @@ fn the_checklist_shows_progress_and_discrepancies() {
 
 #[test]
 fn reopening_the_store_finds_everything_and_resets_inflight_changes() {
-    let mut laptop = Laptop::juror("akademisi");
+    let mut laptop = TestStore::juror("akademisi");
     laptop.store.score(VISIT, "I1", 80.0, None).unwrap();
     let device = laptop.store.device_id();
     Connection::open(laptop.path().join(DATABASE_FILE))
         .unwrap()
         .execute("UPDATE change_log SET sync_state = 'inflight'", [])
         .unwrap();
-    let Laptop { dir, clock, store } = laptop;
+    let TestStore { dir, clock, store } = laptop;
     drop(store);
     let store =
         tinjau_store::Store::open(dir.path(), crate::support::options(&clock, 1 << 20)).unwrap();
@@ -401,8 +401,8 @@ fn reopening_the_store_finds_everything_and_resets_inflight_changes() {
 #[test]
 fn a_submission_is_final_until_it_leaves_and_can_be_withdrawn_until_then() {
     use tinjau_core::views::SheetDelivery;
-    let mut laptop = Laptop::juror("akademisi");
-    let delivery = |laptop: &Laptop| laptop.store.sheet_delivery("akademisi", VISIT).unwrap();
+    let mut laptop = TestStore::juror("akademisi");
+    let delivery = |laptop: &TestStore| laptop.store.sheet_delivery("akademisi", VISIT).unwrap();
     assert_eq!(delivery(&laptop), SheetDelivery::Draft);
     for (i, indicator) in ["I1", "I2", "I3", "I4", "I5", "I6", "I7"]
         .iter()
@@ -443,7 +443,7 @@ fn a_submission_is_final_until_it_leaves_and_can_be_withdrawn_until_then() {
     assert_eq!(error.code(), "sheet_already_sent");
     assert_eq!(laptop.dump(), before, "a refused withdrawal writes nothing");
     // A draft cannot be withdrawn.
-    let mut other = Laptop::juror("dindik");
+    let mut other = TestStore::juror("dindik");
     assert_eq!(
         other.store.withdraw_submission(VISIT).unwrap_err().code(),
         "sheet_not_submitted"

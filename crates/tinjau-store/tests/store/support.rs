@@ -53,8 +53,8 @@ impl RandomSource for CountingRandom {
     }
 }
 
-/// One juror's laptop: a data directory and the store in it.
-pub struct Laptop {
+/// One juror's store as a test holds it: a data directory, its clock, the store in it.
+pub struct TestStore {
     pub dir: tempfile::TempDir,
     pub clock: TestClock,
     pub store: Store,
@@ -72,22 +72,22 @@ pub fn options(clock: &TestClock, limit: u64) -> StoreOptions {
     }
 }
 
-impl Laptop {
+impl TestStore {
     /// An empty store.
-    pub fn empty() -> Laptop {
-        Laptop::with_limit(tinjau_store::DEFAULT_EVIDENCE_LIMIT_BYTES)
+    pub fn empty() -> TestStore {
+        TestStore::with_limit(tinjau_store::DEFAULT_EVIDENCE_LIMIT_BYTES)
     }
 
-    pub fn with_limit(limit: u64) -> Laptop {
+    pub fn with_limit(limit: u64) -> TestStore {
         let dir = tempfile::tempdir().unwrap();
         let clock = TestClock::at(visit_day());
         let store = Store::open(dir.path(), options(&clock, limit)).unwrap();
-        Laptop { dir, clock, store }
+        TestStore { dir, clock, store }
     }
 
     /// A store with the demo package imported and `juror` chosen.
-    pub fn juror(juror: &str) -> Laptop {
-        let mut laptop = Laptop::empty();
+    pub fn juror(juror: &str) -> TestStore {
+        let mut laptop = TestStore::empty();
         laptop.store.import_package(DEMO.as_bytes()).unwrap();
         laptop.store.init_juror(juror).unwrap();
         laptop
