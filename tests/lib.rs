@@ -59,6 +59,38 @@ pub enum Db {
 /// The backends every sync test runs against. PostgreSQL comes from `TINJAU_TEST_POSTGRES_URL`;
 /// without it the PostgreSQL half is skipped loudly, and fails when `TINJAU_REQUIRE_POSTGRES=1`
 /// (as in CI), so a missing database can never pass as a green run there.
+/// The PostgreSQL backend when `TINJAU_TEST_POSTGRES_URL` is set (a fresh database for the
+/// test); otherwise says loudly that it was skipped, or fails under
+/// `TINJAU_REQUIRE_POSTGRES=1`.
+pub fn postgres() -> Option<Db> {
+    backends()
+        .into_iter()
+        .find(|db| matches!(db, Db::Postgres(_)))
+}
+
+/// Runs each named test function (`fn name(db: Db)`) once per backend, as two tests —
+/// `name::sqlite` and `name::postgres` — so a failure names its backend.
+#[macro_export]
+macro_rules! per_backend {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name($crate::Db::Sqlite)
+                }
+
+                #[test]
+                fn postgres() {
+                    if let Some(db) = $crate::postgres() {
+                        super::$name(db)
+                    }
+                }
+            }
+        )*
+    };
+}
+
 pub fn backends() -> Vec<Db> {
     let mut all = vec![Db::Sqlite];
     match std::env::var("TINJAU_TEST_POSTGRES_URL") {

@@ -1,17 +1,14 @@
 //! Several stateless server instances over one PostgreSQL database.
 
 use chrono::Duration;
-use tinjau_tests::{Db, Laptop, Server, VISIT, backends};
+use tinjau_tests::{Laptop, Server, VISIT};
 
 use crate::server_log;
 
 #[test]
 fn two_instances_on_one_postgres_database_converge() {
-    let Some(db) = backends()
-        .into_iter()
-        .find(|db| matches!(db, Db::Postgres(_)))
-    else {
-        return; // backends() has already said loudly that PostgreSQL was skipped.
+    let Some(db) = tinjau_tests::postgres() else {
+        return; // postgres() has already said loudly that PostgreSQL was skipped.
     };
     let jury = [
         ("ketua", "lead"),
