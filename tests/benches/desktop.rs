@@ -9,7 +9,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use tinjau_tests::desktop::{Display, Driver, click, eventually, unavailable, wait_for};
+use tinjau_tests::webview::{Display, Driver, click, eventually, unavailable, wait_for};
 
 /// Proportional and anonymous memory (KiB) of a process, from smaps_rollup: RSS counts shared
 /// library pages in full, PSS shares them out among the processes that map them.

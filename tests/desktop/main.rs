@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use tinjau_tests::desktop::{
+use tinjau_tests::webview::{
     Display, Driver, assert_accessible, click, eventually, id, require_or_skip, screenshot,
     wait_for,
 };

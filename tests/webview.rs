@@ -1,5 +1,6 @@
-//! The desktop app end to end: the real `tinjau-desktop` binary in WebKitGTK, driven through
-//! tauri-driver and WebKitWebDriver on a private Xvfb display.
+//! The webview harness: the real `tinjau-desktop` binary in WebKitGTK, driven through
+//! tauri-driver and WebKitWebDriver on a private Xvfb display (used by `tests/desktop/` and
+//! `tests/benches/desktop.rs`).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
