@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CellResult } from "../bindings/CellResult";
 import type { VisitProgress } from "../bindings/VisitProgress";
-import { missingSheets, moveUp, openTies, outOfLine } from "./rekap";
+import { jurorsOf, missingSheets, moveUp, openTies, outOfLine, scoreOf, visitOfParticipant } from "./rekap";
 
 const cell = (disputed: boolean, scores: [string, number][]): CellResult =>
   ({ indicator_id: "I1", disputed, scores: scores.map(([juror, value]) => ({ juror, value })) }) as unknown as CellResult;
@@ -25,5 +25,15 @@ describe("the Rekap", () => {
       .toEqual([["a", "b"]]);
     expect(moveUp(["a", "b", "c"], 2)).toEqual(["a", "c", "b"]);
     expect(moveUp(["a", "b"], 0)).toEqual(["a", "b"]);
+  });
+  it("lays out a participant's matrix: a row per juror who scored, their score per cell", () => {
+    const participant = { cells: [cell(false, [["b", 70], ["a", 80]]), { ...cell(false, [["c", 65]]), indicator_id: "I2" }] };
+    expect(jurorsOf(participant)).toEqual(["a", "b", "c"]);
+    expect(scoreOf(participant, "I1", "a")).toBe(80);
+    expect(scoreOf(participant, "I2", "c")).toBe(65);
+    expect(scoreOf(participant, "I2", "a")).toBeUndefined();
+    const visits = [{ participant_id: "junrejo" }] as unknown as VisitProgress[];
+    expect(visitOfParticipant(visits, "junrejo")).toBe(visits[0]);
+    expect(visitOfParticipant(visits, "lain")).toBeNull();
   });
 });

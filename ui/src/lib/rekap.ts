@@ -1,5 +1,6 @@
 // What the lead's Rekap derives from a merge result, kept out of the screen so it is tested.
 import type { CellResult } from "../bindings/CellResult";
+import type { ParticipantResult } from "../bindings/ParticipantResult";
 import type { VisitProgress } from "../bindings/VisitProgress";
 
 /** The jurors whose score is out of line in a disputed cell: the farthest from the median.
@@ -35,4 +36,19 @@ export function moveUp<T>(order: T[], index: number): T[] {
   const next = [...order];
   [next[index - 1], next[index]] = [next[index], next[index - 1]];
   return next;
+}
+
+/** Every juror who scored a participant on any indicator, sorted: the rows of its matrix. */
+export function jurorsOf(participant: Pick<ParticipantResult, "cells">): string[] {
+  return [...new Set(participant.cells.flatMap((c) => c.scores.map((s) => s.juror)))].sort();
+}
+
+/** One juror's score in one cell of the matrix, if they gave one. */
+export function scoreOf(participant: Pick<ParticipantResult, "cells">, indicator: string, juror: string): number | undefined {
+  return participant.cells.find((c) => c.indicator_id === indicator)?.scores.find((s) => s.juror === juror)?.value;
+}
+
+/** The visit to a participant. */
+export function visitOfParticipant(visits: VisitProgress[], participant: string): VisitProgress | null {
+  return visits.find((v) => v.participant_id === participant) ?? null;
 }
