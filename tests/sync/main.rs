@@ -11,6 +11,7 @@ mod hostile;
 mod scale;
 mod scenario;
 mod tls;
+mod upgrade;
 
 use rusqlite::Connection;
 use tinjau_store::Store;

@@ -15,34 +15,11 @@ use tinjau_core::sync::{
 };
 use uuid::Uuid;
 
-use crate::postgres::PostgresBackend;
+use crate::postgres::{Access, PostgresBackend};
 use crate::sqlite::SqliteBackend;
+use crate::store;
 
-#[derive(Debug, thiserror::Error)]
-pub enum BackendError {
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    TooLarge(String),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("stored data is damaged: {0}")]
-    Corrupt(String),
-    #[error("SQLite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("PostgreSQL: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("PostgreSQL pool: {0}")]
-    Pool(String),
-    #[error("background task failed: {0}")]
-    Task(String),
-}
-
-pub type BackendResult<T> = Result<T, BackendError>;
+pub use crate::store::{BackendError, BackendResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
@@ -91,11 +68,29 @@ pub enum Backend {
     Postgres(PostgresBackend),
 }
 
-macro_rules! dispatch {
-    ($self:ident, $backend:ident => $call:expr) => {
+/// Runs one `store` function in one transaction on whichever backend this is, committing
+/// when it succeeds. `$tx` names the transaction in `$body`; what `$body` uses must be owned
+/// (SQLite runs it on the blocking thread pool).
+macro_rules! transact {
+    ($self:ident, $access:ident, |$tx:ident| $body:expr) => {
         match $self {
-            Backend::Sqlite($backend) => $call.await,
-            Backend::Postgres($backend) => $call.await,
+            Backend::Sqlite(backend) => {
+                backend
+                    .transact(Access::$access == Access::Write, move |$tx| {
+                        SqliteBackend::finish($body)
+                    })
+                    .await
+            }
+            Backend::Postgres(backend) => {
+                let mut client = backend.client().await?;
+                let mut open = PostgresBackend::begin(&mut client, Access::$access).await?;
+                let output = {
+                    let $tx = &mut open;
+                    $body.await?
+                };
+                open.0.commit().await?;
+                Ok(output)
+            }
         }
     };
 }
@@ -113,7 +108,8 @@ impl Backend {
 
     pub async fn publish(&self, package: &Package) -> BackendResult<PublishOutcome> {
         let text = serde_json::to_string(package).expect("a package serialises");
-        dispatch!(self, b => b.publish(package, text))
+        let package = package.clone();
+        transact!(self, Write, |tx| store::publish(tx, &package, &text))
     }
 
     /// Stores a new token's hash; returns the competition it is for.
@@ -128,7 +124,7 @@ impl Backend {
         let competition = match competition {
             Some(c) => c.to_string(),
             None => {
-                let all = dispatch!(self, b => b.competitions())?;
+                let all = transact!(self, Read, |tx| store::competitions(tx))?;
                 match all.as_slice() {
                     [only] => only.clone(),
                     [] => return Err(BackendError::NotFound(
@@ -146,21 +142,32 @@ impl Backend {
         };
         let package = self.package(&competition).await?;
         tinjau_core::sync::role_allowed(&package, juror, role).map_err(BackendError::Invalid)?;
-        dispatch!(self, b => b.insert_token(&competition, juror, role, hash, &timestamp(now)))?;
+        let (space, juror, hash, at) = (
+            competition.clone(),
+            juror.to_string(),
+            hash.to_string(),
+            timestamp(now),
+        );
+        transact!(self, Write, |tx| store::insert_token(
+            tx, &space, &juror, role, &hash, &at
+        ))?;
         Ok(competition)
     }
 
     /// Withdraws a token; `false` when no such token exists.
     pub async fn revoke_token(&self, hash: &str, now: DateTime<Utc>) -> BackendResult<bool> {
-        dispatch!(self, b => b.revoke_token(hash, &timestamp(now)))
+        let (hash, at) = (hash.to_string(), timestamp(now));
+        transact!(self, Write, |tx| store::revoke_token(tx, &hash, &at))
     }
 
     pub async fn authenticate(&self, hash: &str) -> BackendResult<Option<TokenRecord>> {
-        dispatch!(self, b => b.authenticate(hash))
+        let hash = hash.to_string();
+        transact!(self, Read, |tx| store::authenticate(tx, &hash))
     }
 
     pub async fn package_text(&self, competition: &str) -> BackendResult<String> {
-        dispatch!(self, b => b.package_text(competition))
+        let competition = competition.to_string();
+        transact!(self, Read, |tx| store::package_text(tx, &competition))
     }
 
     pub async fn package(&self, competition: &str) -> BackendResult<Package> {
@@ -175,7 +182,11 @@ impl Backend {
         now: DateTime<Utc>,
     ) -> BackendResult<PushResponse> {
         let skew_ms = now.timestamp_millis() - request.client_time_ms;
-        let outcomes = dispatch!(self, b => b.push(auth, &request, now, skew_ms))?;
+        let auth = auth.clone();
+        let planned = request;
+        let outcomes = transact!(self, Write, |tx| store::push(
+            tx, &auth, &planned, now, skew_ms
+        ))?;
         Ok(PushResponse {
             outcomes,
             server_time_ms: now.timestamp_millis(),
@@ -189,15 +200,18 @@ impl Backend {
         after: u64,
         limit: u32,
     ) -> BackendResult<PullResponse> {
-        dispatch!(self, b => b.pull(auth, after, limit))
+        let auth = auth.clone();
+        transact!(self, Read, |tx| store::pull(tx, &auth, after, limit))
     }
 
     pub async fn quarantine(&self, competition: &str) -> BackendResult<Vec<QuarantineView>> {
-        dispatch!(self, b => b.quarantine(competition))
+        let competition = competition.to_string();
+        transact!(self, Read, |tx| store::quarantine(tx, &competition))
     }
 
     pub async fn blob_status(&self, hash: &str) -> BackendResult<Option<BlobStatus>> {
-        dispatch!(self, b => b.blob_status(hash))
+        let hash = hash.to_string();
+        transact!(self, Read, |tx| store::blob_status(tx, &hash))
     }
 
     /// The records of `competition` that reference the file: (owner, visit, size).
@@ -206,7 +220,12 @@ impl Backend {
         competition: &str,
         hash: &str,
     ) -> BackendResult<Vec<(String, String, i64)>> {
-        dispatch!(self, b => b.evidence_refs(competition, hash))
+        let (competition, hash) = (competition.to_string(), hash.to_string());
+        transact!(self, Read, |tx| store::evidence_refs(
+            tx,
+            &competition,
+            &hash
+        ))
     }
 
     /// Whether `auth` may see the file: a record they may see references it.
@@ -238,11 +257,19 @@ impl Backend {
         data: &[u8],
         now: DateTime<Utc>,
     ) -> BackendResult<BlobStatus> {
-        dispatch!(self, b => b.blob_append(hash, size, offset, data, &timestamp(now)))
+        let (name, data, at) = (hash.to_string(), data.to_vec(), timestamp(now));
+        let appended = transact!(self, Write, |tx| store::blob_append(
+            tx, &name, size, offset, &data, &at
+        ))?;
+        match appended {
+            store::Appended::Status(status) => Ok(status),
+            store::Appended::Discarded => Err(store::discarded(hash)),
+        }
     }
 
     pub async fn blob_read(&self, hash: &str) -> BackendResult<Option<Vec<u8>>> {
-        dispatch!(self, b => b.blob_read(hash))
+        let hash = hash.to_string();
+        transact!(self, Read, |tx| store::blob_read(tx, &hash))
     }
 }
 

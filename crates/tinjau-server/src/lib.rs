@@ -9,6 +9,7 @@
 mod backend;
 mod postgres;
 mod sqlite;
+mod store;
 
 use std::io::Read;
 use std::sync::Arc;

@@ -1,0 +1,767 @@
+//! What the server stores, written once over a small transaction trait ([`Tx`]): migrating the
+//! schema, publishing a package, tokens, a push (gather → the core's plan → apply), a pull
+//! page, the quarantine, and evidence blobs. Each backend (`sqlite.rs`, `postgres.rs`) is only
+//! the glue that opens a transaction and runs a statement with [`Param`]s, answering [`Row`]s.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use tinjau_core::Package;
+use tinjau_core::sync::{
+    AccessRole, ChangeOutcome, ConflictView, DeviceChain, FieldKey, FieldState, Known, Link,
+    PullResponse, PushRequest,
+};
+use uuid::Uuid;
+
+use crate::backend::{
+    AppendStep, BACKFILL_SCHEMA, BlobStatus, Gathered, LogRow, MIGRATIONS, PULL_PAGE_BYTES,
+    PublishOutcome, QuarantineView, TokenRecord, backfill_of_log, parse_json, parse_role, plan,
+    plan_append, position, publish_outcome, pull_page, refusal_code_text, sql, stored_refusal,
+    timestamp, touched,
+};
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("PostgreSQL pool: {0}")]
+    Pool(String),
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// A statement's argument, the same on both backends.
+#[derive(Debug, Clone)]
+pub(crate) enum Param {
+    Int(i64),
+    Text(String),
+    OptText(Option<String>),
+    Bytes(Vec<u8>),
+}
+
+impl From<i64> for Param {
+    fn from(value: i64) -> Param {
+        Param::Int(value)
+    }
+}
+
+impl From<&str> for Param {
+    fn from(value: &str) -> Param {
+        Param::Text(value.to_string())
+    }
+}
+
+impl From<String> for Param {
+    fn from(value: String) -> Param {
+        Param::Text(value)
+    }
+}
+
+impl From<&String> for Param {
+    fn from(value: &String) -> Param {
+        Param::Text(value.clone())
+    }
+}
+
+impl From<Option<String>> for Param {
+    fn from(value: Option<String>) -> Param {
+        Param::OptText(value)
+    }
+}
+
+impl From<&[u8]> for Param {
+    fn from(value: &[u8]) -> Param {
+        Param::Bytes(value.to_vec())
+    }
+}
+
+macro_rules! params {
+    ($($value:expr),* $(,)?) => {
+        &[$(Param::from($value)),*]
+    };
+}
+
+/// A value read back.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cell {
+    Null,
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// One row of an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Row(pub Vec<Cell>);
+
+impl Row {
+    fn cell(&self, index: usize) -> BackendResult<&Cell> {
+        self.0
+            .get(index)
+            .ok_or_else(|| BackendError::Corrupt(format!("no column {index}")))
+    }
+
+    pub fn int(&self, index: usize) -> BackendResult<i64> {
+        match self.cell(index)? {
+            Cell::Int(value) => Ok(*value),
+            other => Err(BackendError::Corrupt(format!(
+                "column {index} is {other:?}, not a number"
+            ))),
+        }
+    }
+
+    pub fn text(&self, index: usize) -> BackendResult<String> {
+        match self.cell(index)? {
+            Cell::Text(value) => Ok(value.clone()),
+            other => Err(BackendError::Corrupt(format!(
+                "column {index} is {other:?}, not text"
+            ))),
+        }
+    }
+
+    pub fn opt_text(&self, index: usize) -> BackendResult<Option<String>> {
+        match self.cell(index)? {
+            Cell::Null => Ok(None),
+            _ => self.text(index).map(Some),
+        }
+    }
+
+    pub fn bytes(&self, index: usize) -> BackendResult<&[u8]> {
+        match self.cell(index)? {
+            Cell::Bytes(value) => Ok(value),
+            other => Err(BackendError::Corrupt(format!(
+                "column {index} is {other:?}, not bytes"
+            ))),
+        }
+    }
+
+    pub fn uuid(&self, index: usize) -> BackendResult<Uuid> {
+        let text = self.text(index)?;
+        Uuid::parse_str(&text).map_err(|e| BackendError::Corrupt(format!("id \"{text}\": {e}")))
+    }
+}
+
+/// Where the two SQL dialects differ in what a statement must say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// A row lock on what a SELECT reads (SQLite's write transactions lock the database).
+    fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// The text values of a JSON array parameter, as a subquery for `IN`.
+    fn list(self, param: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("(SELECT value FROM json_each({param}))"),
+            Dialect::Postgres => {
+                format!("(SELECT jsonb_array_elements_text({param}::text::jsonb))")
+            }
+        }
+    }
+}
+
+/// One transaction on either backend.
+pub(crate) trait Tx {
+    fn dialect(&self) -> Dialect;
+    async fn query(&mut self, sql: &str, params: &[Param]) -> BackendResult<Vec<Row>>;
+    async fn execute(&mut self, sql: &str, params: &[Param]) -> BackendResult<u64>;
+    /// Runs a migration script.
+    async fn batch(&mut self, sql: &str) -> BackendResult<()>;
+    /// The schema version stored in the database (0 when new).
+    async fn schema_version(&mut self) -> BackendResult<i64>;
+    async fn set_schema_version(&mut self, version: i64) -> BackendResult<()>;
+
+    async fn query_opt(&mut self, sql: &str, params: &[Param]) -> BackendResult<Option<Row>> {
+        Ok(self.query(sql, params).await?.into_iter().next())
+    }
+}
+
+/// Brings the schema up to date, filling what a new table needs from the log once.
+pub(crate) async fn migrate(tx: &mut impl Tx) -> BackendResult<()> {
+    let version = tx.schema_version().await?;
+    if version > MIGRATIONS.len() as i64 {
+        return Err(BackendError::Invalid(format!(
+            "the database was written by a newer tinjau-server (schema {version})"
+        )));
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.batch(migration).await?;
+        if index + 1 == BACKFILL_SCHEMA && version > 0 {
+            let rows = tx.query(sql::LOG_AND_QUARANTINE, &[]).await?;
+            let rows = rows
+                .iter()
+                .map(|r| Ok((r.text(0)?, r.text(1)?, r.int(2)? == 1)))
+                .collect::<BackendResult<Vec<_>>>()?;
+            let backfill = backfill_of_log(rows);
+            for (competition, reference) in backfill.evidence {
+                let size = reference.size.min(i64::MAX as u64) as i64;
+                tx.execute(
+                    sql::INSERT_EVIDENCE_REF,
+                    params![
+                        competition,
+                        reference.hash,
+                        reference.owner,
+                        reference.visit_id,
+                        size
+                    ],
+                )
+                .await?;
+            }
+            for (competition, device, seq, link) in backfill.links {
+                tx.execute(
+                    sql::INSERT_LINK,
+                    params![
+                        competition,
+                        device.to_string(),
+                        position(seq),
+                        link.hash,
+                        link.prev_hash
+                    ],
+                )
+                .await?;
+            }
+        }
+    }
+    tx.set_schema_version(MIGRATIONS.len() as i64).await
+}
+
+pub(crate) async fn publish(
+    tx: &mut impl Tx,
+    package: &Package,
+    text: &str,
+) -> BackendResult<PublishOutcome> {
+    let id = package.competition.id.as_str();
+    let revision = package.revision;
+    let existing = match tx.query_opt(sql::EXISTING, params![id]).await? {
+        Some(row) => Some((row.int(0)?, row.text(1)?)),
+        None => None,
+    };
+    let outcome = publish_outcome(id, revision, text, existing)?;
+    match outcome {
+        PublishOutcome::Published { .. } => {
+            tx.execute(sql::INSERT_COMPETITION, params![id, revision, text])
+                .await?;
+        }
+        PublishOutcome::Updated { .. } => {
+            tx.execute(sql::UPDATE_COMPETITION, params![revision, text, id])
+                .await?;
+        }
+        PublishOutcome::Unchanged { .. } => {}
+    }
+    Ok(outcome)
+}
+
+pub(crate) async fn competitions(tx: &mut impl Tx) -> BackendResult<Vec<String>> {
+    tx.query(sql::COMPETITIONS, &[])
+        .await?
+        .iter()
+        .map(|r| r.text(0))
+        .collect()
+}
+
+pub(crate) async fn insert_token(
+    tx: &mut impl Tx,
+    competition: &str,
+    juror: &str,
+    role: AccessRole,
+    hash: &str,
+    now: &str,
+) -> BackendResult<()> {
+    tx.execute(
+        sql::INSERT_TOKEN,
+        params![hash, competition, juror, role.as_str(), now],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn revoke_token(tx: &mut impl Tx, hash: &str, now: &str) -> BackendResult<bool> {
+    let exists = match tx.query_opt(sql::TOKEN_EXISTS, params![hash]).await? {
+        Some(row) => row.int(0)? > 0,
+        None => false,
+    };
+    tx.execute(sql::REVOKE_TOKEN, params![now, hash]).await?;
+    Ok(exists)
+}
+
+pub(crate) async fn authenticate(
+    tx: &mut impl Tx,
+    hash: &str,
+) -> BackendResult<Option<TokenRecord>> {
+    let Some(row) = tx.query_opt(sql::AUTHENTICATE, params![hash]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(TokenRecord {
+        competition: row.text(0)?,
+        juror: row.text(1)?,
+        role: parse_role(&row.text(2)?)?,
+        revoked: row.int(3)? != 0,
+    }))
+}
+
+pub(crate) async fn package_text(tx: &mut impl Tx, competition: &str) -> BackendResult<String> {
+    tx.query_opt(sql::PACKAGE, params![competition])
+        .await?
+        .ok_or_else(|| not_published(competition))?
+        .text(0)
+}
+
+fn not_published(competition: &str) -> BackendError {
+    BackendError::NotFound(format!(
+        "competition \"{competition}\" is not published on this server"
+    ))
+}
+
+fn json_list(items: impl IntoIterator<Item = String>) -> String {
+    serde_json::to_string(&items.into_iter().collect::<Vec<_>>()).expect("strings serialise")
+}
+
+/// A push: everything it touches is read in its transaction (the competition's row locked),
+/// the core plans it, and the plan is written — all or nothing.
+pub(crate) async fn push(
+    tx: &mut impl Tx,
+    auth: &TokenRecord,
+    request: &PushRequest,
+    now: DateTime<Utc>,
+    skew_ms: i64,
+) -> BackendResult<Vec<ChangeOutcome>> {
+    let dialect = tx.dialect();
+    let space = auth.competition.as_str();
+    let row = tx
+        .query_opt(
+            &format!(
+                "SELECT package, counter FROM competition WHERE id = $1{}",
+                dialect.for_update()
+            ),
+            params![space],
+        )
+        .await?
+        .ok_or_else(|| not_published(space))?;
+    let package: Package = parse_json("package", &row.text(0)?)?;
+    let mut counter = row.int(1)?;
+    let (ids, keys, positions) = touched(&package, request);
+
+    let ids = json_list(ids.iter().map(Uuid::to_string));
+    let mut known = HashMap::new();
+    let logged = format!(
+        "SELECT change_id FROM change_log WHERE change_id IN {}",
+        dialect.list("$1")
+    );
+    for row in tx.query(&logged, params![ids.as_str()]).await? {
+        known.insert(row.uuid(0)?, Known::Logged);
+    }
+    let refused = format!(
+        "SELECT change_id, reason, code FROM quarantine WHERE competition = $1 AND change_id IN {}",
+        dialect.list("$2")
+    );
+    for row in tx.query(&refused, params![space, ids.as_str()]).await? {
+        known
+            .entry(row.uuid(0)?)
+            .or_insert(Known::Quarantined(stored_refusal(
+                row.text(1)?,
+                &row.text(2)?,
+            )));
+    }
+
+    let mut devices = HashMap::new();
+    for (device, (low, high)) in positions {
+        let device_text = device.to_string();
+        let Some(owner) = tx
+            .query_opt(sql::DEVICE, params![space, device_text.as_str()])
+            .await?
+        else {
+            continue;
+        };
+        let links = tx
+            .query(
+                sql::DEVICE_LINKS,
+                params![space, device_text.as_str(), position(low), position(high)],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.int(0)? as u64,
+                    Link {
+                        hash: r.text(1)?,
+                        prev_hash: r.text(2)?,
+                    },
+                ))
+            })
+            .collect::<BackendResult<_>>()?;
+        devices.insert(
+            device,
+            DeviceChain {
+                juror: owner.text(0)?,
+                links,
+            },
+        );
+    }
+
+    let row_ids = json_list(keys.iter().map(|k| k.row_id.to_string()));
+    let mut states = HashMap::new();
+    let mut open = Vec::new();
+    let statement = format!(
+        "SELECT entity, row_id, field, state FROM field_state WHERE competition = $1 AND row_id IN {}",
+        dialect.list("$2")
+    );
+    for row in tx
+        .query(&statement, params![space, row_ids.as_str()])
+        .await?
+    {
+        let key = FieldKey {
+            entity: row
+                .text(0)?
+                .parse()
+                .map_err(|e| BackendError::Corrupt(format!("entity: {e}")))?,
+            row_id: row.uuid(1)?,
+            field: row.text(2)?,
+        };
+        if keys.binary_search(&key).is_ok() {
+            let state: FieldState = parse_json("field state", &row.text(3)?)?;
+            open.extend(state.open_conflict.map(|id| id.to_string()));
+            states.insert(key, state);
+        }
+    }
+    let mut conflicts: HashMap<Uuid, ConflictView> = HashMap::new();
+    let statement = format!(
+        "SELECT id, view FROM conflict WHERE competition = $1 AND id IN {}",
+        dialect.list("$2")
+    );
+    for row in tx
+        .query(&statement, params![space, json_list(open)])
+        .await?
+    {
+        conflicts.insert(row.uuid(0)?, parse_json("conflict", &row.text(1)?)?);
+    }
+    let locked: HashSet<String> = tx
+        .query(sql::LOCKED, params![space])
+        .await?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<BackendResult<_>>()?;
+
+    let plan = plan(
+        &Gathered {
+            package,
+            known,
+            states,
+            conflicts,
+            locked,
+            devices,
+        },
+        auth,
+        request,
+        now,
+    );
+
+    let received_at = timestamp(now);
+    for logged in &plan.log {
+        counter += 1;
+        let entry = &logged.entry;
+        let json = serde_json::to_string(entry).expect("an entry serialises");
+        tx.execute(
+            sql::INSERT_LOG,
+            params![
+                space,
+                counter,
+                entry.change_id.to_string(),
+                entry.author.as_str(),
+                logged.owner.as_str(),
+                entry.entity.as_str(),
+                entry.visit_id.clone(),
+                json,
+                received_at.as_str(),
+            ],
+        )
+        .await?;
+    }
+    for (key, state) in &plan.states {
+        let json = serde_json::to_string(state).expect("a state serialises");
+        tx.execute(
+            sql::UPSERT_STATE,
+            params![
+                space,
+                key.entity.as_str(),
+                key.row_id.to_string(),
+                key.field.as_str(),
+                json
+            ],
+        )
+        .await?;
+    }
+    for (id, view) in &plan.conflicts {
+        let json = serde_json::to_string(view).expect("a conflict serialises");
+        let resolved = i64::from(view.resolved_by.is_some());
+        tx.execute(
+            sql::UPSERT_CONFLICT,
+            params![space, id.to_string(), view.owner.as_str(), resolved, json],
+        )
+        .await?;
+    }
+    for (entry, refusal) in &plan.quarantine {
+        let json = serde_json::to_string(entry).expect("an entry serialises");
+        tx.execute(
+            sql::INSERT_QUARANTINE,
+            params![
+                space,
+                entry.change_id.to_string(),
+                entry.author.as_str(),
+                refusal.message.as_str(),
+                json,
+                received_at.as_str(),
+                refusal_code_text(refusal.code),
+            ],
+        )
+        .await?;
+    }
+    for visit in &plan.new_locks {
+        tx.execute(sql::INSERT_LOCK, params![space, visit.as_str()])
+            .await?;
+    }
+    for reference in &plan.evidence {
+        let size = reference.size.min(i64::MAX as u64) as i64;
+        tx.execute(
+            sql::INSERT_EVIDENCE_REF,
+            params![
+                space,
+                reference.hash.as_str(),
+                reference.owner.as_str(),
+                reference.visit_id.as_str(),
+                size
+            ],
+        )
+        .await?;
+    }
+    for (device, chain) in &plan.devices {
+        let device = device.to_string();
+        tx.execute(
+            sql::UPSERT_DEVICE,
+            params![
+                space,
+                device.as_str(),
+                chain.juror.as_str(),
+                received_at.as_str(),
+                skew_ms
+            ],
+        )
+        .await?;
+        for (seq, added) in &chain.links {
+            tx.execute(
+                sql::INSERT_LINK,
+                params![
+                    space,
+                    device.as_str(),
+                    position(*seq),
+                    added.hash.as_str(),
+                    added.prev_hash.as_str()
+                ],
+            )
+            .await?;
+        }
+    }
+    tx.execute(sql::SET_COUNTER, params![counter, space])
+        .await?;
+    Ok(plan.outcomes)
+}
+
+/// One page of the log after `after`, as `auth` may see it.
+pub(crate) async fn pull(
+    tx: &mut impl Tx,
+    auth: &TokenRecord,
+    after: u64,
+    limit: u32,
+) -> BackendResult<PullResponse> {
+    let space = auth.competition.as_str();
+    let package: Package = parse_json("package", &package_text(tx, space).await?)?;
+    let after_position = after.min(i64::MAX as u64) as i64;
+    let rows = tx
+        .query(
+            sql::PULL,
+            params![space, after_position, i64::from(limit), PULL_PAGE_BYTES],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(LogRow {
+                seq: r.int(0)?,
+                entry: r.text(1)?,
+                owner: r.text(2)?,
+                entity: r.text(3)?,
+                visit_id: r.opt_text(4)?,
+                running: r.int(5)?,
+            })
+        })
+        .collect::<BackendResult<Vec<_>>>()?;
+    let conflicts = tx
+        .query(sql::OPEN_CONFLICTS, params![space])
+        .await?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.text(1)?)))
+        .collect::<BackendResult<Vec<_>>>()?;
+    pull_page(&package, auth, after, limit, rows, conflicts)
+}
+
+pub(crate) async fn quarantine(
+    tx: &mut impl Tx,
+    competition: &str,
+) -> BackendResult<Vec<QuarantineView>> {
+    tx.query(sql::QUARANTINE, params![competition])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(QuarantineView {
+                change_id: r.uuid(0)?,
+                author: r.text(1)?,
+                reason: r.text(2)?,
+                received_at: r.text(3)?,
+                entry: parse_json("quarantined entry", &r.text(4)?)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn evidence_refs(
+    tx: &mut impl Tx,
+    competition: &str,
+    hash: &str,
+) -> BackendResult<Vec<(String, String, i64)>> {
+    tx.query(sql::EVIDENCE_REFS, params![competition, hash])
+        .await?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.text(1)?, r.int(2)?)))
+        .collect()
+}
+
+pub(crate) async fn blob_status(tx: &mut impl Tx, hash: &str) -> BackendResult<Option<BlobStatus>> {
+    read_blob_status(tx, hash, "").await
+}
+
+async fn read_blob_status(
+    tx: &mut impl Tx,
+    hash: &str,
+    suffix: &str,
+) -> BackendResult<Option<BlobStatus>> {
+    match tx
+        .query_opt(&format!("{}{suffix}", sql::BLOB_STATUS), params![hash])
+        .await?
+    {
+        Some(row) => Ok(Some(BlobStatus {
+            size: row.int(0)? as u64,
+            received: row.int(1)? as u64,
+            complete: row.int(2)? != 0,
+        })),
+        None => Ok(None),
+    }
+}
+
+/// What appending a chunk did: the new status, or the whole file discarded because it did not
+/// hash to its name (the discard is committed; the caller reports it).
+pub(crate) enum Appended {
+    Status(BlobStatus),
+    Discarded,
+}
+
+/// Appends one chunk of an evidence file at `offset`; on the last chunk, checks the whole
+/// file's hash ("hash, then discard": a file that does not hash to its name is dropped).
+pub(crate) async fn blob_append(
+    tx: &mut impl Tx,
+    hash: &str,
+    size: u64,
+    offset: u64,
+    data: &[u8],
+    now: &str,
+) -> BackendResult<Appended> {
+    let dialect = tx.dialect();
+    let size_param = size.min(i64::MAX as u64) as i64;
+    tx.execute(sql::INSERT_BLOB, params![hash, size_param, now])
+        .await?;
+    let current = read_blob_status(tx, hash, dialect.for_update()).await?;
+    // A blob row created just now by this call starts empty, like no row at all.
+    let current = current.filter(|s| s.received > 0 || s.complete || s.size != size);
+    match plan_append(hash, current, size, offset, data.len())? {
+        AppendStep::Done(status) => return Ok(Appended::Status(status)),
+        AppendStep::Write { reset: true } => {
+            tx.execute(sql::DROP_CHUNKS, params![hash]).await?;
+            tx.execute(sql::RESET_BLOB, params![size_param, hash])
+                .await?;
+        }
+        AppendStep::Write { reset: false } => {}
+    }
+    if !data.is_empty() {
+        let at = offset.min(i64::MAX as u64) as i64;
+        tx.execute(sql::INSERT_CHUNK, params![hash, at, data])
+            .await?;
+    }
+    let received = offset + data.len() as u64;
+    let mut complete = false;
+    if received == size {
+        let mut hasher = blake3::Hasher::new();
+        for row in tx.query(sql::CHUNKS, params![hash]).await? {
+            hasher.update(row.bytes(0)?);
+        }
+        if hasher.finalize().to_hex().as_str() != hash {
+            tx.execute(sql::DROP_CHUNKS, params![hash]).await?;
+            tx.execute(sql::SET_RECEIVED, params![0i64, 0i64, hash])
+                .await?;
+            return Ok(Appended::Discarded);
+        }
+        complete = true;
+    }
+    let received_param = received.min(i64::MAX as u64) as i64;
+    tx.execute(
+        sql::SET_RECEIVED,
+        params![received_param, i64::from(complete), hash],
+    )
+    .await?;
+    Ok(Appended::Status(BlobStatus {
+        size,
+        received,
+        complete,
+    }))
+}
+
+pub(crate) async fn blob_read(tx: &mut impl Tx, hash: &str) -> BackendResult<Option<Vec<u8>>> {
+    match blob_status(tx, hash).await? {
+        Some(status) if status.complete => {
+            let mut bytes = Vec::with_capacity(status.size.min(1 << 30) as usize);
+            for row in tx.query(sql::CHUNKS, params![hash]).await? {
+                bytes.extend_from_slice(row.bytes(0)?);
+            }
+            Ok(Some(bytes))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The error a discarded upload answers with.
+pub(crate) fn discarded(hash: &str) -> BackendError {
+    BackendError::Invalid(format!(
+        "the uploaded file does not hash to {hash}; it was discarded: upload it again"
+    ))
+}
