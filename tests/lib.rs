@@ -144,6 +144,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The `tinjau-server` command on this server's storage, for what an organiser runs.
+    pub fn admin_command(&self) -> Command {
+        Self::admin(&self.db, &self.data_dir)
+    }
+
     fn admin(db: &Db, data_dir: &Path) -> Command {
         let mut command = Command::new(bin("tinjau-server"));
         command

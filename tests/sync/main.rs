@@ -8,6 +8,7 @@ mod clocks;
 mod evidence;
 mod faults;
 mod hostile;
+mod organiser;
 mod scale;
 mod scenario;
 mod tls;

@@ -7,6 +7,7 @@
 mod model;
 mod pdf;
 mod tables;
+pub mod workbook;
 
 pub use model::method_label;
 pub use pdf::{berita_acara_pdf, ranking_pdf};

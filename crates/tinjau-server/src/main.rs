@@ -56,8 +56,12 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_MAX_BLOB_BYTES / (1024 * 1024))]
         max_evidence_mib: u64,
     },
-    /// Load or update a competition package (validated as the client validates it).
+    /// Load or update a competition package (validated as the client validates it): the JSON
+    /// package or the organiser's workbook (.xlsx).
     Publish { package: PathBuf },
+    /// The competition workbook: a template to fill in, and conversions to and from JSON.
+    #[command(subcommand)]
+    Package(PackageCommand),
     /// Issue a token for a juror (printed once; only its hash is kept), or revoke one.
     Token {
         #[arg(long, required_unless_present = "revoke")]
@@ -70,6 +74,28 @@ enum Command {
         /// Withdraw this token.
         #[arg(long, value_name = "TOKEN", conflicts_with = "juror")]
         revoke: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PackageCommand {
+    /// Write the XLSX template (every sheet with notes, the SKK Jawa Timur 2023 example).
+    Template {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Convert a filled-in workbook into a package (all or nothing; problems by sheet, row and
+    /// column, in Indonesian).
+    FromXlsx {
+        workbook: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Convert a package into a workbook.
+    ToXlsx {
+        package: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -125,14 +151,70 @@ async fn open_backend(cli: &Cli) -> Result<Backend> {
     }
 }
 
+/// A package from a JSON file or an organiser's workbook (by its content: an XLSX is a zip).
+fn read_package(path: &std::path::Path) -> Result<Package> {
+    let metadata =
+        std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if metadata.len() > tinjau_core::package::MAX_PACKAGE_BYTES as u64 {
+        bail!(
+            "{} is {} bytes; a package is at most 16 MiB",
+            path.display(),
+            metadata.len()
+        );
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    if bytes.starts_with(b"PK") {
+        return tinjau_report::workbook::from_xlsx(&bytes)
+            .with_context(|| format!("reading the workbook {}", path.display()));
+    }
+    Package::parse(&bytes).with_context(|| format!("validating {}", path.display()))
+}
+
+/// Writes a file whole or not at all.
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file name", path.display()))?;
+    let partial = path.with_file_name(format!(".{}.partial", name.to_string_lossy()));
+    std::fs::write(&partial, bytes)
+        .and_then(|()| std::fs::rename(&partial, path))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The workbook commands: files in, files out, no database.
+fn package_command(command: &PackageCommand) -> Result<()> {
+    match command {
+        PackageCommand::Template { out } => {
+            write_file(out, &tinjau_report::workbook::template()?)?;
+            say(&format!("Wrote the template to {}", out.display()))
+        }
+        PackageCommand::FromXlsx { workbook, out } => {
+            let package = read_package(workbook)?;
+            let json = serde_json::to_string_pretty(&package)?;
+            write_file(out, json.as_bytes())?;
+            say(&format!(
+                "Wrote {} (revision {})",
+                out.display(),
+                package.revision
+            ))
+        }
+        PackageCommand::ToXlsx { package, out } => {
+            let package = read_package(package)?;
+            write_file(out, &tinjau_report::workbook::to_xlsx(&package)?)?;
+            say(&format!("Wrote {}", out.display()))
+        }
+    }
+}
+
 async fn run(cli: Cli) -> Result<()> {
+    if let Command::Package(command) = &cli.command {
+        return package_command(command);
+    }
     let backend = open_backend(&cli).await?;
     match cli.command {
+        Command::Package(command) => package_command(&command),
         Command::Publish { package } => {
-            let bytes = std::fs::read(&package)
-                .with_context(|| format!("reading {}", package.display()))?;
-            let package = Package::parse(&bytes)
-                .with_context(|| format!("validating {}", package.display()))?;
+            let package = read_package(&package)?;
             let outcome = backend.publish(&package).await?;
             say(&serde_json::to_string(&outcome)?)
         }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use calamine::{Reader, Xlsx};
+
+mod workbook;
 use chrono::NaiveDate;
 use tinjau_core::merge::{
     MergeIndicator, MergeInput, MergeParticipant, SheetScores, merge, sensitivity,

@@ -1,0 +1,82 @@
+//! The organiser's workbook from the command line: from the template to a published
+//! competition without writing JSON, and a workbook with a mistake refused in Indonesian,
+//! naming the sheet, the row and the column, with nothing published.
+
+use std::process::Command;
+
+use tinjau_core::Package;
+use tinjau_tests::{DEMO, Db, Server, bin};
+
+fn run(command: &mut Command) -> (bool, String, String) {
+    let output = command.output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn package_command(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
+    run(Command::new(bin("tinjau-server")).arg("package").args(args))
+}
+
+fn the_organiser_publishes_from_a_workbook(db: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("kompetisi.xlsx");
+    let json = dir.path().join("paket.json");
+    let again = dir.path().join("lagi.xlsx");
+    let (ok, _, err) =
+        package_command(&["template".as_ref(), "--out".as_ref(), template.as_os_str()]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = package_command(&[
+        "from-xlsx".as_ref(),
+        template.as_os_str(),
+        "--out".as_ref(),
+        json.as_os_str(),
+    ]);
+    assert!(ok, "{err}");
+    let demo = Package::parse(DEMO.as_bytes()).unwrap();
+    assert_eq!(
+        Package::parse(&std::fs::read(&json).unwrap()).unwrap(),
+        demo
+    );
+    let (ok, _, err) = package_command(&[
+        "to-xlsx".as_ref(),
+        json.as_os_str(),
+        "--out".as_ref(),
+        again.as_os_str(),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        tinjau_report::workbook::from_xlsx(&std::fs::read(&again).unwrap()).unwrap(),
+        demo,
+        "package → workbook → package is lossless"
+    );
+
+    // A server publishes the workbook itself; the same content is "unchanged".
+    let (server, _) = Server::start(db, &[("ketua", "lead")]);
+    let (ok, out, err) = run(server.admin_command().arg("publish").arg(&template));
+    assert!(ok && out.contains("unchanged"), "{out}{err}");
+
+    // A mistake: an innovation claimed under an indicator that does not exist.
+    let mut broken = demo.clone();
+    broken.revision += 1;
+    broken.participants[0].innovations[0].indicator = "I9".into();
+    let broken_path = dir.path().join("salah.xlsx");
+    std::fs::write(
+        &broken_path,
+        tinjau_report::workbook::to_xlsx(&broken).unwrap(),
+    )
+    .unwrap();
+    let (ok, _, err) = run(server.admin_command().arg("publish").arg(&broken_path));
+    assert!(!ok);
+    assert!(
+        err.contains("Sheet Inovasi, baris 2, kolom C: indikator I9 tidak ada di sheet Indikator"),
+        "{err}"
+    );
+    // Nothing was published: the revision is still the first.
+    let (ok, out, err) = run(server.admin_command().arg("publish").arg(&json));
+    assert!(ok && out.contains("unchanged"), "{out}{err}");
+}
+
+tinjau_tests::per_backend!(the_organiser_publishes_from_a_workbook);
