@@ -58,6 +58,29 @@ fn the_organiser_publishes_from_a_workbook(db: Db) {
     let (ok, out, err) = run(server.admin_command().arg("publish").arg(&template));
     assert!(ok && out.contains("unchanged"), "{out}{err}");
 
+    // A new revision shows what it changes before it is published, and publishes nothing.
+    let mut next = demo.clone();
+    next.revision += 1;
+    next.jurors.retain(|j| j.id != "dindik");
+    for visit in &mut next.visits {
+        visit.jurors.retain(|j| j != "dindik");
+    }
+    let next_path = dir.path().join("revisi-2.xlsx");
+    std::fs::write(&next_path, tinjau_report::workbook::to_xlsx(&next).unwrap()).unwrap();
+    let (ok, out, err) = run(server
+        .admin_command()
+        .args(["publish", "--dry-run"])
+        .arg(&next_path));
+    assert!(
+        ok && out.contains("revision 1 → 2") && out.contains("jurors removed: dindik"),
+        "{out}{err}"
+    );
+    let (ok, out, err) = run(server.admin_command().arg("publish").arg(&json));
+    assert!(
+        ok && out.contains("unchanged"),
+        "the dry run published nothing: {out}{err}"
+    );
+
     // A mistake: an innovation claimed under an indicator that does not exist.
     let mut broken = demo.clone();
     broken.revision += 1;

@@ -619,3 +619,143 @@ pub fn revision_step(
         Some((have, _)) => Ok(RevisionStep::Update { from: have }),
     }
 }
+
+/// What a new revision changes, list by list (by id): shown before it is published.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageDiff {
+    pub indicators_added: Vec<String>,
+    pub indicators_removed: Vec<String>,
+    pub participants_added: Vec<String>,
+    pub participants_removed: Vec<String>,
+    /// `participant/innovation`.
+    pub innovations_added: Vec<String>,
+    pub innovations_removed: Vec<String>,
+    pub jurors_added: Vec<String>,
+    pub jurors_removed: Vec<String>,
+    pub visits_added: Vec<String>,
+    pub visits_removed: Vec<String>,
+    /// Ids present in both whose content differs (names, weights, dates, teams, …).
+    pub changed: Vec<String>,
+}
+
+impl PackageDiff {
+    pub fn between(old: &Package, new: &Package) -> PackageDiff {
+        fn lists<T: PartialEq>(
+            old: &[T],
+            new: &[T],
+            id: impl Fn(&T) -> String,
+            added: &mut Vec<String>,
+            removed: &mut Vec<String>,
+            changed: &mut Vec<String>,
+        ) {
+            for item in new {
+                match old.iter().find(|o| id(o) == id(item)) {
+                    None => added.push(id(item)),
+                    Some(before) if before != item => changed.push(id(item)),
+                    Some(_) => {}
+                }
+            }
+            for item in old {
+                if !new.iter().any(|n| id(n) == id(item)) {
+                    removed.push(id(item));
+                }
+            }
+        }
+        let mut d = PackageDiff::default();
+        let mut changed = Vec::new();
+        lists(
+            &old.indicators,
+            &new.indicators,
+            |i| i.id.clone(),
+            &mut d.indicators_added,
+            &mut d.indicators_removed,
+            &mut changed,
+        );
+        let strip = |p: &Participant| Participant {
+            innovations: Vec::new(),
+            ..p.clone()
+        };
+        let (old_p, new_p): (Vec<_>, Vec<_>) = (
+            old.participants.iter().map(strip).collect(),
+            new.participants.iter().map(strip).collect(),
+        );
+        lists(
+            &old_p,
+            &new_p,
+            |p| p.id.clone(),
+            &mut d.participants_added,
+            &mut d.participants_removed,
+            &mut changed,
+        );
+        let innovations = |package: &Package| -> Vec<(String, Innovation)> {
+            package
+                .participants
+                .iter()
+                .flat_map(|p| {
+                    p.innovations
+                        .iter()
+                        .map(|i| (format!("{}/{}", p.id, i.id), i.clone()))
+                })
+                .collect()
+        };
+        lists(
+            &innovations(old),
+            &innovations(new),
+            |(id, _)| id.clone(),
+            &mut d.innovations_added,
+            &mut d.innovations_removed,
+            &mut changed,
+        );
+        lists(
+            &old.jurors,
+            &new.jurors,
+            |j| j.id.clone(),
+            &mut d.jurors_added,
+            &mut d.jurors_removed,
+            &mut changed,
+        );
+        lists(
+            &old.visits,
+            &new.visits,
+            |v| v.id.clone(),
+            &mut d.visits_added,
+            &mut d.visits_removed,
+            &mut changed,
+        );
+        if old.competition != new.competition {
+            changed.push(format!("competition {}", new.competition.id));
+        }
+        d.changed = changed;
+        d
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == PackageDiff::default()
+    }
+}
+
+impl fmt::Display for PackageDiff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return write!(f, "no change");
+        }
+        for (what, ids) in [
+            ("indicators added", &self.indicators_added),
+            ("indicators removed", &self.indicators_removed),
+            ("participants added", &self.participants_added),
+            ("participants removed", &self.participants_removed),
+            ("innovations added", &self.innovations_added),
+            ("innovations removed", &self.innovations_removed),
+            ("jurors added", &self.jurors_added),
+            ("jurors removed", &self.jurors_removed),
+            ("visits added", &self.visits_added),
+            ("visits removed", &self.visits_removed),
+            ("changed", &self.changed),
+        ] {
+            if !ids.is_empty() {
+                writeln!(f, "{what}: {}", ids.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -58,7 +58,13 @@ enum Command {
     },
     /// Load or update a competition package (validated as the client validates it): the JSON
     /// package or the organiser's workbook (.xlsx).
-    Publish { package: PathBuf },
+    Publish {
+        package: PathBuf,
+        /// Show what the new revision changes (participants, innovations, jurors, …) and
+        /// publish nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// The competition workbook: a template to fill in, and conversions to and from JSON.
     #[command(subcommand)]
     Package(PackageCommand),
@@ -213,8 +219,26 @@ async fn run(cli: Cli) -> Result<()> {
     let backend = open_backend(&cli).await?;
     match cli.command {
         Command::Package(command) => package_command(&command),
-        Command::Publish { package } => {
+        Command::Publish { package, dry_run } => {
             let package = read_package(&package)?;
+            if dry_run {
+                let id = &package.competition.id;
+                return match backend.package(id).await {
+                    Ok(stored) => say(&format!(
+                        "revision {} → {} of {id}:\n{}",
+                        stored.revision,
+                        package.revision,
+                        tinjau_core::package::PackageDiff::between(&stored, &package)
+                    )),
+                    Err(tinjau_server::BackendError::NotFound(_)) => say(&format!(
+                        "{id} is not published yet: publishing adds {} participants, {} jurors, {} visits",
+                        package.participants.len(),
+                        package.jurors.len(),
+                        package.visits.len()
+                    )),
+                    Err(e) => Err(e.into()),
+                };
+            }
             let outcome = backend.publish(&package).await?;
             say(&serde_json::to_string(&outcome)?)
         }

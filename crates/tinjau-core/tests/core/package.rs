@@ -176,3 +176,32 @@ fn the_json_schema_in_docs_agrees_with_the_importer() {
         );
     }
 }
+
+#[test]
+fn a_revisions_diff_names_what_is_added_removed_and_changed() {
+    use tinjau_core::package::PackageDiff;
+    let old = demo();
+    assert!(PackageDiff::between(&old, &old).is_empty());
+    let mut new = old.clone();
+    new.revision += 1;
+    new.jurors.retain(|j| j.id != "dindik");
+    for visit in &mut new.visits {
+        visit.jurors.retain(|j| j != "dindik");
+    }
+    new.participants[0].innovations.pop();
+    let removed_innovation = format!(
+        "{}/{}",
+        old.participants[0].id,
+        old.participants[0].innovations.last().unwrap().id
+    );
+    new.indicators[0].weight = 2.0;
+    let diff = PackageDiff::between(&old, &new);
+    assert_eq!(diff.jurors_removed, ["dindik"]);
+    assert_eq!(diff.innovations_removed, [removed_innovation]);
+    assert!(diff.changed.contains(&"I1".to_string()), "{diff}");
+    assert!(diff.participants_added.is_empty() && diff.participants_removed.is_empty());
+    assert!(
+        diff.to_string().contains("jurors removed: dindik"),
+        "{diff}"
+    );
+}
