@@ -1,5 +1,6 @@
 //! Tinjau's official outputs, computed from merge results: the berita acara (PDF), the rekap
-//! nilai (XLSX) and CSV tables. Core types in, bytes out; the caller writes the files.
+//! nilai (XLSX) and CSV tables; and the organiser's competition workbook ([`workbook`]). Core
+//! types in, bytes out; the caller writes the files.
 //!
 //! PDFs are typeset by typst from templates embedded in the binary, with the fonts shipped in
 //! `assets/fonts`, so a document looks the same on every machine and needs no network.
