@@ -103,3 +103,66 @@ fn the_organiser_publishes_from_a_workbook(db: Db) {
 }
 
 tinjau_tests::per_backend!(the_organiser_publishes_from_a_workbook);
+
+fn a_juror_joins_with_the_file_the_organiser_gave(db: Db) {
+    let (server, _) = Server::start(db, &[("ketua", "lead")]);
+    let dir = tempfile::tempdir().unwrap();
+    let slip = dir.path().join("akademisi.tinjau");
+    let (ok, token, err) = run(server
+        .admin_command()
+        .args([
+            "token",
+            "--juror",
+            "akademisi",
+            "--server-url",
+            &server.url,
+            "--join-file",
+        ])
+        .arg(&slip));
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&slip).unwrap();
+    assert!(
+        text.contains("tinjau-join/1") && text.contains(token.trim()),
+        "{text}"
+    );
+
+    let laptop = dir.path().join("laptop");
+    let tinjau = || {
+        let mut command = Command::new(bin("tinjau"));
+        command
+            .arg("--data-dir")
+            .arg(&laptop)
+            .env_remove("TINJAU_DATA_DIR");
+        command
+    };
+    let (ok, out, err) = run(tinjau().args(["sync", "--join"]).arg(&slip));
+    assert!(ok, "{out}{err}");
+    let store = tinjau_store::Store::open(&laptop, tinjau_store::StoreOptions::default()).unwrap();
+    assert_eq!(store.juror_id().unwrap(), "akademisi");
+    drop(store);
+
+    // Something else passed off as a join file is refused in words, and joins nothing.
+    let fake = dir.path().join("palsu.tinjau");
+    let elsewhere = dir.path().join("elsewhere");
+    for content in [
+        &b"{\"format\":\"tinjau-join/1\"}"[..],
+        b"\x00\x01garbage",
+        &[b'x'; 20_000],
+    ] {
+        std::fs::write(&fake, content).unwrap();
+        let (ok, _, err) = run(Command::new(bin("tinjau"))
+            .arg("--data-dir")
+            .arg(&elsewhere)
+            .args(["sync", "--join"])
+            .arg(&fake));
+        assert!(!ok && err.contains("join file"), "{err}");
+    }
+    assert!(
+        tinjau_store::Store::open(&elsewhere, tinjau_store::StoreOptions::default())
+            .map(|s| s.package().is_err())
+            .unwrap_or(true),
+        "a refused join file imports nothing"
+    );
+}
+
+tinjau_tests::per_backend!(a_juror_joins_with_the_file_the_organiser_gave);

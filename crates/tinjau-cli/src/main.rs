@@ -198,6 +198,9 @@ struct SyncArgs {
     /// SHA-256 fingerprint of a self-signed server certificate to trust.
     #[arg(long, value_name = "SHA256")]
     pin: Option<String>,
+    /// Join with the file (`*.tinjau`) the organiser gave you, instead of --server and --token.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["server", "token", "pin"])]
+    join: Option<PathBuf>,
     /// Keep syncing every INTERVAL seconds until stopped (with backoff while offline).
     #[arg(long)]
     watch: bool,
@@ -668,8 +671,33 @@ fn sync_command(cli: &Cli, out: &Output, args: &SyncArgs) -> Result<()> {
         watch,
         interval,
         new_device,
+        join,
     } = args;
-    let (server, token, pin) = (server.as_deref(), token.as_deref(), pin.as_deref());
+    let slip = match join {
+        Some(path) => {
+            let metadata = std::fs::metadata(path)
+                .with_context(|| format!("reading the join file {}", path.display()))?;
+            if metadata.len() > tinjau_core::join::MAX_JOIN_BYTES as u64 || !metadata.is_file() {
+                anyhow::bail!("{} is not a join file", path.display());
+            }
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("reading the join file {}", path.display()))?;
+            Some(
+                tinjau_core::join::JoinSlip::parse(&bytes)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| format!("reading the join file {}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let (server, token, pin) = match &slip {
+        Some(slip) => (
+            Some(slip.server.as_str()),
+            Some(slip.token.as_str()),
+            slip.pin.as_deref(),
+        ),
+        None => (server.as_deref(), token.as_deref(), pin.as_deref()),
+    };
     let (watch, interval) = (*watch, *interval);
     let mut store = open_store(cli)?;
     if *new_device {

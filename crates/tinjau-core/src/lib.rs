@@ -12,6 +12,7 @@ pub mod domain;
 pub mod hlc;
 pub mod ids;
 pub mod indonesian;
+pub mod join;
 pub mod merge;
 pub mod package;
 pub mod report;

@@ -80,6 +80,20 @@ enum Command {
         /// Withdraw this token.
         #[arg(long, value_name = "TOKEN", conflicts_with = "juror")]
         revoke: Option<String>,
+        /// Also write a join file (`*.tinjau`) the juror opens with `tinjau sync --join FILE`.
+        #[arg(
+            long,
+            value_name = "FILE",
+            requires = "server_url",
+            conflicts_with = "revoke"
+        )]
+        join_file: Option<PathBuf>,
+        /// The address jurors reach this server at, for the join file.
+        #[arg(long, value_name = "URL")]
+        server_url: Option<String>,
+        /// SHA-256 of the server's self-signed certificate, for the join file.
+        #[arg(long, value_name = "SHA256")]
+        pin: Option<String>,
     },
 }
 
@@ -247,6 +261,9 @@ async fn run(cli: Cli) -> Result<()> {
             role,
             competition,
             revoke,
+            join_file,
+            server_url,
+            pin,
         } => {
             let now = chrono::Utc::now();
             if let Some(token) = revoke {
@@ -273,6 +290,20 @@ async fn run(cli: Cli) -> Result<()> {
                 )
                 .await?;
             tracing::info!(%juror, %competition, "issued a token");
+            if let (Some(path), Some(server)) = (join_file, server_url) {
+                let slip = tinjau_core::join::JoinSlip::new(
+                    &server,
+                    &token,
+                    pin.as_deref(),
+                    &competition,
+                    &juror,
+                );
+                // Checked as the juror's laptop will check it, before it is handed out.
+                tinjau_core::join::JoinSlip::parse(slip.encode().as_bytes())
+                    .map_err(anyhow::Error::msg)
+                    .context("the join file would not be accepted")?;
+                write_file(&path, slip.encode().as_bytes())?;
+            }
             say(&token)
         }
         Command::Serve {
