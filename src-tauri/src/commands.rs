@@ -6,6 +6,7 @@ pub const COMMANDS: &[&str] = &[
     "import_package",
     "choose_juror",
     "join_server",
+    "join_with_file",
     "visits",
     "checklist",
     "verify",

@@ -131,6 +131,18 @@ async fn join_server(
     .map_err(|e| ErrorPayload::new("internal", e))?
 }
 
+/// Joins with a join file (`*.tinjau`) the juror picked: its bytes.
+#[tauri::command]
+async fn join_with_file(app: tauri::AppHandle, request: Request<'_>) -> CommandResult<Overview> {
+    let bytes = raw_body(&request, "the join file")?.to_vec();
+    // The network, off the UI's thread.
+    tauri::async_runtime::spawn_blocking(move || {
+        app.state::<Shell>().session.join_with_file(&bytes)
+    })
+    .await
+    .map_err(|e| ErrorPayload::new("internal", e))?
+}
+
 #[tauri::command]
 async fn visits(shell: State<'_, Shell>) -> CommandResult<Vec<VisitProgress>> {
     shell.session.with(|s| s.visits())
@@ -428,6 +440,7 @@ pub fn run() {
             import_package,
             choose_juror,
             join_server,
+            join_with_file,
             visits,
             checklist,
             verify,

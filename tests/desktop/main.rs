@@ -1164,3 +1164,65 @@ async fn a_whole_visit_is_done_with_the_keyboard_alone() {
         "{moves} keys to move and act through one visit"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_juror_joins_from_the_first_screen_with_the_organisers_file() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = tempfile::tempdir().unwrap();
+    let slip = data.path().join("akademisi.tinjau");
+    let fake = data.path().join("palsu.tinjau");
+    std::fs::write(&fake, b"{\"format\":\"tinjau-join/1\"}").unwrap();
+    let (server, slip) = tokio::task::spawn_blocking(move || {
+        let (server, _) = Server::start(Db::Sqlite, &[("ketua", "lead")]);
+        let output = server
+            .admin_command()
+            .args([
+                "token",
+                "--juror",
+                "akademisi",
+                "--server-url",
+                &server.url,
+                "--join-file",
+            ])
+            .arg(&slip)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (server, slip)
+    })
+    .await
+    .unwrap();
+    let display = Display::start();
+    let driver = Driver::start(&display, &data.path().join("store"));
+    let client = driver.session().await;
+    // A file that is not a join file: said in Indonesian, and still the first screen.
+    wait_for(&client, "join-file")
+        .await
+        .send_keys(fake.to_str().unwrap())
+        .await
+        .unwrap();
+    let error = text_of(&client, "first-run-error").await;
+    assert!(
+        error.starts_with("Berkas ini bukan berkas gabung Tinjau yang sah"),
+        "{error}"
+    );
+    assert_accessible(&client, "first run: a refused join file", None).await;
+    // The organiser's file: joined, the juror chosen by the token, the visits shown.
+    wait_for(&client, "join-file")
+        .await
+        .send_keys(slip.to_str().unwrap())
+        .await
+        .unwrap();
+    wait_for(&client, "open-visit-junrejo").await;
+    client.close().await.unwrap();
+    drop(driver);
+    drop(display);
+    drop(server);
+}

@@ -34,7 +34,7 @@ impl ErrorPayload {
         }
     }
 
-    fn with(mut self, name: &str, value: impl ToString) -> ErrorPayload {
+    pub(crate) fn with(mut self, name: &str, value: impl ToString) -> ErrorPayload {
         self.params.insert(name.into(), value.to_string());
         self
     }
@@ -203,6 +203,7 @@ pub const ERROR_CODES: &[&str] = &[
     "internal",
     // This layer.
     "invalid_request",
+    "invalid_join_file",
     "unknown_file",
     "pending_upload",
     "report_failed",

@@ -86,6 +86,14 @@ impl Session {
         self.overview()
     }
 
+    /// Joins with the join file (`*.tinjau`) the organiser handed out.
+    pub fn join_with_file(&self, bytes: &[u8]) -> AppResult<Overview> {
+        let slip = tinjau_core::join::JoinSlip::parse(bytes).map_err(|reason| {
+            ErrorPayload::new("invalid_join_file", &reason).with("detail", reason)
+        })?;
+        self.join(&slip.server, &slip.token, slip.pin.as_deref())
+    }
+
     /// Keeps a picked or dropped file until it is attached; returns a token naming it.
     pub fn stage_file(&self, name: &str, bytes: &[u8]) -> AppResult<String> {
         let name = staged_name(name);

@@ -31,6 +31,8 @@ export const commands = {
   leadTiebreak: (order: string[], reason: string): Promise<void> => call<void>("lead_tiebreak", { order, reason }),
   chooseJuror: (juror: string): Promise<Overview> => call<Overview>("choose_juror", { juror }),
   joinServer: (server: string, token: string, pin: string | null): Promise<Overview> => call<Overview>("join_server", { server, token, pin }),
+  // Joins with a join file (`*.tinjau`) the juror picked: its bytes.
+  joinWithFile: (body: Uint8Array, headers?: Record<string, string>): Promise<Overview> => call<Overview>("join_with_file", body, headers),
   visits: (): Promise<VisitProgress[]> => call<VisitProgress[]>("visits"),
   checklist: (visit: string): Promise<VisitChecklist> => call<VisitChecklist>("checklist", { visit }),
   verify: (visit: string, innovation: string, verdict: Verdict, note: string | null): Promise<void> => call<void>("verify", { visit, innovation, verdict, note }),
