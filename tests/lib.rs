@@ -280,6 +280,30 @@ impl Server {
         Self::admin_ok(&self.db, &self.data_dir, &args)
     }
 
+    /// Issues a token for `juror` with its join file written at `path`, as the organiser does;
+    /// returns the token.
+    pub fn join_file(&self, juror: &str, path: &Path) -> String {
+        let output = self
+            .admin_command()
+            .args([
+                "token",
+                "--juror",
+                juror,
+                "--server-url",
+                &self.url,
+                "--join-file",
+            ])
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "token --join-file: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
     /// Publishes another package on this server's storage.
     pub fn publish(&self, package: &Path) {
         let output = Self::admin(&self.db, &self.data_dir)

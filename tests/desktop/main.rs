@@ -1177,24 +1177,7 @@ async fn a_juror_joins_from_the_first_screen_with_the_organisers_file() {
     std::fs::write(&fake, b"{\"format\":\"tinjau-join/1\"}").unwrap();
     let (server, slip) = tokio::task::spawn_blocking(move || {
         let (server, _) = Server::start(Db::Sqlite, &[("ketua", "lead")]);
-        let output = server
-            .admin_command()
-            .args([
-                "token",
-                "--juror",
-                "akademisi",
-                "--server-url",
-                &server.url,
-                "--join-file",
-            ])
-            .arg(&slip)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        server.join_file("akademisi", &slip);
         (server, slip)
     })
     .await

@@ -108,18 +108,7 @@ fn a_juror_joins_with_the_file_the_organiser_gave(db: Db) {
     let (server, _) = Server::start(db, &[("ketua", "lead")]);
     let dir = tempfile::tempdir().unwrap();
     let slip = dir.path().join("akademisi.tinjau");
-    let (ok, token, err) = run(server
-        .admin_command()
-        .args([
-            "token",
-            "--juror",
-            "akademisi",
-            "--server-url",
-            &server.url,
-            "--join-file",
-        ])
-        .arg(&slip));
-    assert!(ok, "{err}");
+    let token = server.join_file("akademisi", &slip);
     let text = std::fs::read_to_string(&slip).unwrap();
     assert!(
         text.contains("tinjau-join/1") && text.contains(token.trim()),
