@@ -185,12 +185,25 @@ impl Driver {
             serde_json::json!({ "application": self.app }),
         );
         capabilities.insert("browserName".into(), serde_json::json!("wry"));
-        ClientBuilder::rustls()
-            .expect("a WebDriver connector")
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .expect("a WebDriver session with the app")
+        // tauri-driver now and then drops the connection of a new session while the previous
+        // app is still going away (seen once in CI: IncompleteMessage); a second try then
+        // starts the app. An app that cannot start fails every try.
+        let mut last = None;
+        for _ in 0..3 {
+            match ClientBuilder::rustls()
+                .expect("a WebDriver connector")
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{}", self.port))
+                .await
+            {
+                Ok(client) => return client,
+                Err(error) => {
+                    last = Some(error);
+                    tokio::time::sleep(Duration::from_millis(700)).await;
+                }
+            }
+        }
+        panic!("a WebDriver session with the app: {last:?}")
     }
 }
 
