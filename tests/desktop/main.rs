@@ -876,7 +876,8 @@ async fn the_app_fits_and_works_on_a_1024x600_screen() {
     );
     demo_visit_as(&client, "akademisi").await;
     // The first innovation is in the top half of the screen, not pushed down by the header
-    // and the discrepancy banner.
+    // and the discrepancy banner (measured once it is there: the visit loads after the click).
+    wait_for(&client, "innovation-sicandapol").await;
     let top = client
         .execute(
             "return document.querySelector('[data-innovation]').getBoundingClientRect().top",
