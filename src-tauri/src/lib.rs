@@ -121,26 +121,32 @@ async fn join_server(
     token: String,
     pin: Option<String>,
 ) -> CommandResult<Overview> {
-    // The network, off the UI's thread.
-    tauri::async_runtime::spawn_blocking(move || {
+    off_the_ui_thread(app, move |app| {
         app.state::<Shell>()
             .session
             .join(&server, &token, pin.as_deref())
     })
     .await
-    .map_err(|e| ErrorPayload::new("internal", e))?
+}
+
+/// Runs work that waits on the network on the blocking pool, so the UI never waits for it.
+async fn off_the_ui_thread<T: Send + 'static>(
+    app: tauri::AppHandle,
+    work: impl FnOnce(&tauri::AppHandle) -> CommandResult<T> + Send + 'static,
+) -> CommandResult<T> {
+    tauri::async_runtime::spawn_blocking(move || work(&app))
+        .await
+        .map_err(|e| ErrorPayload::new("internal", e))?
 }
 
 /// Joins with a join file (`*.tinjau`) the juror picked: its bytes.
 #[tauri::command]
 async fn join_with_file(app: tauri::AppHandle, request: Request<'_>) -> CommandResult<Overview> {
     let bytes = raw_body(&request, "the join file")?.to_vec();
-    // The network, off the UI's thread.
-    tauri::async_runtime::spawn_blocking(move || {
+    off_the_ui_thread(app, move |app| {
         app.state::<Shell>().session.join_with_file(&bytes)
     })
     .await
-    .map_err(|e| ErrorPayload::new("internal", e))?
 }
 
 #[tauri::command]
@@ -295,9 +301,7 @@ fn sync_and_tell(app: &tauri::AppHandle) -> CommandResult<SyncStatus> {
 
 #[tauri::command]
 async fn sync_now(app: tauri::AppHandle) -> CommandResult<SyncStatus> {
-    tauri::async_runtime::spawn_blocking(move || sync_and_tell(&app))
-        .await
-        .map_err(|e| ErrorPayload::new("internal", e))?
+    off_the_ui_thread(app, sync_and_tell).await
 }
 
 #[tauri::command]

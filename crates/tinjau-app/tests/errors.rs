@@ -109,6 +109,19 @@ fn an_error_names_the_kecamatan_and_the_indicators_not_their_ids() {
     let error = session.with(|s| s.checklist("visit-nowhere")).unwrap_err();
     assert_eq!(error.code, "unknown_visit");
 
+    // A crafted attachment id names nothing, whatever its shape.
+    for evidence in [
+        "../../x",
+        "",
+        &"f".repeat(10_000),
+        "00000000-0000-0000-0000-000000000000",
+    ] {
+        let error = session
+            .with(|s| s.remove_evidence("visit-junrejo", evidence, true))
+            .unwrap_err();
+        assert_eq!(error.code, "unknown_evidence");
+    }
+
     let error = session.evidence_bytes(&"ab".repeat(32)).unwrap_err();
     assert_eq!(error.code, "pending_upload");
     let error = session.evidence_bytes("../../etc/passwd").unwrap_err();

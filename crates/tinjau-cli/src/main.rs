@@ -606,7 +606,12 @@ fn run(cli: &Cli, out: &Output) -> Result<()> {
                     &format!("Wrote {} CSV files to {}", written.len(), target.display()),
                 );
             }
-            let bytes: Vec<u8> = files.into_iter().flat_map(|f| f.bytes).collect();
+            // Every document but the CSV tables is one file.
+            let bytes = files
+                .into_iter()
+                .next()
+                .map(|f| f.bytes)
+                .unwrap_or_default();
             write_file_atomically(target, &bytes)?;
             out.line(
                 &serde_json::json!({"file": target, "bytes": bytes.len()}),

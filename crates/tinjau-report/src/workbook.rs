@@ -549,9 +549,10 @@ pub fn from_xlsx(bytes: &[u8]) -> Result<Package, WorkbookErrors> {
         let (row, cells) = fields.get(key)?;
         r.text(cells, *row, 1)
     };
+    // A whole number, never one bent to fit (1e300 is not revision 9223372036854775807).
     let revision = match fields.get("revisi") {
-        Some((row, cells)) => r.number(cells, *row, 1, "revisi").unwrap_or(0.0),
-        None => 0.0,
+        Some((row, cells)) => r.count(cells, *row, 1, "revisi").map_or(0, i64::from),
+        None => 0,
     };
     let number_field = |r: &mut Reading, key: &str, what: &str| -> Option<f64> {
         let (row, cells) = fields.get(key)?;
@@ -854,7 +855,7 @@ pub fn from_xlsx(bytes: &[u8]) -> Result<Package, WorkbookErrors> {
     }
     let package = Package {
         format: FORMAT.into(),
-        revision: revision as i64,
+        revision,
         competition,
         indicators,
         participants,

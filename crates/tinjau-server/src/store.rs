@@ -74,12 +74,6 @@ impl From<String> for Param {
     }
 }
 
-impl From<&String> for Param {
-    fn from(value: &String) -> Param {
-        Param::Text(value.clone())
-    }
-}
-
 impl From<Option<String>> for Param {
     fn from(value: Option<String>) -> Param {
         Param::OptText(value)

@@ -390,16 +390,12 @@ impl Store {
             &scope.juror,
             &scope.visit.id,
         );
-        self.write(&scope.juror, |writer| {
-            writer.record(
-                &ChangeTarget {
-                    row_id,
-                    visit_id: Some(&scope.visit.id),
-                    target_id: None,
-                },
-                FieldValue::SheetState(SheetState::Submitted),
-            )
-        })
+        self.write_one(
+            &scope.juror,
+            row_id,
+            &scope.visit.id,
+            FieldValue::SheetState(SheetState::Submitted),
+        )
     }
 
     /// Takes back this juror's submission of a visit's sheet while it has not left the laptop
@@ -418,16 +414,12 @@ impl Store {
             SheetDelivery::Final => {}
         }
         let row_id = ids::sheet_id(&self.package()?.competition.id, &juror, &visit);
-        self.write(&juror, |writer| {
-            writer.record(
-                &ChangeTarget {
-                    row_id,
-                    visit_id: Some(&visit),
-                    target_id: None,
-                },
-                FieldValue::SheetState(SheetState::Draft),
-            )
-        })
+        self.write_one(
+            &juror,
+            row_id,
+            &visit,
+            FieldValue::SheetState(SheetState::Draft),
+        )
     }
 
     /// Takes an attached file off its record (`removed`), or puts it back, while the juror's
@@ -455,16 +447,12 @@ impl Store {
         if owner != scope.juror {
             return Err(StoreError::NotYours { owner });
         }
-        self.write(&scope.juror, |writer| {
-            writer.record(
-                &ChangeTarget {
-                    row_id,
-                    visit_id: Some(&scope.visit.id),
-                    target_id: None,
-                },
-                FieldValue::EvidenceRemoved(removed),
-            )
-        })
+        self.write_one(
+            &scope.juror,
+            row_id,
+            &scope.visit.id,
+            FieldValue::EvidenceRemoved(removed),
+        )
     }
 
     /// Where a juror's sheet stands: a draft; final (submitted here, not yet on a server or in
@@ -577,6 +565,27 @@ impl Store {
     }
 
     /// Runs `body` in one change-writing transaction and commits it.
+    /// Writes one change of `author`'s, about a record of `visit` with no target, in its own
+    /// transaction.
+    fn write_one(
+        &mut self,
+        author: &str,
+        row_id: Uuid,
+        visit: &str,
+        value: FieldValue,
+    ) -> Result<()> {
+        self.write(author, |writer| {
+            writer.record(
+                &ChangeTarget {
+                    row_id,
+                    visit_id: Some(visit),
+                    target_id: None,
+                },
+                value,
+            )
+        })
+    }
+
     pub(crate) fn write<T>(
         &mut self,
         author: &str,

@@ -173,3 +173,39 @@ fn a_file_that_is_not_a_workbook_is_refused_in_words() {
         "{errors}"
     );
 }
+
+#[test]
+fn hostile_cells_are_refused_in_words_and_never_bent_or_panic() {
+    let long = "x".repeat(32_000); // Excel's limit for a cell is 32,767 characters
+    let bytes = spoiled(&[
+        ("Kompetisi", 2, 1, "1e300"),
+        ("Indikator", 2, 2, "1e999"),
+        ("Klaim", 2, 2, "-3"),
+        ("Peserta", 2, 3, "4.5"),
+        ("Kunjungan", 2, 2, "28/11/2023"),
+        ("Juri", 2, 0, &long),
+        ("Inovasi", 2, 1, "dua kata"),
+    ]);
+    let errors = from_xlsx(&bytes).unwrap_err();
+    let text = errors.to_string();
+    for expected in [
+        "Sheet Kompetisi, baris 2, kolom B: revisi harus bilangan bulat",
+        "Sheet Indikator, baris 2, kolom C: bobot harus berupa angka",
+        "Sheet Klaim, baris 2, kolom C: jumlah harus bilangan bulat",
+        "Sheet Peserta, baris 2, kolom D: klaim inovasi harus bilangan bulat",
+    ] {
+        assert!(text.contains(expected), "missing «{expected}» in {text}");
+    }
+    // A zip that is not a workbook.
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("hello.txt", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    std::io::Write::write_all(&mut zip, b"hello").unwrap();
+    let not_a_workbook = zip.finish().unwrap().into_inner();
+    assert!(
+        from_xlsx(&not_a_workbook)
+            .unwrap_err()
+            .to_string()
+            .contains("bukan berkas Excel")
+    );
+}
