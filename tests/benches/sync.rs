@@ -23,7 +23,10 @@ fn serve(data_dir: &std::path::Path) -> (String, String, String) {
     let (juror, lead) = ("tjk_bench_juror".to_string(), "tjk_bench_lead".to_string());
     runtime.block_on(async {
         backend
-            .publish(&tinjau_core::Package::parse(DEMO.as_bytes()).unwrap())
+            .publish(
+                &tinjau_core::Package::parse(DEMO.as_bytes()).unwrap(),
+                chrono::Utc::now(),
+            )
             .await
             .unwrap();
         let now = chrono::Utc::now();

@@ -6,6 +6,7 @@
 
 pub mod authority;
 pub mod chain;
+pub mod console;
 pub mod change;
 pub mod discrepancy;
 pub mod domain;

@@ -11,7 +11,7 @@ mod tables;
 pub mod workbook;
 
 pub use model::method_label;
-pub use pdf::{berita_acara_pdf, ranking_pdf};
+pub use pdf::{SlipPage, berita_acara_pdf, join_slips_pdf, ranking_pdf};
 pub use tables::{CsvStyle, recap_csv, recap_xlsx};
 pub use tinjau_core::report::{
     InnovationTally, JuryMember, RankingReport, RecapVisit, VisitReport,

@@ -21,6 +21,7 @@ use crate::model::{method_label, role_label};
 
 const BERITA_ACARA: &str = include_str!("../templates/berita-acara.typ");
 const RANKING: &str = include_str!("../templates/peringkat.typ");
+const SLIP: &str = include_str!("../templates/slip.typ");
 
 const FONT_FILES: [&[u8]; 6] = [
     include_bytes!("../../../assets/fonts/LiberationSerif-Regular.ttf"),
@@ -319,4 +320,61 @@ pub fn ranking_pdf(report: &RankingReport, today: NaiveDate) -> Result<Vec<u8>, 
         "today": format_date(today),
     });
     typeset(RANKING, &data, today)
+}
+
+/// One juror's join slip: who they are and the join file their laptop opens.
+#[derive(Debug, Clone)]
+pub struct SlipPage {
+    pub name: String,
+    pub institution: String,
+    pub role: tinjau_core::package::Role,
+    /// The visits the juror is on, as a person reads them ("Kecamatan Junrejo, 12 Oktober 2023").
+    pub visits: Vec<String>,
+    pub join: tinjau_core::join::JoinSlip,
+    /// The join file's name, as the organiser hands it out.
+    pub file_name: String,
+}
+
+/// The QR code of `text` as SVG (error correction M: a creased slip still scans).
+fn qr_svg(text: &str) -> Result<String, ReportError> {
+    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M)
+        .map_err(|e| ReportError::Typeset(format!("the QR code cannot hold the join file: {e}")))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .quiet_zone(true)
+        .min_dimensions(240, 240)
+        .build())
+}
+
+/// Join slips: one A4 page per juror (name, institution, visits, the server, the token, the
+/// certificate fingerprint when there is one, and a QR code of the join file).
+pub fn join_slips_pdf(
+    competition: &str,
+    stage: Option<&str>,
+    slips: &[SlipPage],
+    today: NaiveDate,
+) -> Result<Vec<u8>, ReportError> {
+    let pages = slips
+        .iter()
+        .map(|slip| {
+            Ok(json!({
+                "name": slip.name,
+                "institution": slip.institution,
+                "role": role_label(slip.role),
+                "visits": if slip.visits.is_empty() { vec!["—".to_string()] } else { slip.visits.clone() },
+                "server": slip.join.server,
+                "token": slip.join.token,
+                "pin": slip.join.pin.clone().unwrap_or_default(),
+                "qr": qr_svg(&serde_json::to_string(&slip.join).expect("a join slip serialises"))?,
+                "file": slip.file_name,
+            }))
+        })
+        .collect::<Result<Vec<Value>, ReportError>>()?;
+    let data = json!({
+        "competition": competition,
+        "stage": stage.unwrap_or_default(),
+        "slips": pages,
+        "today": format_date(today),
+    });
+    typeset(SLIP, &data, today)
 }

@@ -63,6 +63,53 @@ pub struct QuarantineView {
     pub entry: ChangeEntry,
 }
 
+/// One published revision of a package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisionRecord {
+    pub revision: i64,
+    /// RFC 3339; empty for a revision published before the server kept the time.
+    pub published_at: String,
+}
+
+/// A token as the console lists it: whose, which role, when issued and revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRow {
+    pub juror: String,
+    pub role: AccessRole,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+/// A console sign-in to store: hashes and secrets made by the caller (randomness passed in).
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub hash: String,
+    pub token_hash: String,
+    pub csrf: String,
+    pub expires_at: String,
+}
+
+/// A stored console sign-in with the token behind it.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub auth: TokenRecord,
+    pub csrf: String,
+    pub expires_at: String,
+}
+
+/// Per-juror facts only the server knows.
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleFacts {
+    /// Juror → the last contact of any of their devices (RFC 3339).
+    pub last_seen: HashMap<String, String>,
+    /// (juror, visit) → evidence files recorded but not yet completely uploaded.
+    pub pending_evidence: HashMap<(String, String), u64>,
+    /// Juror → open conflicts on their records.
+    pub open_conflicts: HashMap<String, u64>,
+    /// Juror → changes of theirs the server quarantined.
+    pub quarantined: HashMap<String, u64>,
+}
+
 pub enum Backend {
     Sqlite(SqliteBackend),
     Postgres(PostgresBackend),
@@ -106,10 +153,63 @@ impl Backend {
         Ok(Backend::Postgres(PostgresBackend::connect(url).await?))
     }
 
-    pub async fn publish(&self, package: &Package) -> BackendResult<PublishOutcome> {
+    pub async fn publish(
+        &self,
+        package: &Package,
+        now: DateTime<Utc>,
+    ) -> BackendResult<PublishOutcome> {
         let text = serde_json::to_string(package).expect("a package serialises");
         let package = package.clone();
-        transact!(self, Write, |tx| store::publish(tx, &package, &text))
+        let at = timestamp(now);
+        transact!(self, Write, |tx| store::publish(tx, &package, &text, &at))
+    }
+
+    /// Every revision of `competition` published, newest first.
+    pub async fn revisions(&self, competition: &str) -> BackendResult<Vec<RevisionRecord>> {
+        let competition = competition.to_string();
+        transact!(self, Read, |tx| store::revisions(tx, &competition))
+    }
+
+    /// Every token of `competition` (never the token itself: it is not kept).
+    pub async fn tokens(&self, competition: &str) -> BackendResult<Vec<TokenRow>> {
+        let competition = competition.to_string();
+        transact!(self, Read, |tx| store::tokens(tx, &competition))
+    }
+
+    /// Revokes every live token of a juror of `competition`; how many there were.
+    pub async fn revoke_juror(
+        &self,
+        competition: &str,
+        juror: &str,
+        now: DateTime<Utc>,
+    ) -> BackendResult<u64> {
+        let (competition, juror, at) = (competition.to_string(), juror.to_string(), timestamp(now));
+        transact!(self, Write, |tx| store::revoke_juror(
+            tx,
+            &competition,
+            &juror,
+            &at
+        ))
+    }
+
+    pub async fn open_session(&self, session: &NewSession, now: DateTime<Utc>) -> BackendResult<()> {
+        let (session, at) = (session.clone(), timestamp(now));
+        transact!(self, Write, |tx| store::insert_session(tx, &session, &at))
+    }
+
+    pub async fn session(&self, hash: &str) -> BackendResult<Option<SessionRecord>> {
+        let hash = hash.to_string();
+        transact!(self, Read, |tx| store::session(tx, &hash))
+    }
+
+    pub async fn close_session(&self, hash: &str) -> BackendResult<()> {
+        let hash = hash.to_string();
+        transact!(self, Write, |tx| store::delete_session(tx, &hash))
+    }
+
+    pub async fn console_facts(&self, competition: &str) -> BackendResult<ConsoleFacts> {
+        let competition = competition.to_string();
+        transact!(self, Read, |tx| store::console_facts(tx, &competition))
     }
 
     /// Stores a new token's hash; returns the competition it is for.
@@ -277,6 +377,7 @@ impl Backend {
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_hostile_laptops.sql"),
+    include_str!("../migrations/0003_console.sql"),
 ];
 
 /// The schema version that introduced `evidence_ref` and `device_entry`: a database upgraded
@@ -563,6 +664,34 @@ pub(crate) mod sql {
     pub const DROP_CHUNKS: &str = "DELETE FROM blob_chunk WHERE hash = $1";
     pub const RESET_BLOB: &str =
         "UPDATE blob SET size = $1, received = 0, complete = 0 WHERE hash = $2";
+    pub const INSERT_REVISION: &str =
+        "INSERT INTO package_revision (competition, revision, package, published_at)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (competition, revision) DO NOTHING";
+    pub const REVISIONS: &str = "SELECT revision, published_at FROM package_revision
+         WHERE competition = $1 ORDER BY revision DESC";
+    pub const TOKENS: &str = "SELECT juror, role, created_at, revoked_at FROM token
+         WHERE competition = $1 ORDER BY created_at, juror";
+    pub const REVOKE_JUROR: &str = "UPDATE token SET revoked_at = $1
+         WHERE competition = $2 AND juror = $3 AND role <> 'organiser' AND revoked_at IS NULL";
+    pub const INSERT_SESSION: &str =
+        "INSERT INTO console_session (hash, token_hash, csrf, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5)";
+    pub const SESSION: &str =
+        "SELECT t.competition, t.juror, t.role, t.revoked_at IS NOT NULL, s.csrf, s.expires_at
+         FROM console_session s JOIN token t ON t.hash = s.token_hash WHERE s.hash = $1";
+    pub const DELETE_SESSION: &str = "DELETE FROM console_session WHERE hash = $1";
+    pub const DELETE_EXPIRED_SESSIONS: &str =
+        "DELETE FROM console_session WHERE expires_at < $1";
+    pub const LAST_SEEN: &str = "SELECT juror, MAX(last_seen_at) FROM device
+         WHERE competition = $1 GROUP BY juror";
+    pub const PENDING_EVIDENCE: &str = "SELECT e.owner, e.visit_id, COUNT(*) FROM evidence_ref e
+         LEFT JOIN blob b ON b.hash = e.hash
+         WHERE e.competition = $1 AND (b.complete IS NULL OR b.complete = 0)
+         GROUP BY e.owner, e.visit_id";
+    pub const CONFLICTS_BY_OWNER: &str = "SELECT owner, COUNT(*) FROM conflict
+         WHERE competition = $1 AND resolved = 0 GROUP BY owner";
+    pub const QUARANTINE_BY_AUTHOR: &str = "SELECT author, COUNT(*) FROM quarantine
+         WHERE competition = $1 GROUP BY author";
 
     #[cfg(test)]
     pub const ALL: &[&str] = &[
@@ -598,6 +727,18 @@ pub(crate) mod sql {
         SET_RECEIVED,
         CHUNKS,
         DROP_CHUNKS,
+        INSERT_REVISION,
+        REVISIONS,
+        TOKENS,
+        REVOKE_JUROR,
+        INSERT_SESSION,
+        SESSION,
+        DELETE_SESSION,
+        DELETE_EXPIRED_SESSIONS,
+        LAST_SEEN,
+        PENDING_EVIDENCE,
+        CONFLICTS_BY_OWNER,
+        QUARANTINE_BY_AUTHOR,
         RESET_BLOB,
     ];
 

@@ -28,7 +28,10 @@ use serde::Deserialize;
 use tinjau_core::sync::{AccessRole, PushRequest, Whoami};
 use tokio::sync::Semaphore;
 
-pub use backend::{Backend, BackendError, BlobStatus, PublishOutcome, TokenRecord};
+pub use backend::{
+    Backend, BackendError, BlobStatus, ConsoleFacts, NewSession, PublishOutcome, RevisionRecord,
+    SessionRecord, TokenRecord, TokenRow,
+};
 
 /// Compressed push bodies larger than this are refused.
 pub const MAX_PUSH_BODY_BYTES: usize = 4 * 1024 * 1024;

@@ -253,7 +253,7 @@ async fn run(cli: Cli) -> Result<()> {
                     Err(e) => Err(e.into()),
                 };
             }
-            let outcome = backend.publish(&package).await?;
+            let outcome = backend.publish(&package, chrono::Utc::now()).await?;
             say(&serde_json::to_string(&outcome)?)
         }
         Command::Token {

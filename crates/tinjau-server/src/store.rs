@@ -14,7 +14,8 @@ use tinjau_core::sync::{
 use uuid::Uuid;
 
 use crate::backend::{
-    AppendStep, BACKFILL_SCHEMA, BlobStatus, Gathered, LogRow, MIGRATIONS, PULL_PAGE_BYTES,
+    AppendStep, BACKFILL_SCHEMA, BlobStatus, ConsoleFacts, NewSession, RevisionRecord,
+    SessionRecord, TokenRow, Gathered, LogRow, MIGRATIONS, PULL_PAGE_BYTES,
     PublishOutcome, QuarantineView, TokenRecord, backfill_of_log, parse_json, parse_role, plan,
     plan_append, position, publish_outcome, pull_page, refusal_code_text, sql, stored_refusal,
     timestamp, touched,
@@ -248,6 +249,7 @@ pub(crate) async fn publish(
     tx: &mut impl Tx,
     package: &Package,
     text: &str,
+    now: &str,
 ) -> BackendResult<PublishOutcome> {
     let id = package.competition.id.as_str();
     let revision = package.revision;
@@ -265,9 +267,118 @@ pub(crate) async fn publish(
             tx.execute(sql::UPDATE_COMPETITION, params![revision, text, id])
                 .await?;
         }
-        PublishOutcome::Unchanged { .. } => {}
+        PublishOutcome::Unchanged { .. } => return Ok(outcome),
     }
+    tx.execute(sql::INSERT_REVISION, params![id, revision, text, now])
+        .await?;
     Ok(outcome)
+}
+
+pub(crate) async fn revisions(
+    tx: &mut impl Tx,
+    competition: &str,
+) -> BackendResult<Vec<RevisionRecord>> {
+    tx.query(sql::REVISIONS, params![competition])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(RevisionRecord {
+                revision: r.int(0)?,
+                published_at: r.text(1)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn tokens(tx: &mut impl Tx, competition: &str) -> BackendResult<Vec<TokenRow>> {
+    tx.query(sql::TOKENS, params![competition])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TokenRow {
+                juror: r.text(0)?,
+                role: parse_role(&r.text(1)?)?,
+                created_at: r.text(2)?,
+                revoked_at: r.opt_text(3)?,
+            })
+        })
+        .collect()
+}
+
+/// Revokes every live juror or lead token of `juror`; how many there were.
+pub(crate) async fn revoke_juror(
+    tx: &mut impl Tx,
+    competition: &str,
+    juror: &str,
+    now: &str,
+) -> BackendResult<u64> {
+    tx.execute(sql::REVOKE_JUROR, params![now, competition, juror])
+        .await
+}
+
+pub(crate) async fn insert_session(
+    tx: &mut impl Tx,
+    session: &NewSession,
+    now: &str,
+) -> BackendResult<()> {
+    tx.execute(sql::DELETE_EXPIRED_SESSIONS, params![now]).await?;
+    tx.execute(
+        sql::INSERT_SESSION,
+        params![
+            session.hash.as_str(),
+            session.token_hash.as_str(),
+            session.csrf.as_str(),
+            now,
+            session.expires_at.as_str()
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn session(tx: &mut impl Tx, hash: &str) -> BackendResult<Option<SessionRecord>> {
+    let Some(row) = tx.query_opt(sql::SESSION, params![hash]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(SessionRecord {
+        auth: TokenRecord {
+            competition: row.text(0)?,
+            juror: row.text(1)?,
+            role: parse_role(&row.text(2)?)?,
+            revoked: row.int(3)? != 0,
+        },
+        csrf: row.text(4)?,
+        expires_at: row.text(5)?,
+    }))
+}
+
+pub(crate) async fn delete_session(tx: &mut impl Tx, hash: &str) -> BackendResult<()> {
+    tx.execute(sql::DELETE_SESSION, params![hash]).await?;
+    Ok(())
+}
+
+/// What the console shows beside each juror's sheet that only the server knows.
+pub(crate) async fn console_facts(
+    tx: &mut impl Tx,
+    competition: &str,
+) -> BackendResult<ConsoleFacts> {
+    let mut facts = ConsoleFacts::default();
+    for row in tx.query(sql::LAST_SEEN, params![competition]).await? {
+        facts.last_seen.insert(row.text(0)?, row.text(1)?);
+    }
+    for row in tx.query(sql::PENDING_EVIDENCE, params![competition]).await? {
+        let count = row.int(2)?.max(0) as u64;
+        facts
+            .pending_evidence
+            .insert((row.text(0)?, row.text(1)?), count);
+    }
+    for row in tx.query(sql::CONFLICTS_BY_OWNER, params![competition]).await? {
+        facts.open_conflicts.insert(row.text(0)?, row.int(1)?.max(0) as u64);
+    }
+    for row in tx.query(sql::QUARANTINE_BY_AUTHOR, params![competition]).await? {
+        facts.quarantined.insert(row.text(0)?, row.int(1)?.max(0) as u64);
+    }
+    Ok(facts)
 }
 
 pub(crate) async fn competitions(tx: &mut impl Tx) -> BackendResult<Vec<String>> {

@@ -212,14 +212,48 @@ impl Store {
 
     /// Evidence of a visit by the record it is attached to (owner ids are unique, so every
     /// juror's attachments can be looked up together).
+    /// How far `juror` is on `visit` as this store holds it: (innovations with a verdict,
+    /// indicators scored). The lead's (and the console's) view of each teammate.
+    pub fn juror_progress(&self, juror: &str, visit: &str) -> Result<(usize, usize)> {
+        let checked: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM verification WHERE juror_id = ?1 AND visit_id = ?2 AND verdict IS NOT NULL",
+            params![juror, visit],
+            |row| row.get(0),
+        )?;
+        let scored: i64 = self.conn.query_row(
+            "SELECT COUNT(DISTINCT indicator_id) FROM score WHERE juror_id = ?1 AND visit_id = ?2",
+            params![juror, visit],
+            |row| row.get(0),
+        )?;
+        Ok((checked.max(0) as usize, scored.max(0) as usize))
+    }
+
+    /// Every file attached on `visit` by any juror and not taken off, in the order attached.
+    pub fn visit_evidence(&self, visit: &str) -> Result<Vec<EvidenceView>> {
+        Ok(self
+            .evidence_rows(visit)?
+            .into_iter()
+            .map(|(_, view)| view)
+            .collect())
+    }
+
     fn evidence_by_owner(&self, visit: &str) -> Result<HashMap<Uuid, Vec<EvidenceView>>> {
+        let mut out: HashMap<Uuid, Vec<EvidenceView>> = HashMap::new();
+        for (owner, view) in self.evidence_rows(visit)? {
+            out.entry(owner).or_default().push(view);
+        }
+        Ok(out)
+    }
+
+    /// (owner record, file) of every attachment on `visit` still on its record.
+    fn evidence_rows(&self, visit: &str) -> Result<Vec<(Uuid, EvidenceView)>> {
         let mut statement = self.conn.prepare_cached(
             "SELECT e.owner_id, e.hash, e.original_name, f.size, f.mime, f.captured_at, f.gps_lat,
                     f.gps_lon, e.outside_visit_date, e.id, e.juror_id
              FROM evidence e JOIN evidence_file f ON f.hash = e.hash
              WHERE e.visit_id = ?1 AND e.removed = 0 ORDER BY e.attached_at, e.rowid",
         )?;
-        let mut out: HashMap<Uuid, Vec<EvidenceView>> = HashMap::new();
+        let mut out = Vec::new();
         for row in statement.query_map(params![visit], |row| {
             let lat: Option<f64> = row.get(6)?;
             let lon: Option<f64> = row.get(7)?;
@@ -246,7 +280,7 @@ impl Store {
             view.available = crate::evidence::stored_path(&self.data_dir, &view.hash).exists();
             let owner = Uuid::parse_str(&owner)
                 .map_err(|_| StoreError::Corrupt(format!("evidence owner \"{owner}\"")))?;
-            out.entry(owner).or_default().push(view);
+            out.push((owner, view));
         }
         Ok(out)
     }

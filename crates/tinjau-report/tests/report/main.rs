@@ -6,6 +6,7 @@ use std::process::Command;
 
 use calamine::{Reader, Xlsx};
 
+mod slips;
 mod workbook;
 use chrono::NaiveDate;
 use tinjau_core::merge::{
