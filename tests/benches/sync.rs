@@ -58,6 +58,10 @@ fn serve(data_dir: &std::path::Path) -> (String, String, String) {
         backend: Arc::new(backend),
         clock: Arc::new(chrono::Utc::now),
         max_blob_bytes: 1 << 30,
+        console: tinjau_server::console::Console::new(
+            Default::default(),
+            tinjau_server::console::os_random(),
+        ),
     });
     std::thread::spawn(move || {
         runtime.block_on(async move {

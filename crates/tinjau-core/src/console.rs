@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::SheetState;
 use crate::merge::Lock;
-use crate::package::Role;
+use crate::package::{PackageDiff, Role};
 use crate::sync::AccessRole;
 use crate::views::{EvidenceView, ObservationView};
 
@@ -88,4 +88,39 @@ pub struct VisitGallery {
     pub participant_name: String,
     pub observations: Vec<ObservationView>,
     pub evidence: Vec<EvidenceView>,
+}
+
+/// One published revision of a package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct RevisionRecord {
+    pub revision: i64,
+    /// RFC 3339; empty for a revision published before the server kept the time.
+    pub published_at: String,
+}
+
+/// The competition as published, and its revisions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct ConsoleCompetition {
+    pub id: String,
+    pub name: String,
+    pub stage: Option<String>,
+    pub revision: i64,
+    pub participants: usize,
+    pub innovations: usize,
+    pub jurors: usize,
+    pub visits: usize,
+    pub indicators: usize,
+    pub revisions: Vec<RevisionRecord>,
+}
+
+/// What an uploaded package would change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct PackagePreview {
+    pub competition: String,
+    pub name: String,
+    pub from_revision: i64,
+    pub to_revision: i64,
+    pub diff: PackageDiff,
+    /// Publishing it would change nothing (the same revision and content).
+    pub unchanged: bool,
 }

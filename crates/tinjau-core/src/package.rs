@@ -621,7 +621,7 @@ pub fn revision_step(
 }
 
 /// What a new revision changes, list by list (by id): shown before it is published.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct PackageDiff {
     pub indicators_added: Vec<String>,
     pub indicators_removed: Vec<String>,

@@ -63,13 +63,7 @@ pub struct QuarantineView {
     pub entry: ChangeEntry,
 }
 
-/// One published revision of a package.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RevisionRecord {
-    pub revision: i64,
-    /// RFC 3339; empty for a revision published before the server kept the time.
-    pub published_at: String,
-}
+pub use tinjau_core::console::RevisionRecord;
 
 /// A token as the console lists it: whose, which role, when issued and revoked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,7 +215,24 @@ impl Backend {
         hash: &str,
         now: DateTime<Utc>,
     ) -> BackendResult<String> {
-        let competition = match competition {
+        let competition = self.competition(competition).await?;
+        let package = self.package(&competition).await?;
+        tinjau_core::sync::role_allowed(&package, juror, role).map_err(BackendError::Invalid)?;
+        let (space, juror, hash, at) = (
+            competition.clone(),
+            juror.to_string(),
+            hash.to_string(),
+            timestamp(now),
+        );
+        transact!(self, Write, |tx| store::insert_token(
+            tx, &space, &juror, role, &hash, &at
+        ))?;
+        Ok(competition)
+    }
+
+    /// The competition named, or the only one published.
+    pub async fn competition(&self, competition: Option<&str>) -> BackendResult<String> {
+        Ok(match competition {
             Some(c) => c.to_string(),
             None => {
                 let all = transact!(self, Read, |tx| store::competitions(tx))?;
@@ -239,19 +250,7 @@ impl Backend {
                     }
                 }
             }
-        };
-        let package = self.package(&competition).await?;
-        tinjau_core::sync::role_allowed(&package, juror, role).map_err(BackendError::Invalid)?;
-        let (space, juror, hash, at) = (
-            competition.clone(),
-            juror.to_string(),
-            hash.to_string(),
-            timestamp(now),
-        );
-        transact!(self, Write, |tx| store::insert_token(
-            tx, &space, &juror, role, &hash, &at
-        ))?;
-        Ok(competition)
+        })
     }
 
     /// Withdraws a token; `false` when no such token exists.

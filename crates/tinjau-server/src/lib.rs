@@ -7,6 +7,7 @@
 //! PostgreSQL database.
 
 mod backend;
+pub mod console;
 mod postgres;
 mod sqlite;
 mod store;
@@ -51,6 +52,7 @@ pub struct AppState {
     pub backend: Arc<Backend>,
     pub clock: Clock,
     pub max_blob_bytes: u64,
+    pub console: console::Console,
 }
 
 /// What went wrong, as the client sees it: a status, a stable code and a message.
@@ -103,7 +105,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// Requests handled at once; more wait up to [`BUSY_WAIT`] for a turn, then get a 503 (a
 /// client backs off and retries). Bounds the memory that request bodies can take.
@@ -138,6 +140,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(authenticated)
+        .merge(console::routes(state.clone()))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -250,6 +253,15 @@ fn body_error(rejection: BytesRejection) -> ApiError {
             format!("the request body could not be read: {rejection}"),
         )
     }
+}
+
+/// A new token (or session secret) from 32 random bytes: `tjk_` and URL-safe base64.
+pub fn new_token(random: &[u8; 32]) -> String {
+    use base64::Engine;
+    format!(
+        "tjk_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)
+    )
 }
 
 /// Tokens are stored only as this hash.

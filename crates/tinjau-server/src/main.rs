@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use base64::Engine;
 use clap::{Parser, Subcommand, ValueEnum};
 use tinjau_core::Package;
 use tinjau_core::sync::AccessRole;
+use tinjau_server::console::{
+    Console, ConsoleOptions, issue_slips, jurors_without_token, os_random,
+};
 use tinjau_server::{
-    AppState, Backend, DEFAULT_MAX_BLOB_BYTES, HEADER_READ_TIMEOUT, router, token_hash,
+    AppState, Backend, DEFAULT_MAX_BLOB_BYTES, HEADER_READ_TIMEOUT, new_token, router, token_hash,
 };
 
 #[derive(Debug, Parser)]
@@ -55,6 +57,10 @@ enum Command {
         /// Largest evidence file accepted, in MiB.
         #[arg(long, default_value_t = DEFAULT_MAX_BLOB_BYTES / (1024 * 1024))]
         max_evidence_mib: u64,
+        /// The address jurors reach this server at (printed on the console's join slips);
+        /// defaults to the address it listens on.
+        #[arg(long, value_name = "URL", env = "TINJAU_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Load or update a competition package (validated as the client validates it): the JSON
     /// package or the organiser's workbook (.xlsx).
@@ -70,8 +76,21 @@ enum Command {
     Package(PackageCommand),
     /// Issue a token for a juror (printed once; only its hash is kept), or revoke one.
     Token {
-        #[arg(long, required_unless_present = "revoke")]
+        #[arg(long, required_unless_present_any = ["revoke", "organiser", "all"])]
         juror: Option<String>,
+        /// A token for the organiser's console (`--role organiser --juror NAME`).
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["juror", "all", "revoke"])]
+        organiser: Option<String>,
+        /// A token for every juror of the competition who holds none, with their slips.
+        #[arg(long, requires = "slips", conflicts_with_all = ["juror", "revoke"])]
+        all: bool,
+        /// Where to write the join slips (PDF, one A4 page per juror) for `--all`.
+        #[arg(long, value_name = "FILE", requires_all = ["all", "server_url"])]
+        slips: Option<PathBuf>,
+        /// A file with the server's TLS certificate (PEM): its SHA-256 is printed on the slips
+        /// and written to join files (instead of --pin).
+        #[arg(long, value_name = "PEM", conflicts_with = "pin")]
+        tls_cert: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "juror")]
         role: RoleArg,
         /// The competition, when several are published.
@@ -258,6 +277,10 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Token {
             juror,
+            organiser,
+            all,
+            slips,
+            tls_cert,
             role,
             competition,
             revoke,
@@ -272,19 +295,28 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 return say("revoked");
             }
-            let juror = juror.expect("clap requires --juror without --revoke");
-            let mut secret = [0u8; 32];
-            secret[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-            secret[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-            let token = format!(
-                "tjk_{}",
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
-            );
+            let pin = match tls_cert {
+                Some(path) => Some(certificate_pin(&path)?),
+                None => pin,
+            };
+            if all {
+                let (path, server) = slips.zip(server_url).expect("clap requires both");
+                return issue_all(&backend, competition.as_deref(), &path, &server, pin.as_deref())
+                    .await;
+            }
+            let (juror, role) = match organiser {
+                Some(name) => (name, AccessRole::Organiser),
+                None => (
+                    juror.expect("clap requires --juror without --revoke"),
+                    role.into(),
+                ),
+            };
+            let token = new_token(&(os_random())());
             let competition = backend
                 .issue_token(
                     competition.as_deref(),
                     &juror,
-                    role.into(),
+                    role,
                     &token_hash(&token),
                     now,
                 )
@@ -312,13 +344,29 @@ async fn run(cli: Cli) -> Result<()> {
             tls_key,
             insecure,
             max_evidence_mib,
+            public_url,
         } => {
+            let tls = tls_cert.is_some();
+            let pin = tls_cert.as_deref().map(certificate_pin).transpose()?;
+            let public_url = public_url.unwrap_or_else(|| {
+                let scheme = if tls { "https" } else { "http" };
+                format!("{scheme}://{listen}")
+            });
+            let console = Console::new(
+                ConsoleOptions {
+                    public_url: Some(public_url),
+                    pin,
+                    secure_cookie: tls,
+                },
+                os_random(),
+            );
             let state = AppState {
                 backend: Arc::new(backend),
                 clock: Arc::new(chrono::Utc::now),
                 max_blob_bytes: max_evidence_mib.saturating_mul(1024 * 1024),
+                console,
             };
-            let app = router(state);
+            let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
             let handle = axum_server::Handle::new();
             let shutdown = handle.clone();
             tokio::spawn(async move {
@@ -343,7 +391,7 @@ async fn run(cli: Cli) -> Result<()> {
                         .http_builder()
                         .http1()
                         .header_read_timeout(HEADER_READ_TIMEOUT);
-                    server.handle(handle).serve(app.into_make_service()).await?;
+                    server.handle(handle).serve(app).await?;
                 }
                 _ => {
                     if !listen.ip().is_loopback() && !insecure {
@@ -360,12 +408,74 @@ async fn run(cli: Cli) -> Result<()> {
                         .http_builder()
                         .http1()
                         .header_read_timeout(HEADER_READ_TIMEOUT);
-                    server.handle(handle).serve(app.into_make_service()).await?;
+                    server.handle(handle).serve(app).await?;
                 }
             }
             Ok(())
         }
     }
+}
+
+/// SHA-256 (hex) of the first certificate in a PEM file, as laptops pin it.
+fn certificate_pin(path: &std::path::Path) -> Result<String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let certificate = CertificateDer::pem_file_iter(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .next()
+        .with_context(|| format!("{} holds no certificate", path.display()))?
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(fingerprint(&certificate))
+}
+
+fn fingerprint(certificate: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(certificate)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `token --all --slips FILE`: a token and a slip for every juror who holds no token.
+async fn issue_all(
+    backend: &Backend,
+    competition: Option<&str>,
+    path: &std::path::Path,
+    server: &str,
+    pin: Option<&str>,
+) -> Result<()> {
+    let competition = backend.competition(competition).await?;
+    let jurors = jurors_without_token(backend, &competition)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    if jurors.is_empty() {
+        bail!("every juror of {competition} already holds a token: revoke one to issue a new slip");
+    }
+    let random = os_random();
+    let pages = issue_slips(
+        backend,
+        &random,
+        chrono::Utc::now(),
+        &competition,
+        &jurors,
+        server,
+        pin,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!(e.message))?;
+    let package = backend.package(&competition).await?;
+    let pdf = tinjau_report::join_slips_pdf(
+        &package.competition.name,
+        package.competition.stage.as_deref(),
+        &pages,
+        chrono::Utc::now().date_naive(),
+    )?;
+    write_file(path, &pdf)?;
+    for page in &pages {
+        say(&format!("{}\t{}", page.join.juror, page.join.token))?;
+    }
+    tracing::info!(slips = pages.len(), path = %path.display(), "wrote the join slips");
+    Ok(())
 }
 
 async fn shutdown_signal() {
