@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the desktop UI into ui/dist (installing its npm packages when they changed).
+# Builds the desktop UI into ui/dist and the organiser's console into ui/dist-console (installing
+# their npm packages when they changed).
 # Usage: ui.sh [build|test]
 set -euo pipefail
 cd "$(dirname "$0")/../ui"
@@ -20,7 +21,7 @@ fi
 case "${1:-build}" in
   # Type-check first: the command layer and bindings are generated from Rust, so a renamed
   # command or argument, or a changed type, stops the build here.
-  build) npx svelte-check --tsconfig ./tsconfig.json --output human --threshold error && npx vite build --logLevel warn ;;
+  build) npx svelte-check --tsconfig ./tsconfig.json --output human --threshold error && npx vite build --logLevel warn && npx vite build --config vite.console.config.ts --logLevel warn ;;
   test) npx vitest run ;;
   *) echo "unknown step: $1" >&2; exit 2 ;;
 esac

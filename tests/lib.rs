@@ -14,6 +14,7 @@ use std::time::Duration;
 use tinjau_core::chain::ChangeEntry;
 use tinjau_store::{OffsetClock, OsRandom, Store, StoreOptions};
 
+pub mod browser;
 pub mod webview;
 
 pub const DEMO: &str = include_str!("../assets/skk-jatim-2023.json");

@@ -23,7 +23,7 @@ fn config() -> Config {
 
 #[test]
 fn typescript_bindings_are_up_to_date() {
-    use tinjau_core::{discrepancy, domain, merge, package, sync, views};
+    use tinjau_core::{console, discrepancy, domain, merge, package, sync, views};
     let all = bindings![
         views::VisitProgress,
         views::VisitChecklist,
@@ -71,6 +71,16 @@ fn typescript_bindings_are_up_to_date() {
         sync::Candidate,
         sync::AccessRole,
         sync::Whoami,
+        console::ConsoleSession,
+        console::ConsoleProgress,
+        console::VisitBoard,
+        console::JurorRow,
+        console::JurorTokens,
+        console::VisitGallery,
+        console::RevisionRecord,
+        console::ConsoleCompetition,
+        console::PackagePreview,
+        package::PackageDiff,
     ];
     let dir = bindings_dir();
     let update = std::env::var("TINJAU_UPDATE_BINDINGS").as_deref() == Ok("1");

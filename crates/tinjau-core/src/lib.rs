@@ -6,8 +6,8 @@
 
 pub mod authority;
 pub mod chain;
-pub mod console;
 pub mod change;
+pub mod console;
 pub mod discrepancy;
 pub mod domain;
 pub mod hlc;

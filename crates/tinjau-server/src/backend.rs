@@ -186,7 +186,11 @@ impl Backend {
         ))
     }
 
-    pub async fn open_session(&self, session: &NewSession, now: DateTime<Utc>) -> BackendResult<()> {
+    pub async fn open_session(
+        &self,
+        session: &NewSession,
+        now: DateTime<Utc>,
+    ) -> BackendResult<()> {
         let (session, at) = (session.clone(), timestamp(now));
         transact!(self, Write, |tx| store::insert_session(tx, &session, &at))
     }
@@ -679,8 +683,7 @@ pub(crate) mod sql {
         "SELECT t.competition, t.juror, t.role, t.revoked_at IS NOT NULL, s.csrf, s.expires_at
          FROM console_session s JOIN token t ON t.hash = s.token_hash WHERE s.hash = $1";
     pub const DELETE_SESSION: &str = "DELETE FROM console_session WHERE hash = $1";
-    pub const DELETE_EXPIRED_SESSIONS: &str =
-        "DELETE FROM console_session WHERE expires_at < $1";
+    pub const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM console_session WHERE expires_at < $1";
     pub const LAST_SEEN: &str = "SELECT juror, MAX(last_seen_at) FROM device
          WHERE competition = $1 GROUP BY juror";
     pub const PENDING_EVIDENCE: &str = "SELECT e.owner, e.visit_id, COUNT(*) FROM evidence_ref e

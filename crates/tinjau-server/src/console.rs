@@ -35,9 +35,7 @@ use tinjau_core::package::{PackageDiff, Role};
 use tinjau_core::sync::AccessRole;
 use tinjau_store::{Store, StoreOptions};
 
-use crate::{
-    ApiError, ApiResult, AppState, NewSession, TokenRecord, new_token, token_hash,
-};
+use crate::{ApiError, ApiResult, AppState, NewSession, TokenRecord, new_token, token_hash};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "tinjau_console";
@@ -90,7 +88,7 @@ pub struct Console {
     options: Arc<ConsoleOptions>,
     random: Random,
     limiter: Arc<std::sync::Mutex<Limiter>>,
-    mirrors: Arc<tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Mirror>>>>>>,
+    mirrors: Arc<tokio::sync::Mutex<HashMap<String, MirrorSlot>>>,
 }
 
 impl Console {
@@ -157,7 +155,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/api/slips", post(slips))
         .route("/console/api/visits/{visit}/gallery", get(gallery))
         .route("/console/api/visits/{visit}/evidence/{hash}", get(evidence))
-        .route("/console/api/visits/{visit}/berita-acara.pdf", get(berita_acara))
+        .route(
+            "/console/api/visits/{visit}/berita-acara.pdf",
+            get(berita_acara),
+        )
         .route("/console/api/ranking.pdf", get(ranking_pdf))
         .route("/console/api/rekap.xlsx", get(rekap_xlsx))
         .route_layer(middleware::from_fn_with_state(state, require_session));
@@ -166,7 +167,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(signed_in)
         .route("/console", get(|| async { redirect("/console/") }))
         .route("/console/", get(|| page("index.html")))
-        .route("/console/{*path}", get(|Path(path): Path<String>| page(path)))
+        .route(
+            "/console/{*path}",
+            get(|Path(path): Path<String>| page(path)),
+        )
         .layer(middleware::from_fn(security_headers))
 }
 
@@ -177,9 +181,15 @@ fn redirect(to: &'static str) -> Response {
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers
         .entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(CSP));
@@ -261,7 +271,11 @@ async fn require_session(
     }
 }
 
-async fn check_session(state: &AppState, method: &Method, headers: &HeaderMap) -> ApiResult<Signed> {
+async fn check_session(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+) -> ApiResult<Signed> {
     let secret = cookie_value(headers).ok_or_else(|| unauthorized("not signed in"))?;
     let hash = token_hash(&secret);
     let record = state
@@ -309,7 +323,11 @@ async fn sign_in(
     let now = (state.clock)();
     let ip = client_ip(connect.as_ref().map(|e| &e.0));
     let limited = {
-        let mut limiter = state.console.limiter.lock().expect("the limiter is never poisoned");
+        let mut limiter = state
+            .console
+            .limiter
+            .lock()
+            .expect("the limiter is never poisoned");
         limiter.recent(ip, now) >= MAX_FAILED_SIGN_INS
     };
     if limited {
@@ -345,14 +363,26 @@ async fn sign_in(
     };
     let token = token.trim();
     if token.is_empty() || token.len() > 256 {
-        return Err(fail("unknown_token", StatusCode::UNAUTHORIZED, "unknown token"));
+        return Err(fail(
+            "unknown_token",
+            StatusCode::UNAUTHORIZED,
+            "unknown token",
+        ));
     }
     let token_hash_value = token_hash(token);
     let Some(auth) = state.backend.authenticate(&token_hash_value).await? else {
-        return Err(fail("unknown_token", StatusCode::UNAUTHORIZED, "unknown token"));
+        return Err(fail(
+            "unknown_token",
+            StatusCode::UNAUTHORIZED,
+            "unknown token",
+        ));
     };
     if auth.revoked {
-        return Err(fail("revoked", StatusCode::UNAUTHORIZED, "this token was revoked"));
+        return Err(fail(
+            "revoked",
+            StatusCode::UNAUTHORIZED,
+            "this token was revoked",
+        ));
     }
     if auth.role == AccessRole::Juror {
         return Err(ApiError::new(
@@ -371,7 +401,11 @@ async fn sign_in(
     };
     state.backend.open_session(&session, now).await?;
     let view = session_view(&state, &auth, csrf).await?;
-    let secure = if state.console.options.secure_cookie { "; Secure" } else { "" };
+    let secure = if state.console.options.secure_cookie {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
         "{SESSION_COOKIE}={secret}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         SESSION_HOURS * 3600
@@ -384,7 +418,11 @@ async fn sign_in(
     Ok(response)
 }
 
-async fn session_view(state: &AppState, auth: &TokenRecord, csrf: String) -> ApiResult<ConsoleSession> {
+async fn session_view(
+    state: &AppState,
+    auth: &TokenRecord,
+    csrf: String,
+) -> ApiResult<ConsoleSession> {
     let package = state.backend.package(&auth.competition).await?;
     let display_name = package
         .juror(&auth.juror)
@@ -418,11 +456,7 @@ async fn sign_out(
 ) -> ApiResult<Response> {
     state.backend.close_session(&signed.session_hash).await?;
     let cookie = format!("{SESSION_COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0");
-    Ok((
-        StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, cookie)],
-    )
-        .into_response())
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
 fn organiser_only(signed: &Signed) -> ApiResult<()> {
@@ -458,6 +492,9 @@ fn followed_visit<'p>(
         .find(|v| v.id == visit && may_follow(package, signed, v))
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such visit"))
 }
+
+/// One competition's mirror, made on first use.
+type MirrorSlot = Arc<tokio::sync::Mutex<Option<Mirror>>>;
 
 /// A lead's store fed from the server's own log.
 struct Mirror {
@@ -540,19 +577,27 @@ async fn progress(
     let store = &mirror.store;
     let package = store.package().map_err(store_error)?;
     let mut visits = Vec::new();
-    for visit in package.visits.iter().filter(|v| may_follow(package, &signed, v)) {
+    for visit in package
+        .visits
+        .iter()
+        .filter(|v| may_follow(package, &signed, v))
+    {
         let participant = package.participant(&visit.participant);
         let mut jurors = Vec::new();
         for juror_id in &visit.jurors {
             let juror = package.juror(juror_id);
-            let (checked, scored) = store.juror_progress(juror_id, &visit.id).map_err(store_error)?;
+            let (checked, scored) = store
+                .juror_progress(juror_id, &visit.id)
+                .map_err(store_error)?;
             jurors.push(JurorRow {
                 juror_id: juror_id.clone(),
                 name: juror.map_or_else(|| juror_id.clone(), |j| j.name.clone()),
                 institution: juror.map(|j| j.institution.clone()).unwrap_or_default(),
                 innovations_checked: checked,
                 indicators_scored: scored,
-                sheet: store.sheet_state(juror_id, &visit.id).map_err(store_error)?,
+                sheet: store
+                    .sheet_state(juror_id, &visit.id)
+                    .map_err(store_error)?,
                 last_sync: facts.last_seen.get(juror_id).cloned(),
                 pending_evidence: facts
                     .pending_evidence
@@ -565,7 +610,8 @@ async fn progress(
         }
         visits.push(VisitBoard {
             visit_id: visit.id.clone(),
-            participant_name: participant.map_or_else(|| visit.participant.clone(), |p| p.name.clone()),
+            participant_name: participant
+                .map_or_else(|| visit.participant.clone(), |p| p.name.clone()),
             region: participant.and_then(|p| p.region.clone()),
             date: visit.date.clone(),
             lead: visit
@@ -585,7 +631,6 @@ async fn progress(
     }))
 }
 
-
 async fn competition(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
@@ -598,7 +643,11 @@ async fn competition(
         stage: package.competition.stage.clone(),
         revision: package.revision,
         participants: package.participants.len(),
-        innovations: package.participants.iter().map(|p| p.innovations.len()).sum(),
+        innovations: package
+            .participants
+            .iter()
+            .map(|p| p.innovations.len())
+            .sum(),
         jurors: package.jurors.len(),
         visits: package.visits.len(),
         indicators: package.indicators.len(),
@@ -640,11 +689,21 @@ fn download(bytes: Vec<u8>, mime: &'static str, file_name: &str) -> Response {
 fn safe_file_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(100)
         .collect();
     let cleaned = cleaned.trim_start_matches('.').to_string();
-    if cleaned.is_empty() { "berkas".into() } else { cleaned }
+    if cleaned.is_empty() {
+        "berkas".into()
+    } else {
+        cleaned
+    }
 }
 
 async fn package_json(
@@ -666,54 +725,66 @@ async fn package_xlsx(
 ) -> ApiResult<Response> {
     organiser_only(&signed)?;
     let package = state.backend.package(&signed.auth.competition).await?;
-    let bytes = tinjau_report::workbook::to_xlsx(&package).map_err(|e| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-    })?;
+    let bytes = tinjau_report::workbook::to_xlsx(&package)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     Ok(download(
         bytes,
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        &format!("{}-revisi-{}.xlsx", signed.auth.competition, package.revision),
+        &format!(
+            "{}-revisi-{}.xlsx",
+            signed.auth.competition, package.revision
+        ),
     ))
 }
 
-
 /// An uploaded file that is not a valid package: every problem, each a sentence.
-fn invalid_upload(problems: Vec<String>) -> Response {
-    let body = serde_json::json!({
-        "error": {
-            "code": "invalid_package",
-            "message": format!("the file is not a valid package ({} problems)", problems.len()),
-            "problems": problems,
-        }
-    });
-    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+fn invalid_upload(problems: Vec<String>) -> ApiError {
+    let mut error = ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_package",
+        format!(
+            "the file is not a valid package ({} problems)",
+            problems.len()
+        ),
+    );
+    error.problems = problems;
+    error
 }
 
 /// Reads an uploaded XLSX workbook or JSON package, all or nothing.
-fn read_upload(body: Result<Bytes, BytesRejection>) -> Result<Package, Response> {
+fn read_upload(body: Result<Bytes, BytesRejection>) -> ApiResult<Package> {
     let body = body.map_err(|e| {
-        ApiError::new(e.status(), "too_large", format!("the file could not be read: {e}"))
-            .into_response()
+        ApiError::new(
+            e.status(),
+            "too_large",
+            format!("the file could not be read: {e}"),
+        )
     })?;
     if body.len() > MAX_UPLOAD_BYTES {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             "a package is at most 16 MiB",
-        )
-        .into_response());
+        ));
     }
     if body.starts_with(b"PK") {
         tinjau_report::workbook::from_xlsx(&body)
             .map_err(|errors| invalid_upload(errors.0.iter().map(ToString::to_string).collect()))
     } else {
         Package::parse(&body).map_err(|errors| {
-            invalid_upload(errors.to_string().lines().map(|l| l.trim_start_matches("  - ").to_string()).filter(|l| !l.is_empty()).collect())
+            invalid_upload(
+                errors
+                    .to_string()
+                    .lines()
+                    .map(|l| l.trim_start_matches("  - ").to_string())
+                    .filter(|l| !l.is_empty())
+                    .collect(),
+            )
         })
     }
 }
 
-async fn same_competition(signed: &Signed, package: &Package) -> Result<(), Response> {
+fn same_competition(signed: &Signed, package: &Package) -> ApiResult<()> {
     if package.competition.id != signed.auth.competition {
         return Err(invalid_upload(vec![format!(
             "berkas ini untuk kompetisi \"{}\", bukan \"{}\" yang dikelola konsol ini",
@@ -727,15 +798,11 @@ async fn package_preview(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<PackagePreview>, Response> {
-    organiser_only(&signed).map_err(IntoResponse::into_response)?;
+) -> ApiResult<Json<PackagePreview>> {
+    organiser_only(&signed)?;
     let package = read_upload(body)?;
-    same_competition(&signed, &package).await?;
-    let stored = state
-        .backend
-        .package(&signed.auth.competition)
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?;
+    same_competition(&signed, &package)?;
+    let stored = state.backend.package(&signed.auth.competition).await?;
     let text = serde_json::to_string(&package).expect("a package serialises");
     let stored_text = serde_json::to_string(&stored).expect("a package serialises");
     let outcome = crate::backend::publish_outcome(
@@ -759,19 +826,23 @@ async fn package_publish(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<crate::PublishOutcome>, Response> {
-    organiser_only(&signed).map_err(IntoResponse::into_response)?;
+) -> ApiResult<Json<crate::PublishOutcome>> {
+    organiser_only(&signed)?;
     let package = read_upload(body)?;
-    same_competition(&signed, &package).await?;
+    same_competition(&signed, &package)?;
     let outcome = state
         .backend
         .publish(&package, (state.clock)())
         .await
         .map_err(|e| match e {
             crate::BackendError::Invalid(message) => invalid_upload(vec![message]),
-            other => ApiError::from(other).into_response(),
+            other => ApiError::from(other),
         })?;
-    tracing::info!(competition = %package.competition.id, revision = package.revision, "published from the console");
+    tracing::info!(
+        competition = %package.competition.id,
+        revision = package.revision,
+        "published from the console"
+    );
     Ok(Json(outcome))
 }
 
@@ -831,7 +902,11 @@ async fn revoke(
     organiser_only(&signed)?;
     let package = state.backend.package(&signed.auth.competition).await?;
     if package.juror(&juror).is_none() {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such juror"));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such juror",
+        ));
     }
     let revoked = state
         .backend
@@ -864,7 +939,11 @@ pub async fn issue_slips(
     let mut pages = Vec::new();
     for juror_id in jurors {
         let juror = package.juror(juror_id).ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no juror \"{juror_id}\""))
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no juror \"{juror_id}\""),
+            )
         })?;
         let role = match juror.role {
             Role::Lead => AccessRole::Lead,
@@ -876,7 +955,11 @@ pub async fn issue_slips(
             .await?;
         let join = tinjau_core::join::JoinSlip::new(server_url, &token, pin, competition, juror_id);
         tinjau_core::join::JoinSlip::parse(join.encode().as_bytes()).map_err(|e| {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("the join file would not be accepted: {e}"))
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("the join file would not be accepted: {e}"),
+            )
         })?;
         pages.push(tinjau_report::SlipPage {
             name: juror.name.clone(),
@@ -915,9 +998,8 @@ async fn slips(
     body: Result<Json<SlipRequest>, JsonRejection>,
 ) -> ApiResult<Response> {
     organiser_only(&signed)?;
-    let Json(request) = body.map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.body_text())
-    })?;
+    let Json(request) =
+        body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.body_text()))?;
     let server_url = state.console.options.public_url.clone().ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,
@@ -938,7 +1020,11 @@ async fn slips(
         ));
     }
     if jurors.len() > 1000 {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "at most 1000 slips at once"));
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "at most 1000 slips at once",
+        ));
     }
     let pages = issue_slips(
         &state.backend,
@@ -959,7 +1045,11 @@ async fn slips(
     )
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     tracing::info!(slips = pages.len(), "issued slips from the console");
-    Ok(download(pdf, "application/pdf", &format!("slip-{competition}.pdf")))
+    Ok(download(
+        pdf,
+        "application/pdf",
+        &format!("slip-{competition}.pdf"),
+    ))
 }
 
 async fn gallery(
@@ -999,7 +1089,13 @@ async fn evidence(
     Extension(signed): Extension<Signed>,
     Path((visit, hash)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such file on this visit");
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such file on this visit",
+        )
+    };
     let mime = {
         let guard = mirror(&state, &signed.auth.competition).await?;
         let store = &guard.as_ref().expect("mirror() leaves a mirror").store;
@@ -1013,7 +1109,11 @@ async fn evidence(
             .ok_or_else(not_found)?
             .mime
     };
-    let bytes = state.backend.blob_read(&hash).await?.ok_or_else(not_found)?;
+    let bytes = state
+        .backend
+        .blob_read(&hash)
+        .await?
+        .ok_or_else(not_found)?;
     // Pictures are shown; anything else is a download. Neither may run script (a crafted SVG or
     // HTML file attached as evidence).
     let (mime, disposition) = match mime.as_str() {
@@ -1025,7 +1125,10 @@ async fn evidence(
         [
             (header::CONTENT_TYPE, mime),
             (header::CONTENT_DISPOSITION, disposition.to_string()),
-            (header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'".to_string()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'".to_string(),
+            ),
             (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
         ],
         bytes,
@@ -1047,7 +1150,11 @@ fn document(
     let files = tinjau_app::documents::render(store, document, (state.clock)().date_naive())
         .map_err(|e| ApiError::new(StatusCode::CONFLICT, "document_failed", e.message))?;
     let file = files.into_iter().next().ok_or_else(|| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no file was rendered")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "no file was rendered",
+        )
     })?;
     Ok(download(file.bytes, mime, &file.name))
 }
@@ -1071,7 +1178,11 @@ async fn berita_acara(
 /// Checks that every visit `signed` follows is locked.
 fn all_locked(store: &Store, signed: &Signed) -> ApiResult<()> {
     let package = store.package().map_err(store_error)?;
-    for visit in package.visits.iter().filter(|v| may_follow(package, signed, v)) {
+    for visit in package
+        .visits
+        .iter()
+        .filter(|v| may_follow(package, signed, v))
+    {
         if store.visit_lock(&visit.id).map_err(store_error)?.is_none() {
             return Err(not_locked(
                 "the official ranking and recap are available once every visit is locked",
@@ -1089,7 +1200,12 @@ async fn ranking_pdf(
     let guard = mirror(&state, &signed.auth.competition).await?;
     let store = &guard.as_ref().expect("mirror() leaves a mirror").store;
     all_locked(store, &signed)?;
-    document(&state, store, &tinjau_app::documents::Document::Ranking, "application/pdf")
+    document(
+        &state,
+        store,
+        &tinjau_app::documents::Document::Ranking,
+        "application/pdf",
+    )
 }
 
 async fn rekap_xlsx(
@@ -1140,7 +1256,10 @@ mod tests {
     #[test]
     fn file_names_are_safe_everywhere() {
         assert_eq!(safe_file_name("../../etc/passwd"), "-..-etc-passwd");
-        assert_eq!(safe_file_name("berita acara \"x\".pdf"), "berita-acara--x-.pdf");
+        assert_eq!(
+            safe_file_name("berita acara \"x\".pdf"),
+            "berita-acara--x-.pdf"
+        );
         assert_eq!(safe_file_name(""), "berkas");
         assert_eq!(safe_file_name("..."), "berkas");
     }

@@ -61,6 +61,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Every problem found, when there are several (an uploaded package's mistakes).
+    pub problems: Vec<String>,
 }
 
 impl ApiError {
@@ -69,6 +71,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            problems: Vec::new(),
         }
     }
 
@@ -100,7 +103,11 @@ impl From<backend::BackendError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        let mut error = serde_json::json!({"code": self.code, "message": self.message});
+        if !self.problems.is_empty() {
+            error["problems"] = self.problems.into();
+        }
+        let body = serde_json::json!({ "error": error });
         (self.status, Json(body)).into_response()
     }
 }

@@ -301,8 +301,14 @@ async fn run(cli: Cli) -> Result<()> {
             };
             if all {
                 let (path, server) = slips.zip(server_url).expect("clap requires both");
-                return issue_all(&backend, competition.as_deref(), &path, &server, pin.as_deref())
-                    .await;
+                return issue_all(
+                    &backend,
+                    competition.as_deref(),
+                    &path,
+                    &server,
+                    pin.as_deref(),
+                )
+                .await;
             }
             let (juror, role) = match organiser {
                 Some(name) => (name, AccessRole::Organiser),
@@ -347,14 +353,20 @@ async fn run(cli: Cli) -> Result<()> {
             public_url,
         } => {
             let tls = tls_cert.is_some();
+            if !tls && !listen.ip().is_loopback() && !insecure {
+                bail!(
+                    "refusing plain HTTP on {listen}: serve HTTPS with --tls-cert and --tls-key, or pass --insecure"
+                );
+            }
             let pin = tls_cert.as_deref().map(certificate_pin).transpose()?;
-            let public_url = public_url.unwrap_or_else(|| {
-                let scheme = if tls { "https" } else { "http" };
-                format!("{scheme}://{listen}")
-            });
+            let listener =
+                std::net::TcpListener::bind(listen).with_context(|| format!("binding {listen}"))?;
+            listener.set_nonblocking(true)?;
+            let scheme = if tls { "https" } else { "http" };
+            let address = format!("{scheme}://{}", listener.local_addr()?);
             let console = Console::new(
                 ConsoleOptions {
-                    public_url: Some(public_url),
+                    public_url: Some(public_url.unwrap_or_else(|| address.clone())),
                     pin,
                     secure_cookie: tls,
                 },
@@ -382,10 +394,7 @@ async fn run(cli: Cli) -> Result<()> {
                         .with_context(|| {
                             format!("loading {} and {}", cert.display(), key.display())
                         })?;
-                    let listener = std::net::TcpListener::bind(listen)
-                        .with_context(|| format!("binding {listen}"))?;
-                    listener.set_nonblocking(true)?;
-                    say(&format!("listening on https://{}", listener.local_addr()?))?;
+                    say(&format!("listening on {address}"))?;
                     let mut server = axum_server::from_tcp_rustls(listener, config)?;
                     server
                         .http_builder()
@@ -394,15 +403,7 @@ async fn run(cli: Cli) -> Result<()> {
                     server.handle(handle).serve(app).await?;
                 }
                 _ => {
-                    if !listen.ip().is_loopback() && !insecure {
-                        bail!(
-                            "refusing plain HTTP on {listen}: serve HTTPS with --tls-cert and --tls-key, or pass --insecure"
-                        );
-                    }
-                    let listener = std::net::TcpListener::bind(listen)
-                        .with_context(|| format!("binding {listen}"))?;
-                    listener.set_nonblocking(true)?;
-                    say(&format!("listening on http://{}", listener.local_addr()?))?;
+                    say(&format!("listening on {address}"))?;
                     let mut server = axum_server::from_tcp(listener)?;
                     server
                         .http_builder()

@@ -14,11 +14,10 @@ use tinjau_core::sync::{
 use uuid::Uuid;
 
 use crate::backend::{
-    AppendStep, BACKFILL_SCHEMA, BlobStatus, ConsoleFacts, NewSession, RevisionRecord,
-    SessionRecord, TokenRow, Gathered, LogRow, MIGRATIONS, PULL_PAGE_BYTES,
-    PublishOutcome, QuarantineView, TokenRecord, backfill_of_log, parse_json, parse_role, plan,
-    plan_append, position, publish_outcome, pull_page, refusal_code_text, sql, stored_refusal,
-    timestamp, touched,
+    AppendStep, BACKFILL_SCHEMA, BlobStatus, ConsoleFacts, Gathered, LogRow, MIGRATIONS,
+    NewSession, PULL_PAGE_BYTES, PublishOutcome, QuarantineView, RevisionRecord, SessionRecord,
+    TokenRecord, TokenRow, backfill_of_log, parse_json, parse_role, plan, plan_append, position,
+    publish_outcome, pull_page, refusal_code_text, sql, stored_refusal, timestamp, touched,
 };
 
 /// What can go wrong in storage.
@@ -321,7 +320,8 @@ pub(crate) async fn insert_session(
     session: &NewSession,
     now: &str,
 ) -> BackendResult<()> {
-    tx.execute(sql::DELETE_EXPIRED_SESSIONS, params![now]).await?;
+    tx.execute(sql::DELETE_EXPIRED_SESSIONS, params![now])
+        .await?;
     tx.execute(
         sql::INSERT_SESSION,
         params![
@@ -366,17 +366,30 @@ pub(crate) async fn console_facts(
     for row in tx.query(sql::LAST_SEEN, params![competition]).await? {
         facts.last_seen.insert(row.text(0)?, row.text(1)?);
     }
-    for row in tx.query(sql::PENDING_EVIDENCE, params![competition]).await? {
+    for row in tx
+        .query(sql::PENDING_EVIDENCE, params![competition])
+        .await?
+    {
         let count = row.int(2)?.max(0) as u64;
         facts
             .pending_evidence
             .insert((row.text(0)?, row.text(1)?), count);
     }
-    for row in tx.query(sql::CONFLICTS_BY_OWNER, params![competition]).await? {
-        facts.open_conflicts.insert(row.text(0)?, row.int(1)?.max(0) as u64);
+    for row in tx
+        .query(sql::CONFLICTS_BY_OWNER, params![competition])
+        .await?
+    {
+        facts
+            .open_conflicts
+            .insert(row.text(0)?, row.int(1)?.max(0) as u64);
     }
-    for row in tx.query(sql::QUARANTINE_BY_AUTHOR, params![competition]).await? {
-        facts.quarantined.insert(row.text(0)?, row.int(1)?.max(0) as u64);
+    for row in tx
+        .query(sql::QUARANTINE_BY_AUTHOR, params![competition])
+        .await?
+    {
+        facts
+            .quarantined
+            .insert(row.text(0)?, row.int(1)?.max(0) as u64);
     }
     Ok(facts)
 }

@@ -7,7 +7,6 @@ use std::process::Command;
 use calamine::{Reader, Xlsx};
 
 mod slips;
-mod workbook;
 use chrono::NaiveDate;
 use tinjau_core::merge::{
     MergeIndicator, MergeInput, MergeParticipant, SheetScores, merge, sensitivity,

@@ -94,14 +94,24 @@ fn a_slip_per_juror_whose_qr_code_is_the_join_file_a_laptop_accepts() {
         .output()
         .expect("pdftotext (poppler-utils) is needed");
     let text = String::from_utf8(text.stdout).unwrap();
-    let pages: Vec<&str> = text.split('\u{c}').filter(|p| !p.trim().is_empty()).collect();
+    let pages: Vec<&str> = text
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
     assert_eq!(pages.len(), 2, "one A4 page per juror: {text}");
     assert!(pages[0].contains("Dra. Siti Aminah, M.Si."), "{}", pages[0]);
     assert!(pages[0].contains(token_a) && !pages[0].contains(token_b));
-    assert!(pages[0].contains(&pin), "the fingerprint is printed: {}", pages[0]);
+    assert!(
+        pages[0].contains(&pin),
+        "the fingerprint is printed: {}",
+        pages[0]
+    );
     assert!(pages[0].contains("Kecamatan Kota [Batu] #1, 13 Oktober 2023"));
     assert!(pages[1].contains("Ir. Bambang <Hartono>") && pages[1].contains(token_b));
-    assert!(!pages[1].contains("Sidik jari"), "no fingerprint without TLS pinning");
+    assert!(
+        !pages[1].contains("Sidik jari"),
+        "no fingerprint without TLS pinning"
+    );
 
     for (index, slip) in slips.iter().enumerate() {
         let codes = qr_codes(&pdf, index);

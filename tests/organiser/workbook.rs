@@ -6,7 +6,7 @@ use tinjau_core::Package;
 use tinjau_report::workbook::{from_xlsx, template, to_xlsx};
 
 fn demo() -> Package {
-    Package::parse(include_bytes!("../../../../assets/skk-jatim-2023.json")).unwrap()
+    Package::parse(tinjau_tests::DEMO.as_bytes()).unwrap()
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn generated_packages_survive_the_round_trip_unchanged() {
 }
 
 /// The demo's workbook with cells overwritten: (sheet, row, column, value) in Excel terms.
-fn spoiled(edits: &[(&str, u32, u16, &str)]) -> Vec<u8> {
+pub fn spoiled(edits: &[(&str, u32, u16, &str)]) -> Vec<u8> {
     // Rebuild the workbook from the demo's cells, then apply the edits.
     let original = to_xlsx(&demo()).unwrap();
     let mut book: calamine::Xlsx<_> =

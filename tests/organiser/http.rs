@@ -1,0 +1,345 @@
+//! The console's JSON endpoints as a script or an attacker meets them, on SQLite and on
+//! PostgreSQL (where a session opened on one instance works on another).
+
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{COOKIE, SET_COOKIE};
+use tinjau_core::Verdict;
+use tinjau_store::VerifyRequest;
+use tinjau_tests::{DEMO, Db, Laptop, Server, VISIT, per_backend, photo};
+
+fn client() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn organiser_token(server: &Server, name: &str) -> String {
+    let output = server
+        .admin_command()
+        .args(["token", "--organiser", name])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+fn sign_in(url: &str, token: &str) -> Response {
+    client()
+        .post(format!("{url}/console/api/sign-in"))
+        .json(&serde_json::json!({ "token": token }))
+        .send()
+        .unwrap()
+}
+
+/// A signed-in session: its cookie and its CSRF secret.
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+fn session(url: &str, token: &str) -> Session {
+    let response = sign_in(url, token);
+    assert_eq!(response.status(), 200, "signing in");
+    let set = response
+        .headers()
+        .get(SET_COOKIE)
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let cookie = set.split(';').next().unwrap().to_string();
+    let body: serde_json::Value = response.json().unwrap();
+    Session {
+        cookie,
+        csrf: body["csrf"].as_str().unwrap().to_string(),
+    }
+}
+
+fn get(url: &str, session: &Session, path: &str) -> Response {
+    client()
+        .get(format!("{url}/console/api/{path}"))
+        .header(COOKIE, &session.cookie)
+        .send()
+        .unwrap()
+}
+
+fn post(url: &str, session: &Session, path: &str, csrf: Option<&str>) -> Response {
+    let mut request = client()
+        .post(format!("{url}/console/api/{path}"))
+        .header(COOKIE, &session.cookie)
+        .json(&serde_json::json!({}));
+    if let Some(csrf) = csrf {
+        request = request.header("X-Tinjau-CSRF", csrf);
+    }
+    request.send().unwrap()
+}
+
+fn code(response: Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().unwrap_or_default();
+    (
+        status,
+        body["error"]["code"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+fn sessions_are_http_only_csrf_checked_shared_by_instances_and_end_when_asked(db: Db) {
+    let (server, tokens) = Server::start(db.clone(), &[("akademisi", "juror")]);
+    let organiser = organiser_token(&server, "Biro Pemerintahan");
+
+    let response = sign_in(&server.url, &organiser);
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(cookie.contains(flag), "{cookie} lacks {flag}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP on loopback: no Secure flag"
+    );
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+
+    let me = session(&server.url, &organiser);
+    assert_eq!(get(&server.url, &me, "progress").status(), 200);
+    // A change without the session's CSRF secret (what a forged cross-site request carries)
+    // or with a wrong one is refused, and changes nothing.
+    let path = "jurors/akademisi/revoke";
+    assert_eq!(
+        code(post(&server.url, &me, path, None)),
+        (403, "csrf".into())
+    );
+    assert_eq!(
+        code(post(&server.url, &me, path, Some("tjk_guess"))),
+        (403, "csrf".into())
+    );
+    let juror_token = &tokens["akademisi"];
+    let whoami = |token: &str| {
+        client()
+            .get(format!("{}/v1/whoami", server.url))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(
+        whoami(juror_token),
+        200,
+        "the refused revocation changed nothing"
+    );
+    assert_eq!(post(&server.url, &me, path, Some(&me.csrf)).status(), 200);
+    assert_eq!(whoami(juror_token), 401, "revoked with the CSRF secret");
+
+    // Several instances on PostgreSQL: a session opened on one is known to the other.
+    if let Db::Postgres(_) = db {
+        let other = server.another_instance();
+        assert_eq!(get(&other.url, &me, "progress").status(), 200);
+        assert_eq!(post(&other.url, &me, "slips", Some(&me.csrf)).status(), 200);
+    }
+
+    // Signing out ends the session everywhere; so does revoking the token behind it.
+    let response = client()
+        .delete(format!("{}/console/api/session", server.url))
+        .header(COOKIE, &me.cookie)
+        .header("X-Tinjau-CSRF", &me.csrf)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(
+        code(get(&server.url, &me, "progress")),
+        (401, "signed_out".into())
+    );
+    let again = session(&server.url, &organiser);
+    server.revoke(&organiser);
+    assert_eq!(
+        code(get(&server.url, &again, "progress")),
+        (401, "signed_out".into())
+    );
+    // A cookie that was never issued, or a huge one, is simply not signed in.
+    let forged = Session {
+        cookie: format!("tinjau_console=tjk_{}", "A".repeat(43)),
+        csrf: String::new(),
+    };
+    assert_eq!(
+        code(get(&server.url, &forged, "progress")),
+        (401, "signed_out".into())
+    );
+    let huge = Session {
+        cookie: format!("tinjau_console={}", "A".repeat(6000)),
+        csrf: String::new(),
+    };
+    assert_eq!(get(&server.url, &huge, "progress").status(), 401);
+}
+
+fn sign_ins_are_refused_in_words_and_limited_per_address(db: Db) {
+    let (server, tokens) = Server::start(db, &[("akademisi", "juror"), ("ketua", "lead")]);
+    let organiser = organiser_token(&server, "Biro Pemerintahan");
+    assert_eq!(
+        code(sign_in(&server.url, &tokens["akademisi"])),
+        (403, "juror_token".into()),
+        "jurors use the app, not the console"
+    );
+    let lead = tokens["ketua"].clone();
+    server.revoke(&lead);
+    assert_eq!(code(sign_in(&server.url, &lead)), (401, "revoked".into()));
+    let response = client()
+        .post(format!("{}/console/api/sign-in", server.url))
+        .body("token=x")
+        .send()
+        .unwrap();
+    assert_eq!(code(response), (400, "malformed".into()));
+    // Ten failures from one address within ten minutes (the revoked one above counts): then
+    // even the right token waits.
+    for attempt in 0..9 {
+        let (status, error) = code(sign_in(&server.url, &format!("tjk_guess{attempt}")));
+        assert_eq!(
+            (status, error.as_str()),
+            (401, "unknown_token"),
+            "attempt {attempt}"
+        );
+    }
+    let limited = sign_in(&server.url, &organiser);
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers()["retry-after"], "600");
+    assert_eq!(code(limited), (429, "rate_limited".into()));
+}
+
+/// The demo with a second lead who leads the second visit instead of `ketua`.
+fn two_leads() -> String {
+    let mut package: serde_json::Value = serde_json::from_str(DEMO).unwrap();
+    package["competition"]["id"] = "skk-dua-ketua".into();
+    let mut second = package["jurors"][0].clone();
+    second["id"] = "ketua-2".into();
+    second["name"] = "Ketua Tim Juri II".into();
+    package["jurors"].as_array_mut().unwrap().push(second);
+    let visit = &mut package["visits"][1];
+    let jurors = visit["jurors"].as_array_mut().unwrap();
+    jurors.retain(|j| j != "ketua");
+    jurors.push("ketua-2".into());
+    serde_json::to_string(&package).unwrap()
+}
+
+fn a_lead_follows_only_the_visits_they_lead_and_evidence_never_runs(db: Db) {
+    let (server, _) = Server::start(db, &[]);
+    let files = tempfile::tempdir().unwrap();
+    let package = files.path().join("dua-ketua.json");
+    std::fs::write(&package, two_leads()).unwrap();
+    server.publish(&package);
+    let lead = server.token_for("skk-dua-ketua", "ketua", "lead");
+    let juror = server.token_for("skk-dua-ketua", "akademisi", "juror");
+
+    // A juror attaches a photo and a hostile HTML file on Junrejo, and syncs.
+    let mut laptop = Laptop::joined(&server.url, &juror, chrono::Duration::zero());
+    let dir = laptop.dir.path().to_path_buf();
+    let photo_path = dir.join("balai desa.jpg");
+    std::fs::write(&photo_path, photo("2023:11:28 10:15:00")).unwrap();
+    let html_path = dir.join("<img src=x onerror=alert(1)>.html");
+    std::fs::write(&html_path, b"<script>alert(document.cookie)</script>").unwrap();
+    let views = laptop
+        .store
+        .verify(&VerifyRequest {
+            visit: VISIT.into(),
+            innovation: "lansia-smart".into(),
+            verdict: Verdict::Found,
+            note: None,
+            evidence: vec![photo_path, html_path],
+        })
+        .unwrap();
+    laptop.sync(&server.url).unwrap();
+
+    let me = session(&server.url, &lead);
+    let progress: serde_json::Value = get(&server.url, &me, "progress").json().unwrap();
+    let visits: Vec<&str> = progress["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["visit_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(visits, [VISIT], "a lead follows the visits they lead");
+    assert_eq!(
+        code(get(&server.url, &me, "visits/visit-contoh-a/gallery")),
+        (404, "not_found".into())
+    );
+    assert_eq!(
+        code(get(&server.url, &me, "jurors")),
+        (403, "organiser_only".into())
+    );
+    assert_eq!(
+        code(post(&server.url, &me, "slips", Some(&me.csrf))),
+        (403, "organiser_only".into())
+    );
+
+    let gallery: serde_json::Value = get(&server.url, &me, &format!("visits/{VISIT}/gallery"))
+        .json()
+        .unwrap();
+    assert_eq!(
+        gallery["evidence"].as_array().unwrap().len(),
+        2,
+        "{gallery}"
+    );
+    let photo_file = get(
+        &server.url,
+        &me,
+        &format!("visits/{VISIT}/evidence/{}", views[0].hash),
+    );
+    assert_eq!(photo_file.status(), 200);
+    assert_eq!(photo_file.headers()["content-type"], "image/jpeg");
+    assert!(
+        photo_file.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("sandbox")
+    );
+    let html = get(
+        &server.url,
+        &me,
+        &format!("visits/{VISIT}/evidence/{}", views[1].hash),
+    );
+    assert_eq!(html.status(), 200);
+    assert_eq!(
+        html.headers()["content-type"],
+        "application/octet-stream",
+        "a hostile file is a download, never a page"
+    );
+    assert!(
+        html.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    // A file that exists but is not on a visit the lead follows is not served.
+    assert_eq!(
+        get(
+            &server.url,
+            &me,
+            &format!("visits/visit-contoh-a/evidence/{}", views[0].hash),
+        )
+        .status(),
+        404
+    );
+    assert_eq!(
+        code(get(
+            &server.url,
+            &me,
+            &format!("visits/{VISIT}/berita-acara.pdf")
+        )),
+        (409, "not_locked".into())
+    );
+}
+
+per_backend!(
+    sessions_are_http_only_csrf_checked_shared_by_instances_and_end_when_asked,
+    sign_ins_are_refused_in_words_and_limited_per_address,
+    a_lead_follows_only_the_visits_they_lead_and_evidence_never_runs,
+);

@@ -1,0 +1,6 @@
+//! The organiser's side: the competition workbook, and the console served by `tinjau-server`
+//! driven in a real browser (headless chromium) and over HTTP as a script or an attacker would.
+
+mod console;
+mod http;
+mod workbook;
