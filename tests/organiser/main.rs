@@ -3,4 +3,5 @@
 
 mod console;
 mod http;
+mod operations;
 mod workbook;

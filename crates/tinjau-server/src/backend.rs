@@ -158,6 +158,17 @@ impl Backend {
         transact!(self, Write, |tx| store::publish(tx, &package, &text, &at))
     }
 
+    /// A consistent copy of the whole database at `out` (SQLite); PostgreSQL is backed up with
+    /// its own tools (`pg_dump`, see docs/operations.md). Returns the copy's size.
+    pub async fn backup(&self, out: &std::path::Path) -> BackendResult<u64> {
+        match self {
+            Backend::Sqlite(backend) => backend.backup(out).await,
+            Backend::Postgres(_) => Err(BackendError::Invalid(
+                "a PostgreSQL database is backed up with pg_dump (see docs/operations.md)".into(),
+            )),
+        }
+    }
+
     /// Every revision of `competition` published, newest first.
     pub async fn revisions(&self, competition: &str) -> BackendResult<Vec<RevisionRecord>> {
         let competition = competition.to_string();

@@ -71,6 +71,13 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Copy the whole database (changes, evidence, tokens) to one file while the server runs
+    /// (SQLite; for PostgreSQL use pg_dump). Restore: stop the server and put the file in the
+    /// data directory as tinjau-server.sqlite3.
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// The competition workbook: a template to fill in, and conversions to and from JSON.
     #[command(subcommand)]
     Package(PackageCommand),
@@ -252,6 +259,10 @@ async fn run(cli: Cli) -> Result<()> {
     let backend = open_backend(&cli).await?;
     match cli.command {
         Command::Package(command) => package_command(&command),
+        Command::Backup { out } => {
+            let size = backend.backup(&out).await?;
+            say(&format!("Backed up {size} bytes to {}", out.display()))
+        }
         Command::Publish { package, dry_run } => {
             let package = read_package(&package)?;
             if dry_run {

@@ -136,6 +136,61 @@ impl SqliteBackend {
         .map_err(|e| BackendError::Task(e.to_string()))?
     }
 
+    /// Copies the database to `out` with SQLite's online backup API, in one step: a consistent
+    /// snapshot while the server keeps serving (WAL: writers are not blocked). Written to a
+    /// temporary file, checked, then renamed: `out` is whole or absent. Returns its size.
+    pub(crate) async fn backup(&self, out: &std::path::Path) -> BackendResult<u64> {
+        let conn = self.conn.clone();
+        let out = out.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let name = out.file_name().ok_or_else(|| {
+                BackendError::Invalid(format!("{} is not a file name", out.display()))
+            })?;
+            let partial = out.with_file_name(format!(".{}.partial", name.to_string_lossy()));
+            let _ = std::fs::remove_file(&partial);
+            {
+                let conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut copy = Connection::open(&partial)?;
+                let backup = rusqlite::backup::Backup::new(&conn, &mut copy)?;
+                // Every page in one step (-1): the copy is one snapshot even while another
+                // process writes; a busy or locked source is tried again.
+                let mut tries = 0;
+                loop {
+                    match backup.step(-1)? {
+                        rusqlite::backup::StepResult::Done => break,
+                        rusqlite::backup::StepResult::More => {}
+                        _ if tries < 100 => {
+                            tries += 1;
+                            std::thread::sleep(std::time::Duration::from_millis(100));
+                        }
+                        _ => {
+                            return Err(BackendError::Task(
+                                "the database stayed busy for 10 seconds: try again".into(),
+                            ));
+                        }
+                    }
+                }
+            }
+            let copy = Connection::open(&partial)?;
+            let verdict: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+            copy.pragma_update(None, "journal_mode", "DELETE")?;
+            drop(copy);
+            if verdict != "ok" {
+                let _ = std::fs::remove_file(&partial);
+                return Err(BackendError::Corrupt(format!(
+                    "the backup failed its check: {verdict}"
+                )));
+            }
+            std::fs::File::open(&partial)
+                .and_then(|f| f.sync_all())
+                .and_then(|()| std::fs::rename(&partial, &out))
+                .map_err(|e| BackendError::Invalid(format!("writing {}: {e}", out.display())))?;
+            Ok(std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0))
+        })
+        .await
+        .map_err(|e| BackendError::Task(e.to_string()))?
+    }
+
     /// Drives one `store` function to its end inside [`SqliteBackend::transact`].
     pub(crate) fn finish<T>(future: impl Future<Output = BackendResult<T>>) -> BackendResult<T> {
         at_once(future)?
