@@ -8,8 +8,9 @@ app=(libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev 
      libjavascriptcoregtk-4.1-dev)
 # Tests: PDFs read back (poppler), the sync tests' PostgreSQL, and the app driven in a real
 # webview on a virtual display (xauth is needed by xvfb but only recommended by it); the
-# organiser's console in a real browser (chromium and its WebDriver).
-tests=(poppler-utils postgresql xvfb xauth webkit2gtk-driver chromium chromium-driver)
+# organiser's console in a real browser (chromium and its WebDriver); systemd-analyze checks the
+# server's service unit.
+tests=(poppler-utils postgresql xvfb xauth webkit2gtk-driver chromium chromium-driver systemd)
 case "${1:-build}" in
   build) packages=("${build[@]}") ;;
   app) packages=("${build[@]}" "${app[@]}") ;;

@@ -143,3 +143,168 @@ fn a_postgresql_backup_is_left_to_pg_dump_in_words() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("pg_dump"));
     assert!(!out.path().join("x.sqlite3").exists());
 }
+
+/// The service's environment as systemd reads `EnvironmentFile` (KEY=value, `#` comments).
+fn environment_file(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+/// `ExecStart` split and expanded as systemd does: `${VAR}` stays one word, `$VAR` splits into
+/// words (none when empty).
+fn exec_start(unit: &str, env: &[(String, String)]) -> Vec<String> {
+    let line = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("the unit has an ExecStart");
+    let value = |name: &str| {
+        env.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut words = Vec::new();
+    for word in line.split_whitespace() {
+        if let Some(name) = word.strip_prefix("${").and_then(|w| w.strip_suffix('}')) {
+            words.push(value(name));
+        } else if let Some(name) = word.strip_prefix('$') {
+            words.extend(value(name).split_whitespace().map(str::to_string));
+        } else {
+            words.push(word.to_string());
+        }
+    }
+    words
+}
+
+#[test]
+fn the_server_package_installs_a_unit_systemd_accepts_and_its_command_serves() {
+    let root_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let work = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(root_dir.join("scripts/server-deb.sh"))
+        .arg(tinjau_tests::bin("tinjau-server"))
+        .arg(work.path())
+        .output()
+        .expect("running scripts/server-deb.sh");
+    assert!(
+        output.status.success(),
+        "server-deb.sh: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let deb = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    let info = std::process::Command::new("dpkg-deb")
+        .args(["--field", &deb, "Package", "Depends"])
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.contains("tinjau-server") && info.contains("adduser"),
+        "{info}"
+    );
+    let root = work.path().join("root");
+    for args in [["-x", &deb], ["-e", &deb]] {
+        let target = if args[0] == "-e" {
+            root.join("DEBIAN")
+        } else {
+            root.clone()
+        };
+        let status = std::process::Command::new("dpkg-deb")
+            .args(args)
+            .arg(&target)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let conffiles = std::fs::read_to_string(root.join("DEBIAN/conffiles")).unwrap();
+    assert_eq!(
+        conffiles.trim(),
+        "/etc/tinjau/server.env",
+        "settings survive upgrades"
+    );
+    let postinst = std::fs::read_to_string(root.join("DEBIAN/postinst")).unwrap();
+    assert!(postinst.contains("adduser --system") && postinst.contains("/var/lib/tinjau"));
+    for script in ["postinst", "prerm"] {
+        let status = std::process::Command::new("sh")
+            .arg("-n")
+            .arg(root.join("DEBIAN").join(script))
+            .status()
+            .unwrap();
+        assert!(status.success(), "{script} is valid shell");
+    }
+
+    // systemd accepts the unit (with the binary where the package puts it, here extracted).
+    let unit =
+        std::fs::read_to_string(root.join("lib/systemd/system/tinjau-server.service")).unwrap();
+    assert!(unit.contains("User=tinjau") && unit.contains("StateDirectory=tinjau"));
+    let binary = root.join("usr/bin/tinjau-server");
+    let local_unit = work.path().join("tinjau-server.service");
+    std::fs::write(
+        &local_unit,
+        unit.replace("/usr/bin/tinjau-server", &binary.to_string_lossy()),
+    )
+    .unwrap();
+    let verify = std::process::Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&local_unit)
+        .output()
+        .expect("systemd-analyze (scripts/system-deps.sh test installs systemd)");
+    let complaints = String::from_utf8_lossy(&verify.stderr);
+    assert!(
+        verify.status.success() && complaints.trim().is_empty(),
+        "systemd-analyze verify: {complaints}"
+    );
+
+    // The unit's own command line, with the package's settings, serves sync and the console.
+    let mut env =
+        environment_file(&std::fs::read_to_string(root.join("etc/tinjau/server.env")).unwrap());
+    let data = work.path().join("var-lib-tinjau");
+    for (key, value) in &mut env {
+        match key.as_str() {
+            "TINJAU_SERVER_DATA_DIR" => *value = data.to_string_lossy().into_owned(),
+            "TINJAU_LISTEN" => *value = "127.0.0.1:0".into(),
+            _ => {}
+        }
+    }
+    let command = exec_start(&unit, &env);
+    assert_eq!(command[0], "/usr/bin/tinjau-server");
+    assert_eq!(&command[1..], ["serve", "--listen", "127.0.0.1:0"]);
+    let mut child = std::process::Command::new(&binary)
+        .args(&command[1..])
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::blocking::Client::new();
+    let health = http.get(format!("{url}/healthz")).send().unwrap();
+    assert_eq!(health.status(), 200);
+    let console = http.get(format!("{url}/console/")).send().unwrap();
+    assert_eq!(
+        console.status(),
+        200,
+        "the console's pages are in the binary"
+    );
+    assert!(console.text().unwrap().contains("Konsol Tinjau"));
+    assert!(
+        data.join("tinjau-server.sqlite3").exists(),
+        "the data lives where the settings say"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
