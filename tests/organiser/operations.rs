@@ -1,5 +1,6 @@
 //! Running the server for real: a backup taken while jurors push restores with every change
-//! that had been acknowledged before it began.
+//! that had been acknowledged before it began, and the laptops give the restored server back
+//! what it lost; the server's Debian package and its systemd unit.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -89,6 +90,7 @@ fn a_backup_taken_during_pushes_restores_every_acknowledged_change() {
         .unwrap();
     let mut checked = 0;
     let mut after = 0;
+    let mut laptops = Vec::new();
     for (handle, acks) in pushers {
         let laptop = handle.join().expect("a pusher");
         let entries = laptop
@@ -112,8 +114,39 @@ fn a_backup_taken_during_pushes_restores_every_acknowledged_change() {
             checked += 1;
         }
         after += entries.len() - before_backup;
+        laptops.push(laptop);
     }
     assert!(after > 0, "pushes went on during and after the backup");
+
+    // What the restored server lost, the laptops still have: their next sync notices that the
+    // server's log no longer holds what they saw, and sends it again.
+    let mut every_change = std::collections::HashSet::new();
+    for laptop in &mut laptops {
+        let report = laptop.sync(&restored.url).expect("a sync with the restored server");
+        assert!(report.server_restored, "the laptop noticed the restore");
+        let again = laptop.sync(&restored.url).unwrap();
+        assert!(!again.server_restored, "once caught up, a sync is ordinary");
+        for entry in laptop.store.device_entries(laptop.store.device_id()).unwrap() {
+            every_change.insert(entry.change_id.to_string());
+        }
+    }
+    let logged: std::collections::HashSet<String> = conn
+        .prepare("SELECT change_id FROM change_log")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let missing: Vec<_> = every_change.difference(&logged).collect();
+    assert!(missing.is_empty(), "lost after the restore: {missing:?}");
+    // And, once each has synced after the others, every laptop holds the team's notes.
+    for laptop in &mut laptops {
+        laptop.sync(&restored.url).unwrap();
+    }
+    for laptop in &laptops {
+        let seen = laptop.store.checklist(VISIT).unwrap().observations.len();
+        assert_eq!(seen, every_change.len(), "each laptop sees the whole team's notes");
+    }
     // The restored server serves: a juror's token from before the backup still works.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let status = reqwest::blocking::Client::new()

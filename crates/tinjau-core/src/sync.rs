@@ -140,6 +140,21 @@ pub struct PullResponse {
     pub more: bool,
     /// Every open conflict the requester may see.
     pub conflicts: Vec<ConflictView>,
+    /// The mark of position `next` ([`position_mark`]): sent back with the next pull, it lets
+    /// the server tell whether its log still holds what the client has seen there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
+    /// The server's log no longer holds what the client saw at its cursor (it was restored
+    /// from a backup): the client pulls from the start and sends its own changes again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub log_changed: bool,
+}
+
+/// What stands at a position of a space's log, without saying what it is: BLAKE3 over the
+/// space, the position and the change there (a juror may not see that change), 32 hex digits.
+pub fn position_mark(space: &str, seq: u64, change_id: &str) -> String {
+    let text = format!("{space}\n{seq}\n{change_id}");
+    blake3::hash(text.as_bytes()).to_hex()[..32].to_string()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]

@@ -301,6 +301,8 @@ pub fn pulled_page(data: &[u8]) {
         next,
         more: false,
         conflicts: Vec::new(),
+        mark: None,
+        log_changed: false,
     };
     with_lead_store(|store| {
         store

@@ -308,14 +308,23 @@ impl Backend {
         })
     }
 
+    /// A page of the log after `after`. With the `mark` the client was given for `after`, a log
+    /// that no longer holds what the client saw there answers `log_changed`.
     pub async fn pull(
         &self,
         auth: &TokenRecord,
         after: u64,
+        mark: Option<&str>,
         limit: u32,
     ) -> BackendResult<PullResponse> {
-        let auth = auth.clone();
-        transact!(self, Read, |tx| store::pull(tx, &auth, after, limit))
+        let (auth, mark) = (auth.clone(), mark.map(str::to_string));
+        transact!(self, Read, |tx| store::pull(
+            tx,
+            &auth,
+            after,
+            mark.as_deref(),
+            limit
+        ))
     }
 
     pub async fn quarantine(&self, competition: &str) -> BackendResult<Vec<QuarantineView>> {
@@ -693,6 +702,8 @@ pub(crate) mod sql {
     pub const SESSION: &str =
         "SELECT t.competition, t.juror, t.role, t.revoked_at IS NOT NULL, s.csrf, s.expires_at
          FROM console_session s JOIN token t ON t.hash = s.token_hash WHERE s.hash = $1";
+    pub const CHANGE_AT: &str =
+        "SELECT change_id FROM change_log WHERE competition = $1 AND seq = $2";
     pub const DELETE_SESSION: &str = "DELETE FROM console_session WHERE hash = $1";
     pub const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM console_session WHERE expires_at < $1";
     pub const LAST_SEEN: &str = "SELECT juror, MAX(last_seen_at) FROM device
@@ -747,6 +758,7 @@ pub(crate) mod sql {
         INSERT_SESSION,
         SESSION,
         DELETE_SESSION,
+        CHANGE_AT,
         DELETE_EXPIRED_SESSIONS,
         LAST_SEEN,
         PENDING_EVIDENCE,
@@ -846,6 +858,8 @@ pub(crate) fn pull_page(
         next,
         more,
         conflicts,
+        mark: None,
+        log_changed: false,
     })
 }
 

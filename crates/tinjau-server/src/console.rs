@@ -531,7 +531,7 @@ async fn mirror(
     };
     loop {
         let cursor = mirror.store.pull_cursor().map_err(store_error)?;
-        let page = state.backend.pull(&auth, cursor, 1000).await?;
+        let page = state.backend.pull(&auth, cursor, None, 1000).await?;
         mirror.store.apply_pulled(&page).map_err(store_error)?;
         if !page.more {
             break;

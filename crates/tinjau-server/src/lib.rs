@@ -365,6 +365,9 @@ async fn push(
 struct PullQuery {
     #[serde(default)]
     after: u64,
+    /// The mark the previous page gave for `after` (see `PullResponse::mark`).
+    #[serde(default)]
+    mark: Option<String>,
     #[serde(default = "default_page")]
     limit: u32,
 }
@@ -394,7 +397,16 @@ async fn pull(
         ));
     }
     let limit = query.limit.clamp(1, 5000);
-    let page = state.backend.pull(&auth, query.after, limit).await?;
+    if query.mark.as_ref().is_some_and(|m| m.len() > 64) {
+        return Err(ApiError::bad_request(
+            "malformed",
+            "mark is at most 64 characters",
+        ));
+    }
+    let page = state
+        .backend
+        .pull(&auth, query.after, query.mark.as_deref(), limit)
+        .await?;
     Ok(Json(page).into_response())
 }
 

@@ -709,14 +709,42 @@ pub(crate) async fn push(
 }
 
 /// One page of the log after `after`, as `auth` may see it.
+/// The mark of position `seq` of `space`'s log; `None` at 0 or where the log holds nothing.
+async fn mark_at(tx: &mut impl Tx, space: &str, seq: u64) -> BackendResult<Option<String>> {
+    if seq == 0 {
+        return Ok(None);
+    }
+    let row = tx
+        .query_opt(sql::CHANGE_AT, params![space, position(seq)])
+        .await?;
+    Ok(match row {
+        Some(row) => Some(tinjau_core::sync::position_mark(space, seq, &row.text(0)?)),
+        None => None,
+    })
+}
+
 pub(crate) async fn pull(
     tx: &mut impl Tx,
     auth: &TokenRecord,
     after: u64,
+    mark: Option<&str>,
     limit: u32,
 ) -> BackendResult<PullResponse> {
     let space = auth.competition.as_str();
     let package: Package = parse_json("package", &package_text(tx, space).await?)?;
+    if let Some(mark) = mark
+        && after > 0
+        && mark_at(tx, space, after).await?.as_deref() != Some(mark)
+    {
+        return Ok(PullResponse {
+            changes: Vec::new(),
+            next: 0,
+            more: true,
+            conflicts: Vec::new(),
+            mark: None,
+            log_changed: true,
+        });
+    }
     let after_position = after.min(i64::MAX as u64) as i64;
     let rows = tx
         .query(
@@ -742,7 +770,9 @@ pub(crate) async fn pull(
         .iter()
         .map(|r| Ok((r.text(0)?, r.text(1)?)))
         .collect::<BackendResult<Vec<_>>>()?;
-    pull_page(&package, auth, after, limit, rows, conflicts)
+    let mut page = pull_page(&package, auth, after, limit, rows, conflicts)?;
+    page.mark = mark_at(tx, space, page.next).await?;
+    Ok(page)
 }
 
 pub(crate) async fn quarantine(

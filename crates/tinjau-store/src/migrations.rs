@@ -21,6 +21,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_evidence_removed",
         include_str!("../migrations/0006_evidence_removed.sql"),
     ),
+    (
+        "0007_pull_mark",
+        include_str!("../migrations/0007_pull_mark.sql"),
+    ),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

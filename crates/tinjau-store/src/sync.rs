@@ -154,6 +154,43 @@ impl Store {
         Ok(cursor.unwrap_or(0) as u64)
     }
 
+    /// The server's mark of the position pulled up to (see `PullResponse::mark`).
+    pub fn pull_mark(&self) -> Result<Option<String>> {
+        let space = self.package()?.competition.id.clone();
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT mark FROM sync_cursor WHERE space = ?1",
+                [space],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// The server no longer holds what this laptop saw (it was restored from a backup): pull
+    /// from the start again, and send again every change of this laptop and every file it
+    /// acknowledged, so the server gets back what it lost. What it still has is answered
+    /// "duplicate"; nothing is lost here.
+    pub fn server_lost_changes(&mut self) -> Result<u64> {
+        let space = self.package()?.competition.id.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM sync_cursor WHERE space = ?1", [space])?;
+        let resent = tx.execute(
+            "UPDATE change_log SET sync_state = 'pending' WHERE device_id = ?1 AND sync_state = 'acked'",
+            [self.device_id.to_string()],
+        )?;
+        tx.execute("DELETE FROM evidence_upload", [])?;
+        tx.commit()?;
+        tracing::warn!(
+            resent,
+            "the server lost changes (restored from a backup): sending them again"
+        );
+        Ok(resent as u64)
+    }
+
     /// Applies one pulled page and moves the cursor, in one transaction: the cursor never runs
     /// ahead of the data it stands for. A change that is malformed, refused or clashes with one
     /// already here is quarantined or set aside with the reason, never a reason to stop: one
@@ -183,9 +220,9 @@ impl Store {
             new += 1;
         }
         tx.execute(
-            "INSERT INTO sync_cursor (space, cursor) VALUES (?1, ?2)
-             ON CONFLICT (space) DO UPDATE SET cursor = excluded.cursor",
-            params![space, page.next.min(i64::MAX as u64) as i64],
+            "INSERT INTO sync_cursor (space, cursor, mark) VALUES (?1, ?2, ?3)
+             ON CONFLICT (space) DO UPDATE SET cursor = excluded.cursor, mark = excluded.mark",
+            params![space, page.next.min(i64::MAX as u64) as i64, page.mark],
         )?;
         tx.execute("DELETE FROM conflict", [])?;
         for conflict in &page.conflicts {

@@ -205,9 +205,24 @@ impl Client {
     /// One page of changes after `after`. The page comes gzip-compressed; it is inflated here
     /// (not by the HTTP library) so the bytes counted are the bytes on the wire.
     pub fn pull(&self, after: u64, limit: u32) -> SyncResult<(PullResponse, u64)> {
+        self.pull_from(after, None, limit)
+    }
+
+    /// A page after `after`, sending the `mark` the server gave for it: a server that no longer
+    /// holds what was seen there answers `log_changed`.
+    pub fn pull_from(
+        &self,
+        after: u64,
+        mark: Option<&str>,
+        limit: u32,
+    ) -> SyncResult<(PullResponse, u64)> {
+        let mark = mark
+            .filter(|m| m.len() <= 64 && m.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(|m| format!("&mark={m}"))
+            .unwrap_or_default();
         let response = self
             .http
-            .get(self.url(&format!("/v1/pull?after={after}&limit={limit}")))
+            .get(self.url(&format!("/v1/pull?after={after}&limit={limit}{mark}")))
             .bearer_auth(&self.token)
             .header("accept-encoding", "gzip")
             .send()
@@ -346,6 +361,9 @@ pub struct SyncReport {
     pub evidence_uploaded: u64,
     pub evidence_downloaded: u64,
     pub clock_skew_ms: i64,
+    /// The server had been restored from a backup: this laptop pulled everything again and
+    /// sent its own changes and files again.
+    pub server_restored: bool,
 }
 
 /// Sets up a fresh store from a server: the token says who this juror is, the server gives
@@ -388,6 +406,34 @@ fn sync_steps(
     client: &Client,
     progress: &mut dyn Progress,
 ) -> SyncResult<SyncReport> {
+    match sync_round(store, client, progress)? {
+        Round::Done(report) => Ok(report),
+        // The server was restored from a backup: everything again, once.
+        Round::ServerLostChanges => {
+            store.server_lost_changes()?;
+            match sync_round(store, client, progress)? {
+                Round::Done(mut report) => {
+                    report.server_restored = true;
+                    Ok(report)
+                }
+                Round::ServerLostChanges => Err(SyncError::Protocol(
+                    "the server's log changed again while catching up: sync again".into(),
+                )),
+            }
+        }
+    }
+}
+
+enum Round {
+    Done(SyncReport),
+    ServerLostChanges,
+}
+
+fn sync_round(
+    store: &mut Store,
+    client: &Client,
+    progress: &mut dyn Progress,
+) -> SyncResult<Round> {
     let mut report = SyncReport::default();
 
     // Push: every pending change, in batches, answered one by one.
@@ -432,8 +478,13 @@ fn sync_steps(
 
     // Pull: pages applied with their cursor in one transaction each.
     let mut cursor = store.pull_cursor()?;
+    let mut mark = store.pull_mark()?;
     loop {
-        let (page, received) = client.pull(cursor, 1000)?;
+        let (page, received) = client.pull_from(cursor, mark.as_deref(), 1000)?;
+        if page.log_changed {
+            return Ok(Round::ServerLostChanges);
+        }
+        mark = page.mark.clone();
         report.bytes_received += received;
         report.pulled += store.apply_pulled(&page)? as u64;
         cursor = page.next;
@@ -488,7 +539,7 @@ fn sync_steps(
         // continue as a new device, and they must hear it.
         return Err(SyncError::Store(StoreError::DeviceCopied));
     }
-    Ok(report)
+    Ok(Round::Done(report))
 }
 
 /// Uploads one file from where the server's copy ends; returns the bytes sent. A chunk the
