@@ -178,11 +178,17 @@ impl Driver {
 
     /// A WebDriver session: starts the app.
     pub async fn session(&self) -> Client {
+        self.session_with_args(&[]).await
+    }
+
+    /// A WebDriver session that starts the app with command-line arguments
+    /// (`tinjau-desktop FILE`).
+    pub async fn session_with_args(&self, args: &[&Path]) -> Client {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "tauri:options".into(),
-            serde_json::json!({ "application": self.app }),
+            serde_json::json!({ "application": self.app, "args": args }),
         );
         capabilities.insert("browserName".into(), serde_json::json!("wry"));
         // tauri-driver now and then drops the connection of a new session while the previous

@@ -1,4 +1,4 @@
-//! Embeds the console's built pages (`ui/dist-console`, made by `scripts/ui.sh build`) in the
+//! Embeds the console's built pages (ui/dist-console, made by `scripts/ui.sh build`) in the
 //! binary: writes `console_files.rs`, a list of (path, bytes). Without a build the list is empty
 //! and `/console/` says how to build it.
 

@@ -7,6 +7,7 @@ pub const COMMANDS: &[&str] = &[
     "choose_juror",
     "join_server",
     "join_with_file",
+    "join_opened_file",
     "visits",
     "checklist",
     "verify",

@@ -33,6 +33,8 @@ type CommandResult<T> = Result<T, ErrorPayload>;
 pub struct Shell {
     session: Session,
     wake_sync: Mutex<mpsc::Sender<()>>,
+    /// The join file the app was opened with (`tinjau-desktop FILE`), until it is used.
+    opened_file: Mutex<Option<std::path::PathBuf>>,
 }
 
 fn raw_body<'a>(request: &'a Request<'_>, what: &str) -> CommandResult<&'a [u8]> {
@@ -145,6 +147,24 @@ async fn join_with_file(app: tauri::AppHandle, request: Request<'_>) -> CommandR
     let bytes = raw_body(&request, "the join file")?.to_vec();
     off_the_ui_thread(app, move |app| {
         app.state::<Shell>().session.join_with_file(&bytes)
+    })
+    .await
+}
+
+/// Joins with the join file the app was opened with, once; `None` when there was none.
+#[tauri::command]
+async fn join_opened_file(app: tauri::AppHandle) -> CommandResult<Option<Overview>> {
+    let opened = app
+        .state::<Shell>()
+        .opened_file
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    let Some(path) = opened else {
+        return Ok(None);
+    };
+    off_the_ui_thread(app, move |app| {
+        app.state::<Shell>().session.join_with_path(&path).map(Some)
     })
     .await
 }
@@ -432,6 +452,8 @@ pub fn run() {
         .manage(Shell {
             session,
             wake_sync: Mutex::new(wake),
+            // `tinjau-desktop FILE`: a join file the organiser handed out, opened with the app.
+            opened_file: Mutex::new(std::env::args_os().nth(1).map(std::path::PathBuf::from)),
         })
         .setup(|app| {
             let handle = app.handle().clone();
@@ -445,6 +467,7 @@ pub fn run() {
             choose_juror,
             join_server,
             join_with_file,
+            join_opened_file,
             visits,
             checklist,
             verify,

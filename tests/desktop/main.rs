@@ -1210,3 +1210,38 @@ async fn a_juror_joins_from_the_first_screen_with_the_organisers_file() {
     drop(display);
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_opened_with_a_join_file_joins_with_it() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = tempfile::tempdir().unwrap();
+    let slip = data.path().join("dindik.tinjau");
+    let (server, slip) = tokio::task::spawn_blocking(move || {
+        let (server, _) = Server::start(Db::Sqlite, &[]);
+        server.join_file("dindik", &slip);
+        (server, slip)
+    })
+    .await
+    .unwrap();
+    let display = Display::start();
+    // `tinjau-desktop dindik.tinjau`, as a file manager's "Open with" runs it.
+    let driver = Driver::start(&display, &data.path().join("store"));
+    let client = driver.session_with_args(&[slip.as_path()]).await;
+    wait_for(&client, "open-visit-junrejo").await;
+    let who = client.source().await.unwrap();
+    assert!(
+        who.contains("Dinas Pendidikan"),
+        "the juror is the one the file names"
+    );
+    client.close().await.unwrap();
+    // A second start with the same file does not join again: the app opens as it was.
+    let client = driver.session_with_args(&[slip.as_path()]).await;
+    wait_for(&client, "open-visit-junrejo").await;
+    client.close().await.unwrap();
+    drop(driver);
+    drop(display);
+    drop(server);
+}

@@ -122,11 +122,17 @@ fn a_backup_taken_during_pushes_restores_every_acknowledged_change() {
     // server's log no longer holds what they saw, and sends it again.
     let mut every_change = std::collections::HashSet::new();
     for laptop in &mut laptops {
-        let report = laptop.sync(&restored.url).expect("a sync with the restored server");
+        let report = laptop
+            .sync(&restored.url)
+            .expect("a sync with the restored server");
         assert!(report.server_restored, "the laptop noticed the restore");
         let again = laptop.sync(&restored.url).unwrap();
         assert!(!again.server_restored, "once caught up, a sync is ordinary");
-        for entry in laptop.store.device_entries(laptop.store.device_id()).unwrap() {
+        for entry in laptop
+            .store
+            .device_entries(laptop.store.device_id())
+            .unwrap()
+        {
             every_change.insert(entry.change_id.to_string());
         }
     }
@@ -145,7 +151,11 @@ fn a_backup_taken_during_pushes_restores_every_acknowledged_change() {
     }
     for laptop in &laptops {
         let seen = laptop.store.checklist(VISIT).unwrap().observations.len();
-        assert_eq!(seen, every_change.len(), "each laptop sees the whole team's notes");
+        assert_eq!(
+            seen,
+            every_change.len(),
+            "each laptop sees the whole team's notes"
+        );
     }
     // The restored server serves: a juror's token from before the backup still works.
     let _ = rustls::crypto::ring::default_provider().install_default();

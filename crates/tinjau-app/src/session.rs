@@ -94,6 +94,23 @@ impl Session {
         self.join(&slip.server, &slip.token, slip.pin.as_deref())
     }
 
+    /// Joins with the join file at `path` (the app was opened with it: `tinjau-desktop FILE`).
+    /// Reads at most a join file's size: anything larger is refused, not read whole.
+    pub fn join_with_path(&self, path: &std::path::Path) -> AppResult<Overview> {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|file| {
+                file.take(tinjau_core::join::MAX_JOIN_BYTES as u64 + 1)
+                    .read_to_end(&mut bytes)
+            })
+            .map_err(|e| {
+                ErrorPayload::new("io", format!("reading {}: {e}", path.display()))
+                    .with("path", path.display().to_string())
+            })?;
+        self.join_with_file(&bytes)
+    }
+
     /// Keeps a picked or dropped file until it is attached; returns a token naming it.
     pub fn stage_file(&self, name: &str, bytes: &[u8]) -> AppResult<String> {
         let name = staged_name(name);

@@ -51,7 +51,7 @@ const LIMITER_ADDRESSES: usize = 10_000;
 /// Uploaded packages (XLSX or JSON) larger than this are refused.
 pub const MAX_UPLOAD_BYTES: usize = tinjau_core::package::MAX_PACKAGE_BYTES;
 
-/// The pages, built by `scripts/ui.sh build` into `ui/dist-console` and embedded at compile
+/// The pages, built by `scripts/ui.sh build` into ui/dist-console and embedded at compile
 /// time (see `build.rs`): (path, bytes).
 static FILES: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/console_files.rs"));
 

@@ -33,6 +33,8 @@ export const commands = {
   joinServer: (server: string, token: string, pin: string | null): Promise<Overview> => call<Overview>("join_server", { server, token, pin }),
   // Joins with a join file (`*.tinjau`) the juror picked: its bytes.
   joinWithFile: (body: Uint8Array, headers?: Record<string, string>): Promise<Overview> => call<Overview>("join_with_file", body, headers),
+  // Joins with the join file the app was opened with, once; `None` when there was none.
+  joinOpenedFile: (): Promise<Overview | null> => call<Overview | null>("join_opened_file"),
   visits: (): Promise<VisitProgress[]> => call<VisitProgress[]>("visits"),
   checklist: (visit: string): Promise<VisitChecklist> => call<VisitChecklist>("checklist", { visit }),
   verify: (visit: string, innovation: string, verdict: Verdict, note: string | null): Promise<void> => call<void>("verify", { visit, innovation, verdict, note }),
