@@ -218,6 +218,13 @@ async fn the_organiser_runs_a_visit_week_from_the_console() {
         "{listed}"
     );
     assert_accessible(&client, "console competition, ten mistakes", None).await;
+    client
+        .execute(
+            "document.querySelector('[data-testid=problems]').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
     screenshot(&client, "console-mistakes").await;
 
     // The real revision: its change is shown before anything is published.
