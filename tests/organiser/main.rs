@@ -4,4 +4,5 @@
 mod console;
 mod http;
 mod operations;
+mod slips;
 mod workbook;
