@@ -15,7 +15,7 @@ pub fn unavailable() -> Option<String> {
     if !Path::new(CHROMIUM).exists() {
         return Some("chromium is not installed (scripts/system-deps.sh test installs it)".into());
     }
-    if which("chromedriver").is_none() {
+    if crate::webview::which("chromedriver").is_none() {
         return Some(
             "chromedriver is not installed (scripts/system-deps.sh test installs chromium-driver)"
                 .into(),
@@ -26,29 +26,7 @@ pub fn unavailable() -> Option<String> {
 
 /// Skips loudly without a browser, and fails instead when `TINJAU_REQUIRE_E2E=1` (as in CI).
 pub fn require_or_skip() -> bool {
-    match unavailable() {
-        None => true,
-        Some(why) => {
-            assert!(
-                std::env::var("TINJAU_REQUIRE_E2E").as_deref() != Ok("1"),
-                "TINJAU_REQUIRE_E2E=1 but {why}"
-            );
-            let _ = std::io::Write::write_all(
-                &mut std::io::stderr(),
-                format!("\n*** SKIPPED the browser end-to-end test: {why} ***\n\n").as_bytes(),
-            );
-            false
-        }
-    }
-}
-
-fn which(tool: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|dir| dir.join(tool))
-        .find(|path| path.exists())
+    crate::webview::skip_unless(unavailable(), "browser")
 }
 
 /// A chromedriver process and the folder its browser downloads into.

@@ -134,6 +134,71 @@ pub fn fresh_postgres_database(base_url: &str) -> String {
     format!("{prefix}/{name}")
 }
 
+/// A self-signed certificate for 127.0.0.1 in a folder of its own, and its pin (the SHA-256 of
+/// the certificate, as laptops pin it).
+pub struct SelfSigned {
+    pub dir: tempfile::TempDir,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub pin: String,
+}
+
+impl SelfSigned {
+    pub fn new() -> SelfSigned {
+        use sha2::{Digest, Sha256};
+        let certified =
+            rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+                .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert, certified.cert.pem()).unwrap();
+        std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+        let pin = Sha256::digest(certified.cert.der())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        SelfSigned {
+            dir,
+            cert,
+            key,
+            pin,
+        }
+    }
+
+    /// The `serve` arguments that serve HTTPS with it.
+    pub fn serve_args(&self) -> Vec<String> {
+        vec![
+            "--tls-cert".into(),
+            self.cert.display().to_string(),
+            "--tls-key".into(),
+            self.key.display().to_string(),
+        ]
+    }
+}
+
+impl Default for SelfSigned {
+    fn default() -> Self {
+        SelfSigned::new()
+    }
+}
+
+/// The pages of a PDF as text (`pdftotext -layout`), blank pages left out.
+pub fn pdf_pages(path: &Path) -> Vec<String> {
+    let output = Command::new("pdftotext")
+        .arg("-layout")
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is needed: scripts/system-deps.sh test installs it");
+    assert!(output.status.success(), "pdftotext {}", path.display());
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// A real `tinjau-server` process.
 pub struct Server {
     child: Option<Child>,
@@ -339,6 +404,13 @@ impl Server {
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stdout).unwrap().trim().to_string()
+    }
+
+    /// A token for the organiser's console, issued as the organiser does.
+    pub fn organiser_token(&self, name: &str) -> String {
+        let args = ["token", "--organiser", name];
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        Self::admin_ok(&self.db, &self.data_dir, &args)
     }
 
     /// The server process's id (to read its memory).

@@ -23,7 +23,13 @@ pub fn unavailable() -> Option<String> {
 
 /// Skips loudly without the tools, and fails instead when `TINJAU_REQUIRE_E2E=1` (as in CI).
 pub fn require_or_skip() -> bool {
-    match unavailable() {
+    skip_unless(unavailable(), "desktop")
+}
+
+/// `true` when nothing is `unavailable`; otherwise skips the `what` end-to-end test loudly, or
+/// fails under `TINJAU_REQUIRE_E2E=1`, so a missing tool never passes as a green run in CI.
+pub fn skip_unless(unavailable: Option<String>, what: &str) -> bool {
+    match unavailable {
         None => true,
         Some(why) => {
             assert!(
@@ -32,14 +38,14 @@ pub fn require_or_skip() -> bool {
             );
             let _ = std::io::Write::write_all(
                 &mut std::io::stderr(),
-                format!("\n*** SKIPPED the desktop end-to-end test: {why} ***\n\n").as_bytes(),
+                format!("\n*** SKIPPED the {what} end-to-end test: {why} ***\n\n").as_bytes(),
             );
             false
         }
     }
 }
 
-fn which(tool: &str) -> Option<PathBuf> {
+pub(crate) fn which(tool: &str) -> Option<PathBuf> {
     let home_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin"));
     std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())

@@ -4,34 +4,17 @@
 //! acara once the lead has locked. Every screen is checked with axe-core at 1024×600.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use fantoccini::{Client, Locator};
 use tinjau_tests::browser::{Browser, require_or_skip};
 use tinjau_tests::webview::{assert_accessible, click, eventually, id, screenshot, wait_for};
-use tinjau_tests::{DEMO, Db, Laptop, Server, VISIT};
+use tinjau_tests::{DEMO, Db, Laptop, Server, VISIT, pdf_pages};
 
-use crate::workbook::spoiled;
+use crate::workbook::{TEN_MISTAKES, spoiled};
 
 /// One browser at a time: chromium is heavy on two cores.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn pdf_pages(path: &Path) -> Vec<String> {
-    let output = Command::new("pdftotext")
-        .arg("-layout")
-        .arg(path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils) is needed");
-    assert!(output.status.success(), "pdftotext {}", path.display());
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .split('\u{c}')
-        .filter(|p| !p.trim().is_empty())
-        .map(str::to_string)
-        .collect()
-}
 
 /// The token printed on the slip page that names `name`.
 fn token_on_slip(pages: &[String], name: &str) -> String {
@@ -68,6 +51,22 @@ async fn fits_width(client: &Client, screen: &str) {
     );
 }
 
+async fn sign_in(client: &Client) {
+    client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Scrolls the element with `test_id` into view (for a screenshot of it).
+async fn show(client: &Client, test_id: &str) {
+    let script = format!("document.querySelector('[data-testid={test_id}]').scrollIntoView()");
+    client.execute(&script, vec![]).await.unwrap();
+}
+
 async fn upload(client: &Client, path: &Path) {
     let input = client
         .find(Locator::Css("#package-file"))
@@ -97,15 +96,7 @@ async fn the_organiser_runs_a_visit_week_from_the_console() {
     }
     let _one = ONE_AT_A_TIME.lock().await;
     let (server, _) = Server::start(Db::Sqlite, &[]);
-    let organiser = {
-        let output = server
-            .admin_command()
-            .args(["token", "--organiser", "Biro Pemerintahan"])
-            .output()
-            .unwrap();
-        assert!(output.status.success());
-        String::from_utf8(output.stdout).unwrap().trim().to_string()
-    };
+    let organiser = server.organiser_token("Biro Pemerintahan");
     let files = tempfile::tempdir().unwrap();
     // Revision 2 adds an innovation to Junrejo; the organiser edits the workbook, not JSON.
     let mut package: serde_json::Value = serde_json::from_str(DEMO).unwrap();
@@ -136,22 +127,7 @@ async fn the_organiser_runs_a_visit_week_from_the_console() {
         .unwrap();
     assert!(status.success());
     let ten_mistakes = files.path().join("kompetisi salah.xlsx");
-    std::fs::write(
-        &ten_mistakes,
-        spoiled(&[
-            ("Inovasi", 14, 2, "I9"),
-            ("Inovasi", 3, 5, "mungkin"),
-            ("Inovasi", 4, 0, "tidakada"),
-            ("Indikator", 3, 2, "dua"),
-            ("Indikator", 4, 1, " "),
-            ("Rubrik", 2, 0, "I99"),
-            ("Juri", 2, 3, "ketua umum"),
-            ("Kunjungan", 2, 3, "ketua, siapa"),
-            ("Kunjungan", 2, 1, "entah"),
-            ("Klaim", 2, 2, "tiga"),
-        ]),
-    )
-    .unwrap();
+    std::fs::write(&ten_mistakes, spoiled(&TEN_MISTAKES)).unwrap();
 
     let browser = Browser::start();
     let client = browser.session(1024, 600).await;
@@ -169,13 +145,7 @@ async fn the_organiser_runs_a_visit_week_from_the_console() {
         .expect("the sign-in form");
     assert_accessible(&client, "console sign-in", None).await;
     token_input.send_keys("tjk_not-a-real-token").await.unwrap();
-    client
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_in(&client).await;
     eventually("the refusal is shown", || async {
         text(&client, "#signin-problem")
             .await
@@ -186,13 +156,7 @@ async fn the_organiser_runs_a_visit_week_from_the_console() {
     // The organiser's token opens the console on the live progress.
     token_input.clear().await.unwrap();
     token_input.send_keys(&organiser).await.unwrap();
-    client
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_in(&client).await;
     wait_for(&client, "nav-progress").await;
     eventually("the visits are listed", || async {
         text(&client, "article[data-visit=visit-junrejo] h3")
@@ -218,13 +182,7 @@ async fn the_organiser_runs_a_visit_week_from_the_console() {
         "{listed}"
     );
     assert_accessible(&client, "console competition, ten mistakes", None).await;
-    client
-        .execute(
-            "document.querySelector('[data-testid=problems]').scrollIntoView()",
-            vec![],
-        )
-        .await
-        .unwrap();
+    show(&client, "problems").await;
     screenshot(&client, "console-mistakes").await;
 
     // The real revision: its change is shown before anything is published.
@@ -238,13 +196,7 @@ async fn the_organiser_runs_a_visit_week_from_the_console() {
     );
     assert_accessible(&client, "console competition, preview", None).await;
     fits_width(&client, "console competition").await;
-    client
-        .execute(
-            "document.querySelector('[data-testid=preview]').scrollIntoView()",
-            vec![],
-        )
-        .await
-        .unwrap();
+    show(&client, "preview").await;
     screenshot(&client, "console-preview").await;
     click(&client, "publish").await;
     wait_for(&client, "revision-2").await;

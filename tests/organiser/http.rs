@@ -15,20 +15,6 @@ fn client() -> Client {
         .unwrap()
 }
 
-fn organiser_token(server: &Server, name: &str) -> String {
-    let output = server
-        .admin_command()
-        .args(["token", "--organiser", name])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
-}
-
 fn sign_in(url: &str, token: &str) -> Response {
     client()
         .post(format!("{url}/console/api/sign-in"))
@@ -91,7 +77,7 @@ fn code(response: Response) -> (u16, String) {
 
 fn sessions_are_http_only_csrf_checked_shared_by_instances_and_end_when_asked(db: Db) {
     let (server, tokens) = Server::start(db.clone(), &[("akademisi", "juror")]);
-    let organiser = organiser_token(&server, "Biro Pemerintahan");
+    let organiser = server.organiser_token("Biro Pemerintahan");
 
     let response = sign_in(&server.url, &organiser);
     let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
@@ -184,7 +170,7 @@ fn sessions_are_http_only_csrf_checked_shared_by_instances_and_end_when_asked(db
 
 fn sign_ins_are_refused_in_words_and_limited_per_address(db: Db) {
     let (server, tokens) = Server::start(db, &[("akademisi", "juror"), ("ketua", "lead")]);
-    let organiser = organiser_token(&server, "Biro Pemerintahan");
+    let organiser = server.organiser_token("Biro Pemerintahan");
     assert_eq!(
         code(sign_in(&server.url, &tokens["akademisi"])),
         (403, "juror_token".into()),

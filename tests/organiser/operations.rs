@@ -11,6 +11,16 @@ use tinjau_tests::{Db, Laptop, Server, VISIT};
 /// (when a sync finished, how many of the laptop's changes were acknowledged by then).
 type Acks = Arc<Mutex<Vec<(Instant, usize)>>>;
 
+/// The ids of every change in a server database's log.
+fn logged_changes(conn: &rusqlite::Connection) -> std::collections::HashSet<String> {
+    conn.prepare("SELECT change_id FROM change_log")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 #[test]
 fn a_backup_taken_during_pushes_restores_every_acknowledged_change() {
     let jurors = [
@@ -81,13 +91,7 @@ fn a_backup_taken_during_pushes_restores_every_acknowledged_change() {
     );
     let conn =
         rusqlite::Connection::open(restored_dir.path().join("tinjau-server.sqlite3")).unwrap();
-    let logged: std::collections::HashSet<String> = conn
-        .prepare("SELECT change_id FROM change_log")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let logged = logged_changes(&conn);
     let mut checked = 0;
     let mut after = 0;
     let mut laptops = Vec::new();
@@ -136,13 +140,7 @@ fn a_backup_taken_during_pushes_restores_every_acknowledged_change() {
             every_change.insert(entry.change_id.to_string());
         }
     }
-    let logged: std::collections::HashSet<String> = conn
-        .prepare("SELECT change_id FROM change_log")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let logged = logged_changes(&conn);
     let missing: Vec<_> = every_change.difference(&logged).collect();
     assert!(missing.is_empty(), "lost after the restore: {missing:?}");
     // And, once each has synced after the others, every laptop holds the team's notes.

@@ -2,44 +2,13 @@
 //! certificate: a slip per juror without a token, the certificate's fingerprint printed, a
 //! lost slip revoked and re-issued alone; the console's cookie marked Secure under TLS.
 
-use std::process::Command;
-
-use sha2::{Digest, Sha256};
-use tinjau_tests::{Db, Server};
-
-fn pdf_text(path: &std::path::Path) -> Vec<String> {
-    let output = Command::new("pdftotext")
-        .arg("-layout")
-        .arg(path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils) is needed");
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .split('\u{c}')
-        .filter(|p| !p.trim().is_empty())
-        .map(str::to_string)
-        .collect()
-}
+use tinjau_tests::{Db, SelfSigned, Server, pdf_pages as pdf_text};
 
 #[test]
 fn slips_for_every_juror_without_a_token_under_tls_and_a_lost_one_reissued() {
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let tls = SelfSigned::new();
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-    let pin: String = Sha256::digest(certified.cert.der())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let extra = vec![
-        "--tls-cert".to_string(),
-        cert.display().to_string(),
-        "--tls-key".to_string(),
-        key.display().to_string(),
-    ];
+    let (cert, pin, extra) = (tls.cert.clone(), tls.pin.clone(), tls.serve_args());
     let (server, tokens) = Server::start_with(Db::Sqlite, &[("akademisi", "juror")], extra);
 
     let slips = dir.path().join("slip.pdf");
@@ -107,14 +76,7 @@ fn slips_for_every_juror_without_a_token_under_tls_and_a_lost_one_reissued() {
         .danger_accept_invalid_certs(true)
         .build()
         .unwrap();
-    let organiser = {
-        let output = server
-            .admin_command()
-            .args(["token", "--organiser", "Biro Pemerintahan"])
-            .output()
-            .unwrap();
-        String::from_utf8(output.stdout).unwrap().trim().to_string()
-    };
+    let organiser = server.organiser_token("Biro Pemerintahan");
     let response = http
         .post(format!("{}/console/api/sign-in", server.url))
         .json(&serde_json::json!({ "token": organiser }))

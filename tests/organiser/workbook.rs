@@ -117,20 +117,23 @@ pub fn spoiled(edits: &[(&str, u32, u16, &str)]) -> Vec<u8> {
     out.save_to_buffer().unwrap()
 }
 
+/// Ten mistakes across the sheets: (sheet, row, column, value) in Excel terms.
+pub const TEN_MISTAKES: [(&str, u32, u16, &str); 10] = [
+    ("Inovasi", 14, 2, "I9"),
+    ("Inovasi", 3, 5, "mungkin"),
+    ("Inovasi", 4, 0, "tidakada"),
+    ("Indikator", 3, 2, "dua"),
+    ("Indikator", 4, 1, " "),
+    ("Rubrik", 2, 0, "I99"),
+    ("Juri", 2, 3, "ketua umum"),
+    ("Kunjungan", 2, 3, "ketua, siapa"),
+    ("Kunjungan", 2, 1, "entah"),
+    ("Klaim", 2, 2, "tiga"),
+];
+
 #[test]
 fn ten_mistakes_are_all_named_by_sheet_row_and_column_in_indonesian() {
-    let bytes = spoiled(&[
-        ("Inovasi", 14, 2, "I9"),
-        ("Inovasi", 3, 5, "mungkin"),
-        ("Inovasi", 4, 0, "tidakada"),
-        ("Indikator", 3, 2, "dua"),
-        ("Indikator", 4, 1, " "),
-        ("Rubrik", 2, 0, "I99"),
-        ("Juri", 2, 3, "ketua umum"),
-        ("Kunjungan", 2, 3, "ketua, siapa"),
-        ("Kunjungan", 2, 1, "entah"),
-        ("Klaim", 2, 2, "tiga"),
-    ]);
+    let bytes = spoiled(&TEN_MISTAKES);
     let errors = from_xlsx(&bytes).unwrap_err();
     let text: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
     for expected in [

@@ -2,28 +2,12 @@
 //! loopback unless asked for.
 
 use chrono::Duration;
-use sha2::{Digest, Sha256};
-use tinjau_tests::{Db, Laptop, Server, VISIT, bin};
+use tinjau_tests::{Db, Laptop, SelfSigned, Server, VISIT, bin};
 
 #[test]
 fn a_pinned_self_signed_certificate_is_trusted_and_another_is_not() {
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-    let pin: String = Sha256::digest(certified.cert.der())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-
-    let extra = vec![
-        "--tls-cert".into(),
-        cert.display().to_string(),
-        "--tls-key".into(),
-        key.display().to_string(),
-    ];
+    let tls = SelfSigned::new();
+    let (pin, extra) = (tls.pin.clone(), tls.serve_args());
     let (server, tokens) = Server::start_with(Db::Sqlite, &[("akademisi", "juror")], extra);
     assert!(server.url.starts_with("https://"), "{}", server.url);
 

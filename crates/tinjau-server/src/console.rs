@@ -1192,36 +1192,35 @@ fn all_locked(store: &Store, signed: &Signed) -> ApiResult<()> {
     Ok(())
 }
 
+/// A document of the whole competition (organiser only), once every visit is locked.
+async fn final_document(
+    state: &AppState,
+    signed: &Signed,
+    which: tinjau_app::documents::Document,
+    mime: &'static str,
+) -> ApiResult<Response> {
+    organiser_only(signed)?;
+    let guard = mirror(state, &signed.auth.competition).await?;
+    let store = &guard.as_ref().expect("mirror() leaves a mirror").store;
+    all_locked(store, signed)?;
+    document(state, store, &which, mime)
+}
+
 async fn ranking_pdf(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> ApiResult<Response> {
-    organiser_only(&signed)?;
-    let guard = mirror(&state, &signed.auth.competition).await?;
-    let store = &guard.as_ref().expect("mirror() leaves a mirror").store;
-    all_locked(store, &signed)?;
-    document(
-        &state,
-        store,
-        &tinjau_app::documents::Document::Ranking,
-        "application/pdf",
-    )
+    let which = tinjau_app::documents::Document::Ranking;
+    final_document(&state, &signed, which, "application/pdf").await
 }
 
 async fn rekap_xlsx(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> ApiResult<Response> {
-    organiser_only(&signed)?;
-    let guard = mirror(&state, &signed.auth.competition).await?;
-    let store = &guard.as_ref().expect("mirror() leaves a mirror").store;
-    all_locked(store, &signed)?;
-    document(
-        &state,
-        store,
-        &tinjau_app::documents::Document::Rekap,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    let which = tinjau_app::documents::Document::Rekap;
+    let mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    final_document(&state, &signed, which, mime).await
 }
 
 #[cfg(test)]
