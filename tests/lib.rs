@@ -406,6 +406,19 @@ impl Server {
         String::from_utf8(output.stdout).unwrap().trim().to_string()
     }
 
+    /// The HTTP status `GET /v1/whoami` answers `token` (200: it works; 401: unknown or
+    /// revoked).
+    pub fn whoami_status(&self, token: &str) -> u16 {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::blocking::Client::new()
+            .get(format!("{}/v1/whoami", self.url))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// A token for the organiser's console, issued as the organiser does.
     pub fn organiser_token(&self, name: &str) -> String {
         let args = ["token", "--organiser", name];

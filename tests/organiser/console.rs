@@ -78,17 +78,6 @@ async fn upload(client: &Client, path: &Path) {
         .expect("choosing the file");
 }
 
-fn whoami_status(server: &Server, token: &str) -> u16 {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::blocking::Client::new()
-        .get(format!("{}/v1/whoami", server.url))
-        .bearer_auth(token)
-        .send()
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_organiser_runs_a_visit_week_from_the_console() {
     if !require_or_skip() {
@@ -248,8 +237,8 @@ async fn the_organiser_runs_a_visit_week_from_the_console() {
     assert_ne!(new_token, old_token);
     let (old_status, new_status) = tokio::task::block_in_place(|| {
         (
-            whoami_status(&server, &old_token),
-            whoami_status(&server, &new_token),
+            server.whoami_status(&old_token),
+            server.whoami_status(&new_token),
         )
     });
     assert_eq!(old_status, 401, "the lost slip's token no longer works");

@@ -110,15 +110,7 @@ fn sessions_are_http_only_csrf_checked_shared_by_instances_and_end_when_asked(db
         (403, "csrf".into())
     );
     let juror_token = &tokens["akademisi"];
-    let whoami = |token: &str| {
-        client()
-            .get(format!("{}/v1/whoami", server.url))
-            .bearer_auth(token)
-            .send()
-            .unwrap()
-            .status()
-            .as_u16()
-    };
+    let whoami = |token: &str| server.whoami_status(token);
     assert_eq!(
         whoami(juror_token),
         200,
