@@ -47,7 +47,12 @@ fn main() {
     for juror in JURORS {
         let mut laptop = Laptop::joined(&server.url, &tokens[juror], chrono::Duration::zero());
         for visit in VISITS {
-            let participant = &package.visits.iter().find(|v| v.id == visit).unwrap().participant;
+            let participant = &package
+                .visits
+                .iter()
+                .find(|v| v.id == visit)
+                .unwrap()
+                .participant;
             let innovations = &package.participant(participant).unwrap().innovations;
             for innovation in innovations {
                 laptop
@@ -134,7 +139,10 @@ fn main() {
     let (catch_up, body) = progress();
     let sheet = &body["visits"][1]["jurors"][2];
     assert_eq!(sheet["juror_id"], "dindik");
-    assert_eq!(sheet["sheet"], "submitted", "the new changes are in the picture");
+    assert_eq!(
+        sheet["sheet"], "submitted",
+        "the new changes are in the picture"
+    );
 
     let mut out = std::io::stdout().lock();
     writeln!(
