@@ -1,6 +1,7 @@
 //! A real browser for what the server serves to one: Debian's `chromium`, headless, driven by
 //! its `chromedriver` over WebDriver (the same fantoccini client as the webview harness, whose
 //! helpers — axe-core, screenshots, waiting — work on it unchanged).
+#![cfg(target_os = "linux")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

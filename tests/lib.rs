@@ -14,7 +14,10 @@ use std::time::Duration;
 use tinjau_core::chain::ChangeEntry;
 use tinjau_store::{OffsetClock, OsRandom, Store, StoreOptions};
 
+// The end-to-end harnesses drive X11/WebKitGTK and Debian's chromium: Linux only.
+#[cfg(target_os = "linux")]
 pub mod browser;
+#[cfg(target_os = "linux")]
 pub mod webview;
 
 pub const DEMO: &str = include_str!("../assets/skk-jatim-2023.json");

@@ -1,6 +1,7 @@
 //! The webview harness: the real `tinjau-desktop` binary in WebKitGTK, driven through
 //! tauri-driver and WebKitWebDriver on a private Xvfb display (used by `tests/desktop/` and
 //! `tests/benches/desktop.rs`).
+#![cfg(target_os = "linux")]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

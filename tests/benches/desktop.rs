@@ -5,14 +5,19 @@
 //! cold start to the first screen with data, resident memory after loading the demo visit,
 //! and the time to verify 33 innovations through the UI.
 
+#[cfg(target_os = "linux")]
 use std::io::Write;
+#[cfg(target_os = "linux")]
 use std::time::{Duration, Instant};
 
+#[cfg(target_os = "linux")]
 use fantoccini::Locator;
+#[cfg(target_os = "linux")]
 use tinjau_tests::webview::{Display, Driver, click, eventually, unavailable, wait_for};
 
 /// Proportional and anonymous memory (KiB) of a process, from smaps_rollup: RSS counts shared
 /// library pages in full, PSS shares them out among the processes that map them.
+#[cfg(target_os = "linux")]
 fn pss_and_anonymous_kib(pid: &str) -> (u64, u64) {
     let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
     let field = |name: &str| {
@@ -26,6 +31,7 @@ fn pss_and_anonymous_kib(pid: &str) -> (u64, u64) {
 }
 
 /// The pid of the app process.
+#[cfg(target_os = "linux")]
 fn app_pid() -> Option<String> {
     std::fs::read_dir("/proc")
         .ok()?
@@ -43,6 +49,7 @@ fn app_pid() -> Option<String> {
 }
 
 /// Resident memory in KiB of every process whose command line mentions `needle`.
+#[cfg(target_os = "linux")]
 fn rss_kib(needle: &str) -> Vec<(String, u64)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -72,6 +79,7 @@ fn rss_kib(needle: &str) -> Vec<(String, u64)> {
 }
 
 /// The demo package with Junrejo's 33 claimed innovations all listed.
+#[cfg(target_os = "linux")]
 fn thirty_three() -> Vec<u8> {
     let mut package: serde_json::Value = serde_json::from_str(tinjau_tests::DEMO).unwrap();
     let claims = [
@@ -97,6 +105,7 @@ fn thirty_three() -> Vec<u8> {
     serde_json::to_vec(&package).unwrap()
 }
 
+#[cfg(target_os = "linux")]
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let smoke = !std::env::args().any(|a| a == "--bench");
@@ -198,4 +207,14 @@ async fn main() {
         elapsed.as_secs_f64() * 1000.0 / count as f64
     );
     client.close().await.unwrap();
+}
+
+/// The desktop app is measured in WebKitGTK under Xvfb: on Linux only.
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stdout(),
+        "the desktop benchmark runs on Linux only"
+    );
 }

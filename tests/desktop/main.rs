@@ -1,6 +1,7 @@
 //! The desktop app end to end, in the real webview (WebKitGTK via tauri-driver and
 //! WebKitWebDriver, on a private Xvfb display). Screenshots of the main screens are saved under
 //! `target/e2e-screenshots/`.
+#![cfg(target_os = "linux")]
 
 use std::io::Write;
 use std::time::Duration;

@@ -450,14 +450,20 @@ fn b12_the_http_edge_speaks_json_and_reads_nothing_before_the_token(db: Db) {
     assert_eq!((status, code.as_str()), (413, "too_large"), "{db:?}");
 }
 
-/// The server process's resident memory, in KiB.
-fn rss_kib(pid: u32) -> u64 {
+/// The server process's resident memory, in KiB (read from /proc: Linux only; elsewhere the
+/// memory bound is not measured, and the test says so).
+#[cfg(target_os = "linux")]
+fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn rss_kib(_pid: u32) -> Option<u64> {
+    None
 }
 
 fn b7_a_hundred_hostile_connections_leave_memory_bounded_and_honest_sync_working(db: Db) {
@@ -513,15 +519,25 @@ fn b7_a_hundred_hostile_connections_leave_memory_bounded_and_honest_sync_working
         }
     }
     assert_eq!(answered, 100, "{db:?}");
-    let growth_mib = during.saturating_sub(before) / 1024;
-    // Reported by the closing note: rerun with --nocapture to see it.
-    let _ = writeln!(
-        std::io::stderr(),
-        "{db:?}: server RSS {} MiB before, {} MiB with 120 hostile connections (+{growth_mib} MiB)",
-        before / 1024,
-        during / 1024
-    );
-    assert!(growth_mib < 64, "{db:?}: memory grew by {growth_mib} MiB");
+    match before.zip(during) {
+        Some((before, during)) => {
+            let growth_mib = during.saturating_sub(before) / 1024;
+            // Reported by the closing note: rerun with --nocapture to see it.
+            let _ = writeln!(
+                std::io::stderr(),
+                "{db:?}: server RSS {} MiB before, {} MiB with 120 hostile connections (+{growth_mib} MiB)",
+                before / 1024,
+                during / 1024
+            );
+            assert!(growth_mib < 64, "{db:?}: memory grew by {growth_mib} MiB");
+        }
+        None => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "*** {db:?}: the server's memory is measured on Linux only (/proc); not here ***"
+            );
+        }
+    }
     // Half-sent headers are cut after the header timeout.
     for socket in &mut half {
         socket

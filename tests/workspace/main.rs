@@ -4,6 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
 
 mod commands;
+mod portable;
 mod tidy;
 
 /// Crates that do IO (databases, network, async runtimes, UI shells, files).

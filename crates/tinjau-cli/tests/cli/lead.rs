@@ -260,7 +260,8 @@ fn jurors_cannot_do_the_leads_work_and_the_lead_stays_blind_until_submitting() {
     let (code, message) = lead.fails(&["ranking"]);
     assert_eq!(code, "blind_until_submitted");
     assert!(message.contains(VISIT), "{message}");
-    let (code, _) = lead.fails(&["sheet", "export", VISIT, "--out", "/tmp/never.json"]);
+    let never = lead.dir.path().join("never.json");
+    let (code, _) = lead.fails(&["sheet", "export", VISIT, "--out", never.to_str().unwrap()]);
     assert_eq!(code, "sheet_not_submitted");
 }
 
