@@ -1199,10 +1199,19 @@ async fn a_juror_joins_from_the_first_screen_with_the_organisers_file() {
         "{error}"
     );
     assert_accessible(&client, "first run: a refused join file", None).await;
-    // The organiser's file: joined, the juror chosen by the token, the visits shown.
-    wait_for(&client, "join-file")
-        .await
-        .send_keys(slip.to_str().unwrap())
+    // The organiser's file dropped on the join form: joined, the juror chosen by the token, the
+    // visits shown. (WebDriver cannot drag from the file manager; the page receives the same
+    // drop event with the file's bytes.)
+    let text = std::fs::read_to_string(&slip).unwrap();
+    client
+        .execute(
+            "const [text, selector] = arguments;
+             const transfer = new DataTransfer();
+             transfer.items.add(new File([text], 'akademisi.tinjau', { type: 'application/json' }));
+             document.querySelector(selector)
+               .dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));",
+            vec![serde_json::json!(text), serde_json::json!(id("join-form"))],
+        )
         .await
         .unwrap();
     wait_for(&client, "open-visit-junrejo").await;
