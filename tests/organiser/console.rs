@@ -254,6 +254,17 @@ async fn the_organiser_runs_a_visit_week_from_the_console() {
     let url = server.url.clone();
     let juror = tokio::task::spawn_blocking(move || {
         let mut laptop = Laptop::joined(&url, &new_token, chrono::Duration::zero());
+        let photo = laptop.dir.path().join("posyandu lansia.jpg");
+        std::fs::write(&photo, tinjau_tests::photo("2023:11:28 10:15:00")).unwrap();
+        laptop
+            .store
+            .observe(
+                VISIT,
+                "Posyandu lansia berjalan tiap Kamis; kader menunjukkan buku catatan.",
+                None,
+                &[photo],
+            )
+            .unwrap();
         laptop.score_and_submit(VISIT, 70.0);
         laptop.sync(&url).expect("the juror syncs");
         laptop
@@ -271,6 +282,30 @@ async fn the_organiser_runs_a_visit_week_from_the_console() {
     })
     .await;
     screenshot(&client, "console-progress").await;
+
+    // The visit's shared notes and photos: the thumbnail is the photo, served by the console.
+    click(&client, &format!("gallery-{VISIT}")).await;
+    eventually("the juror's note is in the gallery", || async {
+        text(&client, &format!("article[data-visit={VISIT}]"))
+            .await
+            .contains("Posyandu lansia berjalan tiap Kamis")
+    })
+    .await;
+    eventually("the photo's thumbnail has loaded", || async {
+        let loaded = client
+            .execute(
+                "const img = document.querySelector('.gallery img');
+                 return !!img && img.complete && img.naturalWidth > 0;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        loaded == serde_json::Value::Bool(true)
+    })
+    .await;
+    assert_accessible(&client, "console gallery", None).await;
+    show(&client, "gallery").await;
+    screenshot(&client, "console-gallery").await;
 
     // The lead merges and locks on their laptop; the console offers the berita acara.
     let url = server.url.clone();
