@@ -3,8 +3,6 @@
 
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{COOKIE, SET_COOKIE};
-use tinjau_core::Verdict;
-use tinjau_store::VerifyRequest;
 use tinjau_tests::{DEMO, Db, Laptop, Server, VISIT, per_backend, photo};
 
 fn client() -> Client {
@@ -119,6 +117,46 @@ fn sessions_are_http_only_csrf_checked_shared_by_instances_and_end_when_asked(db
     assert_eq!(post(&server.url, &me, path, Some(&me.csrf)).status(), 200);
     assert_eq!(whoami(juror_token), 401, "revoked with the CSRF secret");
 
+    // Slips for a list with a juror who does not exist: refused whole, no token issued for
+    // the one who does; a juror named twice gets one token.
+    let active = |juror: &str| -> u64 {
+        let jurors: serde_json::Value = get(&server.url, &me, "jurors").json().unwrap();
+        jurors
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["juror_id"] == juror)
+            .unwrap()["active_tokens"]
+            .as_u64()
+            .unwrap()
+    };
+    let slips = |jurors: serde_json::Value| {
+        client()
+            .post(format!("{}/console/api/slips", server.url))
+            .header(COOKIE, &me.cookie)
+            .header("X-Tinjau-CSRF", &me.csrf)
+            .json(&serde_json::json!({ "jurors": jurors }))
+            .send()
+            .unwrap()
+    };
+    let refused = slips(serde_json::json!(["akademisi", "tidak-ada"]));
+    assert_eq!(code(refused), (404, "not_found".into()));
+    assert_eq!(active("akademisi"), 0, "nothing half-issued");
+    assert_eq!(slips(serde_json::json!(["dindik", "dindik"])).status(), 200);
+    assert_eq!(active("dindik"), 1, "one token for a juror named twice");
+
+    // A package larger than a sync body (5 MiB) is read and judged, not cut off.
+    let mut padded: serde_json::Value = serde_json::from_str(DEMO).unwrap();
+    padded["competition"]["name"] = "x".repeat(5 * 1024 * 1024).into();
+    let response = client()
+        .post(format!("{}/console/api/package/preview", server.url))
+        .header(COOKIE, &me.cookie)
+        .header("X-Tinjau-CSRF", &me.csrf)
+        .body(serde_json::to_vec(&padded).unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(code(response), (422, "invalid_package".into()));
+
     // Several instances on PostgreSQL: a session opened on one is known to the other.
     if let Db::Postgres(_) = db {
         let other = server.another_instance();
@@ -219,21 +257,14 @@ fn a_lead_follows_only_the_visits_they_lead_and_evidence_never_runs(db: Db) {
 
     // A juror attaches a photo and a hostile HTML file on Junrejo, and syncs.
     let mut laptop = Laptop::joined(&server.url, &juror, chrono::Duration::zero());
-    let dir = laptop.dir.path().to_path_buf();
-    let photo_path = dir.join("balai desa.jpg");
-    std::fs::write(&photo_path, photo("2023:11:28 10:15:00")).unwrap();
-    let html_path = dir.join("<img src=x onerror=alert(1)>.html");
-    std::fs::write(&html_path, b"<script>alert(document.cookie)</script>").unwrap();
-    let views = laptop
-        .store
-        .verify(&VerifyRequest {
-            visit: VISIT.into(),
-            innovation: "lansia-smart".into(),
-            verdict: Verdict::Found,
-            note: None,
-            evidence: vec![photo_path, html_path],
-        })
-        .unwrap();
+    let picture = photo("2023:11:28 10:15:00");
+    let hashes = laptop.attach(&[
+        ("balai desa.jpg", &picture),
+        (
+            "<img src=x onerror=alert(1)>.html",
+            b"<script>alert(document.cookie)</script>",
+        ),
+    ]);
     laptop.sync(&server.url).unwrap();
 
     let me = session(&server.url, &lead);
@@ -269,7 +300,7 @@ fn a_lead_follows_only_the_visits_they_lead_and_evidence_never_runs(db: Db) {
     let photo_file = get(
         &server.url,
         &me,
-        &format!("visits/{VISIT}/evidence/{}", views[0].hash),
+        &format!("visits/{VISIT}/evidence/{}", hashes[0]),
     );
     assert_eq!(photo_file.status(), 200);
     assert_eq!(photo_file.headers()["content-type"], "image/jpeg");
@@ -282,7 +313,7 @@ fn a_lead_follows_only_the_visits_they_lead_and_evidence_never_runs(db: Db) {
     let html = get(
         &server.url,
         &me,
-        &format!("visits/{VISIT}/evidence/{}", views[1].hash),
+        &format!("visits/{VISIT}/evidence/{}", hashes[1]),
     );
     assert_eq!(html.status(), 200);
     assert_eq!(
@@ -301,7 +332,7 @@ fn a_lead_follows_only_the_visits_they_lead_and_evidence_never_runs(db: Db) {
         get(
             &server.url,
             &me,
-            &format!("visits/visit-contoh-a/evidence/{}", views[0].hash),
+            &format!("visits/visit-contoh-a/evidence/{}", hashes[0]),
         )
         .status(),
         404

@@ -245,6 +245,25 @@ impl Backend {
         Ok(competition)
     }
 
+    /// Stores the hashes of several new tokens of `competition` in one transaction: all of
+    /// them or none. Each (juror, role, hash) is checked against the package first.
+    pub async fn issue_tokens(
+        &self,
+        competition: &str,
+        tokens: &[(String, AccessRole, String)],
+        now: DateTime<Utc>,
+    ) -> BackendResult<()> {
+        let package = self.package(competition).await?;
+        for (juror, role, _) in tokens {
+            tinjau_core::sync::role_allowed(&package, juror, *role)
+                .map_err(BackendError::Invalid)?;
+        }
+        let (space, tokens, at) = (competition.to_string(), tokens.to_vec(), timestamp(now));
+        transact!(self, Write, |tx| store::insert_tokens(
+            tx, &space, &tokens, &at
+        ))
+    }
+
     /// The competition named, or the only one published.
     pub async fn competition(&self, competition: Option<&str>) -> BackendResult<String> {
         Ok(match competition {
@@ -335,6 +354,12 @@ impl Backend {
     pub async fn blob_status(&self, hash: &str) -> BackendResult<Option<BlobStatus>> {
         let hash = hash.to_string();
         transact!(self, Read, |tx| store::blob_status(tx, &hash))
+    }
+
+    /// Which of `hashes` are completely uploaded, read in one transaction.
+    pub async fn complete_blobs(&self, hashes: &[String]) -> BackendResult<HashSet<String>> {
+        let hashes = hashes.to_vec();
+        transact!(self, Read, |tx| store::complete_blobs(tx, &hashes))
     }
 
     /// The records of `competition` that reference the file: (owner, visit, size).

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -148,8 +148,15 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/api/competition", get(competition))
         .route("/console/api/package.json", get(package_json))
         .route("/console/api/package.xlsx", get(package_xlsx))
-        .route("/console/api/package/preview", post(package_preview))
-        .route("/console/api/package/publish", post(package_publish))
+        // A package may be larger than the sync API's bodies (16 MiB, as `publish` takes).
+        .route(
+            "/console/api/package/preview",
+            post(package_preview).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES + 1)),
+        )
+        .route(
+            "/console/api/package/publish",
+            post(package_publish).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES + 1)),
+        )
         .route("/console/api/jurors", get(jurors))
         .route("/console/api/jurors/{juror}/revoke", post(revoke))
         .route("/console/api/slips", post(slips))
@@ -239,6 +246,7 @@ async fn page(path: impl AsRef<str>) -> Response {
 struct Signed {
     auth: TokenRecord,
     session_hash: String,
+    csrf: String,
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {
@@ -302,6 +310,7 @@ async fn check_session(
     Ok(Signed {
         auth: record.auth,
         session_hash: hash,
+        csrf: record.csrf,
     })
 }
 
@@ -442,12 +451,7 @@ async fn session_get(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
 ) -> ApiResult<Json<ConsoleSession>> {
-    let record = state
-        .backend
-        .session(&signed.session_hash)
-        .await?
-        .ok_or_else(|| unauthorized("the session has ended: sign in again"))?;
-    Ok(Json(session_view(&state, &signed.auth, record.csrf).await?))
+    Ok(Json(session_view(&state, &signed.auth, signed.csrf).await?))
 }
 
 async fn sign_out(
@@ -771,16 +775,8 @@ fn read_upload(body: Result<Bytes, BytesRejection>) -> ApiResult<Package> {
         tinjau_report::workbook::from_xlsx(&body)
             .map_err(|errors| invalid_upload(errors.0.iter().map(ToString::to_string).collect()))
     } else {
-        Package::parse(&body).map_err(|errors| {
-            invalid_upload(
-                errors
-                    .to_string()
-                    .lines()
-                    .map(|l| l.trim_start_matches("  - ").to_string())
-                    .filter(|l| !l.is_empty())
-                    .collect(),
-            )
-        })
+        Package::parse(&body)
+            .map_err(|errors| invalid_upload(errors.0.iter().map(ToString::to_string).collect()))
     }
 }
 
@@ -924,8 +920,10 @@ struct SlipRequest {
     jurors: Option<Vec<String>>,
 }
 
-/// Issues a token for every juror in `jurors` and returns their slips (the organiser's
-/// `token --all --slips` and the console's "Cetak slip").
+/// The slips of `jurors`, each with a new token, as one PDF (one A4 page each); the tokens are
+/// stored only once every slip is made and the PDF is typeset, all in one transaction, so a
+/// refused juror, a join file a laptop would not accept or a failed PDF issues nothing. A juror
+/// named twice gets one slip. Used by the console's "Cetak slip" and `token --all --slips`.
 pub async fn issue_slips(
     backend: &crate::Backend,
     random: &Random,
@@ -934,10 +932,14 @@ pub async fn issue_slips(
     jurors: &[String],
     server_url: &str,
     pin: Option<&str>,
-) -> ApiResult<Vec<tinjau_report::SlipPage>> {
+) -> ApiResult<(Vec<tinjau_report::SlipPage>, Vec<u8>)> {
     let package = backend.package(competition).await?;
     let mut pages = Vec::new();
+    let mut tokens = Vec::new();
     for juror_id in jurors {
+        if tokens.iter().any(|(j, _, _)| j == juror_id) {
+            continue;
+        }
         let juror = package.juror(juror_id).ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -950,9 +952,6 @@ pub async fn issue_slips(
             Role::Juror => AccessRole::Juror,
         };
         let token = new_token(&random());
-        backend
-            .issue_token(Some(competition), juror_id, role, &token_hash(&token), now)
-            .await?;
         let join = tinjau_core::join::JoinSlip::new(server_url, &token, pin, competition, juror_id);
         tinjau_core::join::JoinSlip::parse(join.encode().as_bytes()).map_err(|e| {
             ApiError::new(
@@ -961,6 +960,7 @@ pub async fn issue_slips(
                 format!("the join file would not be accepted: {e}"),
             )
         })?;
+        tokens.push((juror_id.clone(), role, token_hash(&token)));
         pages.push(tinjau_report::SlipPage {
             name: juror.name.clone(),
             institution: juror.institution.clone(),
@@ -975,7 +975,15 @@ pub async fn issue_slips(
             file_name: format!("{}.tinjau", safe_file_name(juror_id)),
         });
     }
-    Ok(pages)
+    let pdf = tinjau_report::join_slips_pdf(
+        &package.competition.name,
+        package.competition.stage.as_deref(),
+        &pages,
+        now.date_naive(),
+    )
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    backend.issue_tokens(competition, &tokens, now).await?;
+    Ok((pages, pdf))
 }
 
 /// The jurors of `competition` who hold no live token.
@@ -1026,7 +1034,7 @@ async fn slips(
             "at most 1000 slips at once",
         ));
     }
-    let pages = issue_slips(
+    let (pages, pdf) = issue_slips(
         &state.backend,
         &state.console.random,
         (state.clock)(),
@@ -1036,14 +1044,6 @@ async fn slips(
         state.console.options.pin.as_deref(),
     )
     .await?;
-    let package = state.backend.package(&competition).await?;
-    let pdf = tinjau_report::join_slips_pdf(
-        &package.competition.name,
-        package.competition.stage.as_deref(),
-        &pages,
-        (state.clock)().date_naive(),
-    )
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     tracing::info!(slips = pages.len(), "issued slips from the console");
     Ok(download(
         pdf,
@@ -1063,18 +1063,14 @@ async fn gallery(
     let visit = followed_visit(package, &signed, &visit)?.clone();
     let checklist = store.checklist(&visit.id).map_err(store_error)?;
     let mut evidence = store.visit_evidence(&visit.id).map_err(store_error)?;
-    for file in &mut evidence {
-        file.available = state
-            .backend
-            .blob_status(&file.hash)
-            .await?
-            .is_some_and(|s| s.complete);
-    }
+    let hashes: Vec<String> = evidence.iter().map(|e| e.hash.clone()).collect();
+    let complete = state.backend.complete_blobs(&hashes).await?;
     let mut observations = checklist.observations;
-    for observation in &mut observations {
-        for file in &mut observation.evidence {
-            file.available = evidence.iter().any(|e| e.hash == file.hash && e.available);
-        }
+    let files = evidence
+        .iter_mut()
+        .chain(observations.iter_mut().flat_map(|o| o.evidence.iter_mut()));
+    for file in files {
+        file.available = complete.contains(&file.hash);
     }
     Ok(Json(VisitGallery {
         visit_id: visit.id.clone(),
@@ -1096,34 +1092,31 @@ async fn evidence(
             "no such file on this visit",
         )
     };
-    let mime = {
-        let guard = mirror(&state, &signed.auth.competition).await?;
-        let store = &guard.as_ref().expect("mirror() leaves a mirror").store;
-        let package = store.package().map_err(store_error)?;
-        let visit = followed_visit(package, &signed, &visit)?;
-        store
-            .visit_evidence(&visit.id)
-            .map_err(store_error)?
-            .into_iter()
-            .find(|e| e.hash == hash)
-            .ok_or_else(not_found)?
-            .mime
-    };
+    // The file must be recorded on this visit, a visit the caller follows (the server's own
+    // evidence references; no need to catch the mirror up for every thumbnail).
+    let package = state.backend.package(&signed.auth.competition).await?;
+    let visit = followed_visit(&package, &signed, &visit)?;
+    let refs = state
+        .backend
+        .evidence_refs(&signed.auth.competition, &hash)
+        .await?;
+    if !refs.iter().any(|(_, on, _)| *on == visit.id) {
+        return Err(not_found());
+    }
     let bytes = state
         .backend
         .blob_read(&hash)
         .await?
         .ok_or_else(not_found)?;
-    // Pictures are shown; anything else is a download. Neither may run script (a crafted SVG or
-    // HTML file attached as evidence).
-    let (mime, disposition) = match mime.as_str() {
-        "image/jpeg" | "image/png" | "image/webp" | "image/gif" => (mime, "inline"),
-        "application/pdf" => (mime, "attachment"),
-        _ => ("application/octet-stream".to_string(), "attachment"),
+    // Pictures are shown, by what the bytes are (not what a record claims); anything else is a
+    // download. Neither may run script (a crafted SVG or HTML file attached as evidence).
+    let (mime, disposition) = match picture_type(&bytes) {
+        Some(picture) => (picture, "inline"),
+        None => ("application/octet-stream", "attachment"),
     };
     Ok((
         [
-            (header::CONTENT_TYPE, mime),
+            (header::CONTENT_TYPE, mime.to_string()),
             (header::CONTENT_DISPOSITION, disposition.to_string()),
             (
                 header::CONTENT_SECURITY_POLICY,
@@ -1134,6 +1127,21 @@ async fn evidence(
         bytes,
     )
         .into_response())
+}
+
+/// The picture format of `bytes` by their signature: JPEG, PNG, GIF or WebP.
+fn picture_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
 }
 
 fn not_locked(message: &str) -> ApiError {
@@ -1250,6 +1258,17 @@ mod tests {
         }
         assert_eq!(limiter.failures.len(), LIMITER_ADDRESSES);
         assert_eq!(limiter.recent(IpAddr::from(0u32.to_be_bytes()), now), 0);
+    }
+
+    #[test]
+    fn pictures_are_known_by_their_bytes_not_their_names() {
+        assert_eq!(picture_type(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(picture_type(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(picture_type(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(picture_type(b"<svg onload=alert(1)>"), None);
+        assert_eq!(picture_type(b"<script>alert(1)</script>"), None);
+        assert_eq!(picture_type(b"RIFF"), None);
+        assert_eq!(picture_type(b""), None);
     }
 
     #[test]

@@ -456,6 +456,15 @@ async fn issue_all(
     server: &str,
     pin: Option<&str>,
 ) -> Result<()> {
+    // Checked before any token is issued: a slip nobody can save is a token nobody knows.
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !folder.is_dir()
+    {
+        bail!(
+            "{} is not a folder: the slips cannot be written there",
+            folder.display()
+        );
+    }
     let competition = backend.competition(competition).await?;
     let jurors = jurors_without_token(backend, &competition)
         .await
@@ -464,7 +473,7 @@ async fn issue_all(
         bail!("every juror of {competition} already holds a token: revoke one to issue a new slip");
     }
     let random = os_random();
-    let pages = issue_slips(
+    let (pages, pdf) = issue_slips(
         backend,
         &random,
         chrono::Utc::now(),
@@ -475,13 +484,6 @@ async fn issue_all(
     )
     .await
     .map_err(|e| anyhow::anyhow!(e.message))?;
-    let package = backend.package(&competition).await?;
-    let pdf = tinjau_report::join_slips_pdf(
-        &package.competition.name,
-        package.competition.stage.as_deref(),
-        &pages,
-        chrono::Utc::now().date_naive(),
-    )?;
     write_file(path, &pdf)?;
     for page in &pages {
         say(&format!("{}\t{}", page.join.juror, page.join.token))?;

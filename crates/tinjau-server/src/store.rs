@@ -418,6 +418,19 @@ pub(crate) async fn insert_token(
     Ok(())
 }
 
+/// Stores several tokens (juror, role, hash) of `competition` at once.
+pub(crate) async fn insert_tokens(
+    tx: &mut impl Tx,
+    competition: &str,
+    tokens: &[(String, AccessRole, String)],
+    now: &str,
+) -> BackendResult<()> {
+    for (juror, role, hash) in tokens {
+        insert_token(tx, competition, juror, *role, hash, now).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn revoke_token(tx: &mut impl Tx, hash: &str, now: &str) -> BackendResult<bool> {
     let exists = match tx.query_opt(sql::TOKEN_EXISTS, params![hash]).await? {
         Some(row) => row.int(0)? > 0,
@@ -804,6 +817,22 @@ pub(crate) async fn evidence_refs(
         .iter()
         .map(|r| Ok((r.text(0)?, r.text(1)?, r.int(2)?)))
         .collect()
+}
+
+pub(crate) async fn complete_blobs(
+    tx: &mut impl Tx,
+    hashes: &[String],
+) -> BackendResult<std::collections::HashSet<String>> {
+    let mut complete = std::collections::HashSet::new();
+    for hash in hashes {
+        if read_blob_status(tx, hash, "")
+            .await?
+            .is_some_and(|s| s.complete)
+        {
+            complete.insert(hash.clone());
+        }
+    }
+    Ok(complete)
 }
 
 pub(crate) async fn blob_status(tx: &mut impl Tx, hash: &str) -> BackendResult<Option<BlobStatus>> {
