@@ -518,6 +518,31 @@ impl Laptop {
         tinjau_sync::sync_once(&mut self.store, &client, &mut tinjau_sync::NoProgress)
     }
 
+    /// Attaches files (name, bytes) as evidence of one innovation of the demo visit, found as
+    /// presented; returns their hashes in order.
+    pub fn attach(&mut self, files: &[(&str, &[u8])]) -> Vec<String> {
+        let paths: Vec<PathBuf> = files
+            .iter()
+            .map(|(name, bytes)| {
+                let path = self.dir.path().join(name);
+                std::fs::write(&path, bytes).unwrap();
+                path
+            })
+            .collect();
+        self.store
+            .verify(&tinjau_store::VerifyRequest {
+                visit: VISIT.into(),
+                innovation: "lansia-smart".into(),
+                verdict: tinjau_core::Verdict::Found,
+                note: None,
+                evidence: paths,
+            })
+            .unwrap()
+            .into_iter()
+            .map(|view| view.hash)
+            .collect()
+    }
+
     /// Scores every indicator of the visit (`base` + index) and submits.
     pub fn score_and_submit(&mut self, visit: &str, base: f64) {
         for (i, indicator) in INDICATORS.iter().enumerate() {

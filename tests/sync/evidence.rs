@@ -1,25 +1,11 @@
 //! Evidence uploads resume from the server's offset and are verified by hash.
 
 use chrono::Duration;
-use tinjau_core::Verdict;
 use tinjau_core::sync::CHUNK_BYTES;
-use tinjau_store::VerifyRequest;
 use tinjau_tests::{Db, Fault, Laptop, Proxy, Server, VISIT};
 
 fn attach(laptop: &mut Laptop, name: &str, bytes: &[u8]) -> String {
-    let path = laptop.dir.path().join(name);
-    std::fs::write(&path, bytes).unwrap();
-    let views = laptop
-        .store
-        .verify(&VerifyRequest {
-            visit: VISIT.into(),
-            innovation: "lansia-smart".into(),
-            verdict: Verdict::Found,
-            note: None,
-            evidence: vec![path],
-        })
-        .unwrap();
-    views[0].hash.clone()
+    laptop.attach(&[(name, bytes)]).remove(0)
 }
 
 /// Bytes that do not compress, so the wire carries the whole file.
