@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tinjau_core::chain::ChangeEntry;
 use tinjau_store::{OffsetClock, OsRandom, Store, StoreOptions};
@@ -707,9 +707,34 @@ pub enum Fault {
     FlipByteAt(u64),
     /// Forward at most this many bytes per second, both ways.
     Throttle(u64),
+    /// A poor link for the connections opened while it is set (see [`Link`]).
+    Link(Link),
+}
+
+/// A field link: every connection through the proxy shares it, as a jury shares one phone's
+/// hotspot. Each direction carries `bytes_per_second` (a piece waits for the link to be free,
+/// then takes its size ÷ bandwidth on it), every piece arrives `one_way` after it left, and the
+/// link drops every connection crossing it each time another `cut_every` bytes (both ways)
+/// have gone over it. Bytes the proxy holds when the link drops are lost, as on a real link.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Link {
+    pub bytes_per_second: u64,
+    pub one_way: Duration,
+    pub cut_every: Option<u64>,
+}
+
+/// The link's shared clock: when each direction is next free, bytes since the last cut.
+#[derive(Default)]
+struct LinkClock {
+    up_free: Option<Instant>,
+    down_free: Option<Instant>,
+    since_cut: u64,
+    cuts: u64,
+    generation: u64,
 }
 
 struct ProxyState {
+    link: Mutex<LinkClock>,
     fault: Mutex<Fault>,
     upstream: Mutex<SocketAddr>,
     bytes_up: AtomicU64,
@@ -736,6 +761,7 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(ProxyState {
+            link: Mutex::new(LinkClock::default()),
             fault: Mutex::new(Fault::Pass),
             upstream: Mutex::new(address_of(server_url)),
             bytes_up: AtomicU64::new(0),
@@ -777,6 +803,11 @@ impl Proxy {
     pub fn bytes_down(&self) -> u64 {
         self.state.bytes_down.load(Ordering::SeqCst)
     }
+
+    /// How many times a [`Link`] dropped its connections.
+    pub fn cuts(&self) -> u64 {
+        self.state.link.lock().unwrap().cuts
+    }
 }
 
 impl Drop for Proxy {
@@ -792,6 +823,17 @@ fn connection(state: Arc<ProxyState>, client: TcpStream) {
         let _ = client.shutdown(Shutdown::Both);
         return;
     };
+    let fault = *state.fault.lock().unwrap();
+    if let Fault::Link(link) = fault {
+        let _ = client.set_nodelay(true);
+        let _ = server.set_nodelay(true);
+        let up = (client.try_clone().unwrap(), server.try_clone().unwrap());
+        let down = (server.try_clone().unwrap(), client.try_clone().unwrap());
+        let up_state = state.clone();
+        std::thread::spawn(move || link_pump(up_state, link, true, up.0, up.1));
+        link_pump(state, link, false, down.0, down.1);
+        return;
+    }
     let (client_read, server_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
     let up_state = state.clone();
     let (client_close, server_close) = (client.try_clone().unwrap(), server.try_clone().unwrap());
@@ -805,6 +847,78 @@ fn connection(state: Arc<ProxyState>, client: TcpStream) {
         )
     });
     pump_down(state, server, client);
+}
+
+/// One direction of a [`Link`]: pieces are read as they come, given their time on the shared
+/// link, and written by a second thread when they arrive; a cut closes both sockets.
+fn link_pump(state: Arc<ProxyState>, link: Link, up: bool, mut from: TcpStream, to: TcpStream) {
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<(Instant, Vec<u8>)>(64);
+    let mut writer = to.try_clone().unwrap();
+    let writer_state = state.clone();
+    let delivery = std::thread::spawn(move || {
+        for (at, piece) in receiver {
+            let now = Instant::now();
+            if at > now {
+                std::thread::sleep(at - now);
+            }
+            if writer.write_all(&piece).is_err() {
+                break;
+            }
+            let counter = if up {
+                &writer_state.bytes_up
+            } else {
+                &writer_state.bytes_down
+            };
+            counter.fetch_add(piece.len() as u64, Ordering::SeqCst);
+        }
+        let _ = writer.shutdown(Shutdown::Write);
+    });
+    let generation = state.link.lock().unwrap().generation;
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => read,
+        };
+        let (arrives, cut) = {
+            let mut clock = state.link.lock().unwrap();
+            if clock.generation != generation {
+                (Instant::now(), true)
+            } else {
+                let now = Instant::now();
+                let free = if up {
+                    &mut clock.up_free
+                } else {
+                    &mut clock.down_free
+                };
+                let start = free.map_or(now, |f| f.max(now));
+                let done =
+                    start + Duration::from_secs_f64(read as f64 / link.bytes_per_second as f64);
+                *free = Some(done);
+                clock.since_cut += read as u64;
+                let cut = link.cut_every.is_some_and(|every| clock.since_cut >= every);
+                if cut {
+                    clock.since_cut = 0;
+                    clock.cuts += 1;
+                    clock.generation += 1;
+                }
+                (done + link.one_way, cut)
+            }
+        };
+        if cut {
+            break;
+        }
+        if sender.send((arrives, buffer[..read].to_vec())).is_err() {
+            break;
+        }
+    }
+    drop(sender);
+    // A cut (or the end of this direction) closes the connection once what is in flight is
+    // delivered; a cut loses what the link still held.
+    if state.link.lock().unwrap().generation != generation {
+        close(&from, &to);
+    }
+    let _ = delivery.join();
 }
 
 fn close(a: &TcpStream, b: &TcpStream) {
@@ -853,7 +967,7 @@ fn pump_up(
                     *state.fault.lock().unwrap() = Fault::FlipByteAt(position - read as u64);
                 }
             }
-            Fault::Pass | Fault::DropResponse => {}
+            Fault::Pass | Fault::DropResponse | Fault::Link(_) => {}
         }
         if to.write_all(chunk).is_err() {
             break;
@@ -890,6 +1004,87 @@ fn pump_down(state: Arc<ProxyState>, mut from: TcpStream, mut to: TcpStream) {
         }
         state.bytes_down.fetch_add(read as u64, Ordering::SeqCst);
     }
+}
+
+/// A phone-like JPEG photo, `width`×`height` as the sensor stored it, whose EXIF carries a
+/// capture time, Junrejo's position and `orientation` (6: the phone was held upright, so the
+/// picture must be turned 90° clockwise to be seen right). The scene is a smooth gradient with
+/// fine grain (`seed` varies it), so it compresses like a photo: at 4000×3000 and quality 92
+/// it is about 4 MB. The top-left quarter is red, the rest green-blue: a test can tell which
+/// way a preview was turned.
+pub fn phone_photo(width: u16, height: u16, orientation: u16, seed: u64) -> Vec<u8> {
+    use exif::{Field, In, Tag, Value};
+    let mut writer = exif::experimental::Writer::new();
+    let fields = [
+        Field {
+            tag: Tag::Orientation,
+            ifd_num: In::PRIMARY,
+            value: Value::Short(vec![orientation]),
+        },
+        Field {
+            tag: Tag::DateTimeOriginal,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![b"2023:11:28 10:15:00".to_vec()]),
+        },
+        Field {
+            tag: Tag::GPSLatitude,
+            ifd_num: In::PRIMARY,
+            value: Value::Rational(vec![(7, 1).into(), (54, 1).into(), (0, 1).into()]),
+        },
+        Field {
+            tag: Tag::GPSLatitudeRef,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![b"S".to_vec()]),
+        },
+        Field {
+            tag: Tag::GPSLongitude,
+            ifd_num: In::PRIMARY,
+            value: Value::Rational(vec![(112, 1).into(), (33, 1).into(), (0, 1).into()]),
+        },
+        Field {
+            tag: Tag::GPSLongitudeRef,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![b"E".to_vec()]),
+        },
+    ];
+    for field in &fields {
+        writer.push_field(field);
+    }
+    let mut tiff = std::io::Cursor::new(Vec::new());
+    writer.write(&mut tiff, false).unwrap();
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(tiff.get_ref());
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut grain = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 26) as i32 - 13
+    };
+    let (w, h) = (u32::from(width), u32::from(height));
+    let mut pixels = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let base: [i32; 3] = if x < w / 2 && y < h / 2 {
+                [200, 40, 40]
+            } else {
+                [
+                    40 + (x * 120 / w) as i32,
+                    90 + (y * 100 / h) as i32,
+                    150 + ((x + y) * 60 / (w + h)) as i32,
+                ]
+            };
+            let g = grain();
+            pixels.extend(base.map(|c| (c + g).clamp(0, 255) as u8));
+        }
+    }
+    let mut jpeg = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, 92);
+    encoder.add_app_segment(1, app1).unwrap();
+    encoder
+        .encode(&pixels, width, height, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    jpeg
 }
 
 /// A real 32×24 JPEG photo whose EXIF says it was taken at `datetime` ("YYYY:MM:DD HH:MM:SS"),

@@ -20,6 +20,8 @@ pub const COMMANDS: &[&str] = &[
     "evidence_file",
     "remove_evidence",
     "sync_now",
+    "send_originals_now",
+    "set_originals_policy",
     "sync_status",
     "continue_as_new_device",
     "conflicts",

@@ -20,8 +20,8 @@ use tinjau_core::merge::{Lock, MergeResult, Ranking};
 use tinjau_core::package::Method;
 use tinjau_core::sync::ConflictView;
 use tinjau_core::views::{
-    AuditReport, ObservationView, QuarantinedChange, ScoreView, SheetImportReport, SyncStatus,
-    VisitChecklist, VisitProgress,
+    AuditReport, ObservationView, OriginalsPolicy, QuarantinedChange, ScoreView, SheetImportReport,
+    SyncStatus, VisitChecklist, VisitProgress,
 };
 use tinjau_store::VerifyRequest;
 
@@ -307,11 +307,11 @@ impl tinjau_sync::Progress for EventProgress {
 }
 
 /// One sync (after any running one), its outcome told to the UI.
-fn sync_and_tell(app: &tauri::AppHandle) -> CommandResult<SyncStatus> {
+fn sync_and_tell(app: &tauri::AppHandle, originals_now: bool) -> CommandResult<SyncStatus> {
     let result = app
         .state::<Shell>()
         .session
-        .sync(&mut EventProgress(app.clone()));
+        .sync(&mut EventProgress(app.clone()), originals_now);
     let _ = match &result {
         Ok(status) => app.emit("sync-status", status),
         Err(e) => app.emit("sync-error", e),
@@ -321,7 +321,25 @@ fn sync_and_tell(app: &tauri::AppHandle) -> CommandResult<SyncStatus> {
 
 #[tauri::command]
 async fn sync_now(app: tauri::AppHandle) -> CommandResult<SyncStatus> {
-    off_the_ui_thread(app, sync_and_tell).await
+    off_the_ui_thread(app, |app| sync_and_tell(app, false)).await
+}
+
+/// "Kirim asli sekarang": one sync that sends every photo's original whatever the policy.
+#[tauri::command]
+async fn send_originals_now(app: tauri::AppHandle) -> CommandResult<SyncStatus> {
+    off_the_ui_thread(app, |app| sync_and_tell(app, true)).await
+}
+
+/// When this laptop sends photos' originals (now, when the link is fast, or later).
+#[tauri::command]
+async fn set_originals_policy(
+    shell: State<'_, Shell>,
+    policy: OriginalsPolicy,
+) -> CommandResult<SyncStatus> {
+    shell.session.with(|s| {
+        s.set_originals_policy(policy)?;
+        s.sync_status()
+    })
 }
 
 #[tauri::command]
@@ -408,7 +426,7 @@ fn background_sync(app: tauri::AppHandle, wake: mpsc::Receiver<()>) {
             if !session.sync_configured() {
                 return Ok(());
             }
-            sync_and_tell(&app).map(drop)
+            sync_and_tell(&app, false).map(drop)
         },
         &mut sync_loop::random_unit,
         &mut |delay| {
@@ -480,6 +498,8 @@ pub fn run() {
             evidence_file,
             remove_evidence,
             sync_now,
+            send_originals_now,
+            set_originals_policy,
             sync_status,
             continue_as_new_device,
             conflicts,

@@ -188,6 +188,8 @@ fn main() {
             hash,
             size: size as u64,
             path,
+            preview: false,
+            follows_preview: false,
         };
         let client = juror.client(&target);
         let started = Instant::now();

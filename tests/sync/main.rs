@@ -9,6 +9,7 @@ mod evidence;
 mod faults;
 mod hostile;
 mod organiser;
+mod previews;
 mod scale;
 mod scenario;
 mod tls;

@@ -22,6 +22,7 @@ fn logged_evidence() -> (ChangeEntry, String) {
             mime: "image/jpeg".into(),
             original_name: FileName::sanitize("balai.jpg"),
             outside_visit_date: false,
+            preview: None,
             size: bytes.len() as u64,
         },
         owner_entity: EvidenceOwner::Observation,

@@ -224,7 +224,13 @@ impl Session {
     }
 
     /// One sync on its own store connection, after any sync already running has finished.
-    pub fn sync(&self, progress: &mut dyn tinjau_sync::Progress) -> AppResult<SyncStatus> {
+    /// With `originals_now`, every photo's original goes in this sync whatever the laptop's
+    /// policy ("kirim asli sekarang").
+    pub fn sync(
+        &self,
+        progress: &mut dyn tinjau_sync::Progress,
+        originals_now: bool,
+    ) -> AppResult<SyncStatus> {
         let _turn = self.syncing.lock().unwrap_or_else(|p| p.into_inner());
         (|| {
             let mut store = open_store(&self.data_dir)?;
@@ -232,8 +238,12 @@ impl Session {
                 ErrorPayload::from_sync(&e, store.package().ok())
             };
             let client = tinjau_sync::client_for(&store).map_err(|e| sync_error(e, &store))?;
-            tinjau_sync::sync_once(&mut store, &client, progress)
-                .map_err(|e| sync_error(e, &store))?;
+            if originals_now {
+                tinjau_sync::sync_sending_originals(&mut store, &client, progress)
+            } else {
+                tinjau_sync::sync_once(&mut store, &client, progress)
+            }
+            .map_err(|e| sync_error(e, &store))?;
             store
                 .sync_status()
                 .map_err(|e| ErrorPayload::from_store(&e, store.package().ok()))

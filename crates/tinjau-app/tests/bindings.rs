@@ -44,6 +44,7 @@ fn typescript_bindings_are_up_to_date() {
         tinjau_app::Document,
         merge::Ranking,
         views::SyncStatus,
+        views::OriginalsPolicy,
         views::RefusedChangeView,
         tinjau_app::ErrorPayload,
         discrepancy::Discrepancy,

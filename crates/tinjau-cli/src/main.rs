@@ -210,6 +210,32 @@ struct SyncArgs {
     /// another laptop: its unsent changes are written again under the new device.
     #[arg(long)]
     new_device: bool,
+    /// When photos' originals are sent from now on (previews always go first): `now`,
+    /// `when-fast` (only when this sync's previews went at 2 Mbit/s or more) or `later`
+    /// (kept until `--send-originals`).
+    #[arg(long, value_enum, value_name = "WHEN")]
+    originals: Option<OriginalsArg>,
+    /// Send every photo's original in this sync, whatever `--originals` says ("kirim asli
+    /// sekarang").
+    #[arg(long)]
+    send_originals: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OriginalsArg {
+    Now,
+    WhenFast,
+    Later,
+}
+
+impl From<OriginalsArg> for tinjau_core::views::OriginalsPolicy {
+    fn from(value: OriginalsArg) -> Self {
+        match value {
+            OriginalsArg::Now => Self::Now,
+            OriginalsArg::WhenFast => Self::WhenFast,
+            OriginalsArg::Later => Self::Later,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -677,6 +703,8 @@ fn sync_command(cli: &Cli, out: &Output, args: &SyncArgs) -> Result<()> {
         interval,
         new_device,
         join,
+        originals,
+        send_originals,
     } = args;
     let slip = match join {
         Some(path) => {
@@ -715,6 +743,11 @@ fn sync_command(cli: &Cli, out: &Output, args: &SyncArgs) -> Result<()> {
         let whoami = tinjau_sync::join(&mut store, server, token, pin)?;
         tracing::info!(juror = %whoami.juror, competition = %whoami.competition, "joined the server");
     }
+    if let Some(originals) = originals {
+        store
+            .set_originals_policy((*originals).into())
+            .context("saving when originals are sent")?;
+    }
     let client = tinjau_sync::client_for(&store)?;
     let plan = if watch {
         sync_loop::Plan::Forever {
@@ -726,7 +759,14 @@ fn sync_command(cli: &Cli, out: &Output, args: &SyncArgs) -> Result<()> {
     let mut printed = Ok(());
     let outcome = sync_loop::run(
         plan,
-        &mut || tinjau_sync::sync_once(&mut store, &client, &mut TerminalProgress::new(!cli.json)),
+        &mut || {
+            let mut progress = TerminalProgress::new(!cli.json);
+            if *send_originals {
+                tinjau_sync::sync_sending_originals(&mut store, &client, &mut progress)
+            } else {
+                tinjau_sync::sync_once(&mut store, &client, &mut progress)
+            }
+        },
         &mut sync_loop::random_unit,
         &mut std::thread::sleep,
         &mut |outcome| match outcome {

@@ -402,16 +402,25 @@ impl Output {
     pub fn synced(&self, report: &tinjau_sync::SyncReport) -> Result<()> {
         let text = format!(
             "Synced: sent {} change(s) ({} already there, {} in conflict, {} refused), received {}; \
-             evidence {} up, {} down; {} bytes sent, {} received",
+             evidence {} up ({} previews), {} down; {} bytes sent, {} received{}",
             report.pushed,
             report.duplicates,
             report.conflicts,
             report.quarantined,
             report.pulled,
             report.evidence_uploaded,
+            report.previews_uploaded,
             report.evidence_downloaded,
             report.bytes_sent,
-            report.bytes_received
+            report.bytes_received,
+            if report.originals_held > 0 {
+                format!(
+                    "; {} photo original(s) kept for later (send with --send-originals)",
+                    report.originals_held
+                )
+            } else {
+                String::new()
+            }
         );
         self.line(report, &text)
     }
@@ -431,6 +440,23 @@ impl Output {
             text,
             "Pending evidence: {} file(s), {} bytes",
             status.pending_evidence_files, status.pending_evidence_bytes
+        );
+        if status.pending_originals > 0 {
+            let _ = writeln!(
+                text,
+                "  of which photo originals (asli belum terkirim): {} file(s), {} bytes",
+                status.pending_originals, status.pending_original_bytes
+            );
+        }
+        let _ = writeln!(
+            text,
+            "Photo originals are sent: {}",
+            match status.originals {
+                tinjau_core::views::OriginalsPolicy::Now => "right after their previews",
+                tinjau_core::views::OriginalsPolicy::WhenFast => "when the link is fast",
+                tinjau_core::views::OriginalsPolicy::Later =>
+                    "later (tinjau sync --send-originals)",
+            }
         );
         let _ = writeln!(
             text,
@@ -528,7 +554,9 @@ fn format_evidence(evidence: &EvidenceView) -> String {
     if evidence.outside_visit_date {
         let _ = write!(text, " — {OUTSIDE_VISIT_DATE_LABEL}");
     }
-    if !evidence.available {
+    if evidence.original_pending {
+        text.push_str(" — asli belum terkirim (original not sent yet; its preview is)");
+    } else if !evidence.available {
         text.push_str(" — pending upload (not on this laptop yet)");
     }
     text

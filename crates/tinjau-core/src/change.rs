@@ -320,6 +320,24 @@ pub struct EvidenceFile {
     pub mime: String,
     pub original_name: FileName,
     pub outside_visit_date: bool,
+    /// A smaller copy of a photo made when it was attached (longest side at most
+    /// [`PREVIEW_MAX_SIDE`] px, JPEG, no metadata), which travels before the original. The
+    /// original stays the evidence: its hash is what the audit trail and the documents name.
+    /// Absent from records made before previews existed, and for files that need none, so those
+    /// records keep their canonical bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<PreviewFile>,
+    pub size: u64,
+}
+
+/// The longest side of a photo's preview, in pixels.
+pub const PREVIEW_MAX_SIDE: u32 = 1280;
+
+/// A preview's content hash and size. Alphabetical: canonical form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewFile {
+    pub hash: ContentHash,
     pub size: u64,
 }
 
@@ -623,6 +641,13 @@ impl FieldValue {
                     && !(gps.latitude.abs() <= 90.0 && gps.longitude.abs() <= 180.0)
                 {
                     return Err(Refusal::malformed("the GPS position is not on Earth"));
+                }
+                if let Some(preview) = &file.preview
+                    && (preview.hash == file.hash || preview.size >= file.size)
+                {
+                    return Err(Refusal::malformed(
+                        "a preview is a smaller file than its original",
+                    ));
                 }
                 Ok(())
             }

@@ -18,7 +18,9 @@ use uuid::Uuid;
 
 use crate::authority::{check_change, sheet_owner};
 use crate::chain::{ChangeEntry, GENESIS_HASH};
-use crate::change::{Change, FieldKind, FieldValue, Refusal, RefusalCode};
+use crate::change::{
+    Change, ContentHash, EvidenceRecord, FieldKind, FieldValue, Refusal, RefusalCode,
+};
 use crate::domain::{Entity, SheetState};
 use crate::hlc::Hlc;
 use crate::package::{Package, Role};
@@ -315,6 +317,23 @@ pub struct EvidenceRef {
     /// The juror who attached it (the only one who may upload it).
     pub owner: String,
     pub visit_id: String,
+}
+
+/// The files an applied evidence record announces: its preview (when it has one) and its
+/// original, each uploaded by the record's author alone at the size the record names.
+pub fn evidence_refs(record: &EvidenceRecord, entry: &ChangeEntry) -> Vec<EvidenceRef> {
+    let file = &record.evidence;
+    let reference = |hash: &ContentHash, size: u64| EvidenceRef {
+        hash: hash.as_str().to_string(),
+        size,
+        owner: entry.author.clone(),
+        visit_id: entry.visit_id.clone().unwrap_or_default(),
+    };
+    file.preview
+        .iter()
+        .map(|preview| reference(&preview.hash, preview.size))
+        .chain(std::iter::once(reference(&file.hash, file.size)))
+        .collect()
 }
 
 /// The owner of the record a change writes.
@@ -709,12 +728,7 @@ pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
                     plan.new_locks.push(visit.to_string());
                 }
             }
-            FieldValue::Evidence(record) => plan.evidence.push(EvidenceRef {
-                hash: record.evidence.hash.as_str().to_string(),
-                size: record.evidence.size,
-                owner: entry.author.clone(),
-                visit_id: entry.visit_id.clone().unwrap_or_default(),
-            }),
+            FieldValue::Evidence(record) => plan.evidence.extend(evidence_refs(record, entry)),
             _ => {}
         }
         states.insert(key.clone(), state.clone());

@@ -125,6 +125,13 @@ pub struct EvidenceView {
     pub outside_visit_date: bool,
     /// The file is on this laptop; `false` means its upload is still pending somewhere.
     pub available: bool,
+    /// A photo's preview (BLAKE3, hex), which travels before the original.
+    pub preview_hash: Option<String>,
+    /// The preview is on this laptop (shown while the original is not).
+    pub preview_available: bool,
+    /// "Asli belum terkirim": a file with a preview whose original has not travelled yet — not
+    /// uploaded from the laptop that attached it, or not yet received on this one.
+    pub original_pending: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -150,6 +157,11 @@ pub struct SyncStatus {
     pub quarantined: Vec<RefusedChangeView>,
     pub pending_evidence_files: u64,
     pub pending_evidence_bytes: u64,
+    /// Of those, originals of photos whose preview travels first ("asli belum terkirim").
+    pub pending_originals: u64,
+    pub pending_original_bytes: u64,
+    /// When the originals of photos are sent.
+    pub originals: OriginalsPolicy,
     /// RFC 3339, when the last sync finished without error.
     pub last_sync: Option<String>,
     pub open_conflicts: usize,
@@ -161,6 +173,45 @@ pub struct SyncStatus {
     /// Whether the server answered at the last try (`None`: never tried). This, not the
     /// network interface being up, is what "online" means to a juror.
     pub server_answers: Option<bool>,
+}
+
+/// When a photo's original follows its preview. Changes, previews and documents always go at
+/// once; only the originals of photos that have a preview wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum OriginalsPolicy {
+    /// Right after the previews, in the same sync.
+    Now,
+    /// When the link is fast (the default): the last chunk this sync sent — a preview, or the
+    /// original's own first chunk — went at [`OriginalsPolicy::FAST_LINK_BYTES_PER_SECOND`] or
+    /// more. On a slow link an original stops at a chunk boundary and resumes from there.
+    #[default]
+    WhenFast,
+    /// Not until the juror sends them ("kirim asli nanti").
+    Later,
+}
+
+impl OriginalsPolicy {
+    /// 2 Mbit/s.
+    pub const FAST_LINK_BYTES_PER_SECOND: u64 = 250_000;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OriginalsPolicy::Now => "now",
+            OriginalsPolicy::WhenFast => "when_fast",
+            OriginalsPolicy::Later => "later",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            OriginalsPolicy::Now,
+            OriginalsPolicy::WhenFast,
+            OriginalsPolicy::Later,
+        ]
+        .into_iter()
+        .find(|policy| policy.as_str() == text)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]

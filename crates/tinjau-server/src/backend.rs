@@ -467,15 +467,9 @@ pub(crate) fn backfill_of_log(rows: impl IntoIterator<Item = (String, String, bo
         if let Ok(FieldValue::Evidence(record)) =
             FieldValue::decode(entry.entity, &entry.field, &entry.value)
         {
-            backfill.evidence.push((
-                competition,
-                EvidenceRef {
-                    hash: record.evidence.hash.as_str().to_string(),
-                    size: record.evidence.size,
-                    owner: entry.author,
-                    visit_id: entry.visit_id.unwrap_or_default(),
-                },
-            ));
+            for reference in tinjau_core::sync::evidence_refs(&record, &entry) {
+                backfill.evidence.push((competition.clone(), reference));
+            }
         }
     }
     backfill

@@ -1063,14 +1063,24 @@ async fn gallery(
     let visit = followed_visit(package, &signed, &visit)?.clone();
     let checklist = store.checklist(&visit.id).map_err(store_error)?;
     let mut evidence = store.visit_evidence(&visit.id).map_err(store_error)?;
-    let hashes: Vec<String> = evidence.iter().map(|e| e.hash.clone()).collect();
-    let complete = state.backend.complete_blobs(&hashes).await?;
     let mut observations = checklist.observations;
+    let hashes: Vec<String> = evidence
+        .iter()
+        .chain(observations.iter().flat_map(|o| o.evidence.iter()))
+        .flat_map(|e| std::iter::once(e.hash.clone()).chain(e.preview_hash.clone()))
+        .collect();
+    let complete = state.backend.complete_blobs(&hashes).await?;
     let files = evidence
         .iter_mut()
         .chain(observations.iter_mut().flat_map(|o| o.evidence.iter_mut()));
     for file in files {
+        // What the server holds, whole: the mirror's own folder has no files.
         file.available = complete.contains(&file.hash);
+        file.preview_available = file
+            .preview_hash
+            .as_ref()
+            .is_some_and(|preview| complete.contains(preview));
+        file.original_pending = file.preview_hash.is_some() && !file.available;
     }
     Ok(Json(VisitGallery {
         visit_id: visit.id.clone(),

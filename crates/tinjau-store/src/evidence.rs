@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{NaiveDate, NaiveDateTime};
-use tinjau_core::change::ContentHash;
+use tinjau_core::change::{ContentHash, PREVIEW_MAX_SIDE};
 use tinjau_core::views::GpsPoint;
 
 use crate::{Result, StoreError};
@@ -30,7 +30,67 @@ pub(crate) struct IngestedFile {
     pub gps: Option<GpsPoint>,
     /// Set when this call stored the file, so a failed transaction can remove it again.
     pub newly_stored: Option<PathBuf>,
+    /// A photo's preview, stored beside it under its own hash.
+    pub preview: Option<StoredPreview>,
 }
+
+/// A preview made for an attached photo.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredPreview {
+    pub hash: String,
+    pub size: u64,
+    pub newly_stored: Option<PathBuf>,
+}
+
+/// A photo at most this big whose longest side is within [`PREVIEW_MAX_SIDE`] travels as it is.
+pub const PREVIEW_NEEDED_ABOVE_BYTES: u64 = 300 * 1024;
+
+/// Decoding a photo for its preview may allocate at most this much (a crafted file that claims
+/// 60000×60000 pixels gets no preview instead of exhausting memory).
+const PREVIEW_DECODE_LIMIT_BYTES: u64 = 512 * 1024 * 1024;
+
+/// The preview of a photo, by rule: a JPEG, PNG or WebP larger than
+/// [`PREVIEW_NEEDED_ABOVE_BYTES`] or wider than [`PREVIEW_MAX_SIDE`] is scaled to fit
+/// [`PREVIEW_MAX_SIDE`] with its EXIF orientation applied, and encoded as a JPEG without any
+/// metadata (the GPS position stays in the record alone). Any other file, or a picture that does
+/// not decode within the limits, gets none and travels as it is: it is never dropped.
+pub(crate) fn make_preview(path: &Path, mime: &str, size: u64) -> Option<Vec<u8>> {
+    use image::ImageDecoder;
+    if !matches!(mime, "image/jpeg" | "image/png" | "image/webp") {
+        return None;
+    }
+    let file = File::open(path).ok()?;
+    let mut reader = image::ImageReader::new(BufReader::new(file))
+        .with_guessed_format()
+        .ok()?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(PREVIEW_DECODE_LIMIT_BYTES);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().ok()?;
+    let (width, height) = decoder.dimensions();
+    if size <= PREVIEW_NEEDED_ABOVE_BYTES && width.max(height) <= PREVIEW_MAX_SIDE {
+        return None;
+    }
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let picture = image::DynamicImage::from_decoder(decoder).ok()?;
+    let mut scaled = if width.max(height) > PREVIEW_MAX_SIDE {
+        picture.thumbnail(PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE)
+    } else {
+        picture
+    };
+    scaled.apply_orientation(orientation);
+    let rgb = scaled.into_rgb8();
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, PREVIEW_JPEG_QUALITY)
+        .encode_image(&rgb)
+        .ok()?;
+    // A preview is only worth its bytes when it is smaller than what it stands for.
+    (size > out.len() as u64).then_some(out)
+}
+
+const PREVIEW_JPEG_QUALITY: u8 = 80;
 
 /// Checks that a file can be attached, before anything is written.
 pub(crate) fn precheck(path: &Path, limit: u64) -> Result<()> {
@@ -153,7 +213,27 @@ pub(crate) fn ingest(data_dir: &Path, source: &Path, limit: u64) -> Result<Inges
         (None, None)
     };
 
+    let preview_bytes = make_preview(&temp_path, &mime, size);
     let newly_stored = place(data_dir, &temp_path, &hash).map_err(cleanup)?;
+    let preview = match preview_bytes {
+        None => None,
+        Some(bytes) => {
+            let preview_hash = blake3::hash(&bytes).to_hex().to_string();
+            match store_bytes(data_dir, &preview_hash, &bytes) {
+                Ok(preview_new) => Some(StoredPreview {
+                    hash: preview_hash,
+                    size: bytes.len() as u64,
+                    newly_stored: preview_new,
+                }),
+                Err(error) => {
+                    if let Some(path) = &newly_stored {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    return Err(error);
+                }
+            }
+        }
+    };
 
     Ok(IngestedFile {
         hash,
@@ -166,6 +246,7 @@ pub(crate) fn ingest(data_dir: &Path, source: &Path, limit: u64) -> Result<Inges
         captured_at,
         gps,
         newly_stored,
+        preview,
     })
 }
 

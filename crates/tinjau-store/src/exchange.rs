@@ -67,7 +67,11 @@ impl Store {
         if with_evidence {
             let mut seen = HashSet::new();
             let mut statement = self.conn.prepare(
-                "SELECT DISTINCT hash FROM evidence WHERE juror_id = ?1 AND visit_id = ?2 ORDER BY hash",
+                "SELECT e.hash FROM evidence e WHERE e.juror_id = ?1 AND e.visit_id = ?2
+                 UNION
+                 SELECT f.preview_hash FROM evidence e JOIN evidence_file f ON f.hash = e.hash
+                 WHERE e.juror_id = ?1 AND e.visit_id = ?2 AND f.preview_hash IS NOT NULL
+                 ORDER BY 1",
             )?;
             let hashes: Vec<String> = statement
                 .query_map(params![juror, visit], |row| row.get(0))?

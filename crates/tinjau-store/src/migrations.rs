@@ -25,6 +25,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0007_pull_mark",
         include_str!("../migrations/0007_pull_mark.sql"),
     ),
+    (
+        "0008_evidence_preview",
+        include_str!("../migrations/0008_evidence_preview.sql"),
+    ),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

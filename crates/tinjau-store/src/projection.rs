@@ -142,8 +142,9 @@ pub(crate) fn project(tx: &Transaction<'_>, package: &Package, change: &Change) 
         FieldValue::Evidence(record) => {
             let file = &record.evidence;
             tx.execute(
-                "INSERT INTO evidence_file (hash, size, mime, captured_at, gps_lat, gps_lon, stored_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (hash) DO NOTHING",
+                "INSERT INTO evidence_file (hash, size, mime, captured_at, gps_lat, gps_lon, stored_at,
+                                            preview_hash, preview_size)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (hash) DO NOTHING",
                 params![
                     file.hash.as_str(),
                     file.size.min(i64::MAX as u64) as i64,
@@ -151,7 +152,11 @@ pub(crate) fn project(tx: &Transaction<'_>, package: &Package, change: &Change) 
                     file.captured_at,
                     file.gps.map(|g| g.latitude),
                     file.gps.map(|g| g.longitude),
-                    at
+                    at,
+                    file.preview.as_ref().map(|p| p.hash.as_str()),
+                    file.preview
+                        .as_ref()
+                        .map(|p| p.size.min(i64::MAX as u64) as i64),
                 ],
             )?;
             tx.execute(

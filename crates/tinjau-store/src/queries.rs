@@ -247,9 +247,11 @@ impl Store {
 
     /// (owner record, file) of every attachment on `visit` still on its record.
     fn evidence_rows(&self, visit: &str) -> Result<Vec<(Uuid, EvidenceView)>> {
+        let me = self.juror_id().ok();
         let mut statement = self.conn.prepare_cached(
             "SELECT e.owner_id, e.hash, e.original_name, f.size, f.mime, f.captured_at, f.gps_lat,
-                    f.gps_lon, e.outside_visit_date, e.id, e.juror_id
+                    f.gps_lon, e.outside_visit_date, e.id, e.juror_id, f.preview_hash,
+                    EXISTS (SELECT 1 FROM evidence_upload u WHERE u.hash = e.hash)
              FROM evidence e JOIN evidence_file f ON f.hash = e.hash
              WHERE e.visit_id = ?1 AND e.removed = 0 ORDER BY e.attached_at, e.rowid",
         )?;
@@ -273,11 +275,27 @@ impl Store {
                     id: row.get(9)?,
                     juror_id: row.get(10)?,
                     available: true,
+                    preview_hash: row.get(11)?,
+                    preview_available: false,
+                    original_pending: !row.get::<_, bool>(12)?,
                 },
             ))
         })? {
             let (owner, mut view) = row?;
             view.available = crate::evidence::stored_path(&self.data_dir, &view.hash).exists();
+            view.preview_available = view.preview_hash.as_deref().is_some_and(|preview| {
+                crate::evidence::stored_path(&self.data_dir, preview).exists()
+            });
+            // Only a file with a preview has an original that travels separately: on the
+            // laptop that attached it, until the server confirms it; elsewhere, until it
+            // arrives.
+            let uploaded = !view.original_pending;
+            view.original_pending = view.preview_hash.is_some()
+                && if view.available && view.juror_id == me.as_deref().unwrap_or_default() {
+                    !uploaded
+                } else {
+                    !view.available
+                };
             let owner = Uuid::parse_str(&owner)
                 .map_err(|_| StoreError::Corrupt(format!("evidence owner \"{owner}\"")))?;
             out.push((owner, view));

@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use tinjau_core::change::{
     ContentHash, EvidenceFile, EvidenceOwner, EvidenceRecord, FieldValue, FileName,
-    ObservationRecord, Position, Refusal, ScoreValue, Text,
+    ObservationRecord, Position, PreviewFile, Refusal, ScoreValue, Text,
 };
 use tinjau_core::domain::{captured_outside_visit, check_score, rubric_label};
 use tinjau_core::package::{
@@ -635,7 +635,13 @@ impl Store {
 }
 
 fn remove_new_files(files: &[IngestedFile]) {
-    for path in files.iter().filter_map(|f| f.newly_stored.as_ref()) {
+    let stored = files.iter().flat_map(|f| {
+        [
+            f.newly_stored.as_ref(),
+            f.preview.as_ref().and_then(|p| p.newly_stored.as_ref()),
+        ]
+    });
+    for path in stored.flatten() {
         let _ = std::fs::remove_file(path);
     }
 }
@@ -678,6 +684,13 @@ fn attach_evidence(
                 mime: file.mime.clone(),
                 original_name: FileName::sanitize(&file.original_name),
                 outside_visit_date,
+                preview: match &file.preview {
+                    Some(preview) => Some(PreviewFile {
+                        hash: ContentHash::parse(&preview.hash).map_err(invalid)?,
+                        size: preview.size,
+                    }),
+                    None => None,
+                },
                 size: file.size,
             },
             owner_entity,
@@ -694,6 +707,9 @@ fn attach_evidence(
             gps: file.gps,
             outside_visit_date,
             available: true,
+            preview_hash: file.preview.as_ref().map(|p| p.hash.clone()),
+            preview_available: file.preview.is_some(),
+            original_pending: file.preview.is_some(),
         };
         writer.record(
             &ChangeTarget {

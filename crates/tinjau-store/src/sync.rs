@@ -6,7 +6,7 @@ use tinjau_core::chain::ChangeEntry;
 use tinjau_core::change::{Change, FieldKind, FieldValue, RefusalCode, clock_limit};
 use tinjau_core::hlc::Hlc;
 use tinjau_core::sync::{ChangeOutcome, ConflictView, Outcome, PullResponse};
-use tinjau_core::views::{RefusedChangeView, SyncStatus};
+use tinjau_core::views::{OriginalsPolicy, RefusedChangeView, SyncStatus};
 use uuid::Uuid;
 
 use crate::changes::{ChangeTarget, ENTRY_COLUMNS, Received, entry_from_row, stored_hlc, take_in};
@@ -29,6 +29,10 @@ pub struct PendingUpload {
     pub hash: String,
     pub size: u64,
     pub path: std::path::PathBuf,
+    /// A photo's preview (sent first) rather than an original.
+    pub preview: bool,
+    /// An original whose preview travels first: it may wait ([`OriginalsPolicy`]).
+    pub follows_preview: bool,
 }
 
 impl Store {
@@ -411,30 +415,52 @@ impl Store {
         self.unsent_evidence(true)
     }
 
+    /// Previews first (what the team and the lead look at), then originals; each by hash.
     fn unsent_evidence(&self, record_acknowledged: bool) -> Result<Vec<PendingUpload>> {
         let juror = self.juror_id()?;
-        let rows: Vec<(String, i64)> = self
+        let rows: Vec<(String, i64, bool, bool)> = self
             .conn
             .prepare(
-                "SELECT DISTINCT f.hash, f.size FROM evidence e JOIN evidence_file f ON f.hash = e.hash
-                 WHERE e.juror_id = ?1 AND f.hash NOT IN (SELECT hash FROM evidence_upload)
-                   AND (?2 = 0 OR EXISTS (SELECT 1 FROM change_log c WHERE c.entity = 'evidence'
-                                          AND c.row_id = e.id AND c.sync_state = 'acked'))
-                 ORDER BY f.hash",
+                "WITH mine AS (
+                     SELECT f.hash, f.size, f.preview_hash, f.preview_size
+                     FROM evidence e JOIN evidence_file f ON f.hash = e.hash
+                     WHERE e.juror_id = ?1
+                       AND (?2 = 0 OR EXISTS (SELECT 1 FROM change_log c WHERE c.entity = 'evidence'
+                                              AND c.row_id = e.id AND c.sync_state = 'acked')))
+                 SELECT hash, size, preview, follows FROM (
+                     SELECT preview_hash AS hash, preview_size AS size, 1 AS preview, 0 AS follows
+                     FROM mine WHERE preview_hash IS NOT NULL
+                     UNION
+                     SELECT hash, size, 0 AS preview, preview_hash IS NOT NULL AS follows FROM mine)
+                 WHERE hash NOT IN (SELECT hash FROM evidence_upload)
+                 ORDER BY preview DESC, hash",
             )?
             .query_map(params![juror, record_acknowledged], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows
             .into_iter()
-            .map(|(hash, size)| PendingUpload {
+            .map(|(hash, size, preview, follows_preview)| PendingUpload {
                 path: stored_path(&self.data_dir, &hash),
                 hash,
                 size: size as u64,
+                preview,
+                follows_preview,
             })
             .filter(|upload| upload.path.exists())
             .collect())
+    }
+
+    /// When the originals of photos are sent (this laptop's choice; "now" unless changed).
+    pub fn originals_policy(&self) -> Result<OriginalsPolicy> {
+        Ok(meta_get(&self.conn, "originals_policy")?
+            .and_then(|text| OriginalsPolicy::parse(&text))
+            .unwrap_or_default())
+    }
+
+    pub fn set_originals_policy(&mut self, policy: OriginalsPolicy) -> Result<()> {
+        meta_set(&self.conn, "originals_policy", policy.as_str())
     }
 
     pub fn mark_uploaded(&mut self, hash: &str) -> Result<()> {
@@ -447,10 +473,19 @@ impl Store {
     }
 
     /// Evidence referenced here whose file this store lacks (to fetch from the server).
+    /// Previews come first, so what the team looks at arrives before the originals.
     pub fn missing_evidence(&self) -> Result<Vec<String>> {
         let hashes: Vec<String> = self
             .conn
-            .prepare("SELECT DISTINCT hash FROM evidence ORDER BY hash")?
+            .prepare(
+                "SELECT hash FROM (
+                     SELECT f.preview_hash AS hash, 1 AS preview
+                     FROM evidence e JOIN evidence_file f ON f.hash = e.hash
+                     WHERE f.preview_hash IS NOT NULL
+                     UNION
+                     SELECT hash, 0 AS preview FROM evidence)
+                 GROUP BY hash ORDER BY MAX(preview) DESC, hash",
+            )?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(hashes
@@ -528,6 +563,13 @@ impl Store {
             quarantined,
             pending_evidence_files: uploads.len() as u64,
             pending_evidence_bytes: uploads.iter().map(|u| u.size).sum(),
+            pending_originals: uploads.iter().filter(|u| u.follows_preview).count() as u64,
+            pending_original_bytes: uploads
+                .iter()
+                .filter(|u| u.follows_preview)
+                .map(|u| u.size)
+                .sum(),
+            originals: self.originals_policy()?,
             last_sync: meta_get(&self.conn, "last_sync")?,
             open_conflicts: self
                 .conn

@@ -14,6 +14,7 @@ use tinjau_core::sync::{
     CHUNK_BYTES, MAX_BATCH_BYTES, MAX_BATCH_CHANGES, Outcome, PullResponse, PushRequest,
     PushResponse, Whoami,
 };
+use tinjau_core::views::OriginalsPolicy;
 use tinjau_store::{Store, StoreError, SyncSettings};
 
 mod pinning;
@@ -360,6 +361,10 @@ pub struct SyncReport {
     pub bytes_received: u64,
     pub evidence_uploaded: u64,
     pub evidence_downloaded: u64,
+    /// Of the files uploaded, photos' previews.
+    pub previews_uploaded: u64,
+    /// Originals of photos left for later by the laptop's [`OriginalsPolicy`].
+    pub originals_held: u64,
     pub clock_skew_ms: i64,
     /// The server had been restored from a backup: this laptop pulled everything again and
     /// sent its own changes and files again.
@@ -395,7 +400,27 @@ pub fn sync_once(
     client: &Client,
     progress: &mut dyn Progress,
 ) -> SyncResult<SyncReport> {
-    let result = sync_steps(store, client, progress);
+    let policy = store.originals_policy()?;
+    sync_with(store, client, progress, policy)
+}
+
+/// One full sync that sends every original now, whatever the laptop's policy ("kirim asli
+/// sekarang").
+pub fn sync_sending_originals(
+    store: &mut Store,
+    client: &Client,
+    progress: &mut dyn Progress,
+) -> SyncResult<SyncReport> {
+    sync_with(store, client, progress, OriginalsPolicy::Now)
+}
+
+fn sync_with(
+    store: &mut Store,
+    client: &Client,
+    progress: &mut dyn Progress,
+    originals: OriginalsPolicy,
+) -> SyncResult<SyncReport> {
+    let result = sync_steps(store, client, progress, originals);
     let answered = !matches!(result, Err(SyncError::Network(_)));
     store.record_contact(answered)?;
     result
@@ -405,13 +430,14 @@ fn sync_steps(
     store: &mut Store,
     client: &Client,
     progress: &mut dyn Progress,
+    originals: OriginalsPolicy,
 ) -> SyncResult<SyncReport> {
-    match sync_round(store, client, progress)? {
+    match sync_round(store, client, progress, originals)? {
         Round::Done(report) => Ok(report),
         // The server was restored from a backup: everything again, once.
         Round::ServerLostChanges => {
             store.server_lost_changes()?;
-            match sync_round(store, client, progress)? {
+            match sync_round(store, client, progress, originals)? {
                 Round::Done(mut report) => {
                     report.server_restored = true;
                     Ok(report)
@@ -433,6 +459,7 @@ fn sync_round(
     store: &mut Store,
     client: &Client,
     progress: &mut dyn Progress,
+    originals: OriginalsPolicy,
 ) -> SyncResult<Round> {
     let mut report = SyncReport::default();
 
@@ -494,21 +521,47 @@ fn sync_round(
         }
     }
 
-    // Evidence after all metadata.
+    // Evidence after all metadata: previews first (ordered so by the store), then documents
+    // and originals. Whether photos' originals go now depends on the policy; for "when fast",
+    // on the rate of the last chunk this sync sent (a preview, or the original's own first
+    // chunk when there was none): a slow link stops at a chunk boundary, and the next sync
+    // resumes from there.
     let uploads = store.pending_uploads()?;
     let total_bytes: u64 = uploads.iter().map(|u| u.size).sum();
     let mut done_bytes = 0;
+    let mut link = LinkRate::default();
     for upload in uploads {
-        let sent = upload_file(client, &upload, &mut |sent| {
-            progress.update(Phase::Upload, done_bytes + sent, total_bytes);
-            progress.file(&upload.hash, sent, upload.size);
-        });
+        let gated = upload.follows_preview && originals != OriginalsPolicy::Now;
+        if gated && (originals == OriginalsPolicy::Later || link.slow()) {
+            report.originals_held += 1;
+            continue;
+        }
+        let mut keep_going = |bytes: u64, took: std::time::Duration| {
+            link.measured(bytes, took);
+            !(gated && link.slow())
+        };
+        let sent = upload_file_while(
+            client,
+            &upload,
+            &mut |sent| {
+                progress.update(Phase::Upload, done_bytes + sent, total_bytes);
+                progress.file(&upload.hash, sent, upload.size);
+            },
+            &mut keep_going,
+        );
         done_bytes += upload.size;
         match sent {
-            Ok(sent) => {
+            Ok(Uploaded { sent, complete }) => {
                 report.bytes_sent += sent;
+                if !complete {
+                    report.originals_held += 1;
+                    continue;
+                }
                 store.mark_uploaded(&upload.hash)?;
                 report.evidence_uploaded += 1;
+                if upload.preview {
+                    report.previews_uploaded += 1;
+                }
             }
             // The server does not take this file from us (its record was refused): the
             // other files and the next sync go on.
@@ -542,6 +595,35 @@ fn sync_round(
     Ok(Round::Done(report))
 }
 
+/// The upload rate of the last chunk sent, for [`OriginalsPolicy::WhenFast`].
+#[derive(Default)]
+struct LinkRate(Option<f64>);
+
+impl LinkRate {
+    /// Chunks this small say more about the round trip than about the link.
+    const MIN_SAMPLE_BYTES: u64 = 64 * 1024;
+
+    fn measured(&mut self, bytes: u64, took: std::time::Duration) {
+        if bytes >= Self::MIN_SAMPLE_BYTES {
+            self.0 = Some(bytes as f64 / took.as_secs_f64().max(1e-6));
+        }
+    }
+
+    fn slow(&self) -> bool {
+        self.0
+            .is_some_and(|rate| rate < OriginalsPolicy::FAST_LINK_BYTES_PER_SECOND as f64)
+    }
+}
+
+/// What one file's upload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Uploaded {
+    /// Bytes sent by this call.
+    pub sent: u64,
+    /// The server holds the whole file, verified.
+    pub complete: bool,
+}
+
 /// Uploads one file from where the server's copy ends; returns the bytes sent. A chunk the
 /// server refuses as corrupt is sent again (up to three times).
 pub fn upload_file(
@@ -549,8 +631,24 @@ pub fn upload_file(
     upload: &tinjau_store::PendingUpload,
     sent: &mut dyn FnMut(u64),
 ) -> SyncResult<u64> {
+    upload_file_while(client, upload, sent, &mut |_, _| true).map(|uploaded| uploaded.sent)
+}
+
+/// [`upload_file`], asking `keep_going` after each chunk (its size and how long it took)
+/// whether to send the next; a file left unfinished resumes from there at the next call.
+pub fn upload_file_while(
+    client: &Client,
+    upload: &tinjau_store::PendingUpload,
+    sent: &mut dyn FnMut(u64),
+    keep_going: &mut dyn FnMut(u64, std::time::Duration) -> bool,
+) -> SyncResult<Uploaded> {
     let mut offset = match client.blob_status(&upload.hash)? {
-        Some(status) if status.complete => return Ok(0),
+        Some(status) if status.complete => {
+            return Ok(Uploaded {
+                sent: 0,
+                complete: true,
+            });
+        }
         Some(status) => status.received,
         None => 0,
     };
@@ -573,13 +671,18 @@ pub fn upload_file(
             filled += read;
         }
         let chunk = &buffer[..filled];
+        let started = std::time::Instant::now();
         match client.blob_patch(&upload.hash, upload.size, offset, chunk) {
             Ok(status) => {
                 bytes_sent += chunk.len() as u64;
                 offset = status.received;
                 sent(offset);
-                if status.complete {
-                    return Ok(bytes_sent);
+                let go_on = keep_going(chunk.len() as u64, started.elapsed());
+                if status.complete || !go_on {
+                    return Ok(Uploaded {
+                        sent: bytes_sent,
+                        complete: status.complete,
+                    });
                 }
                 attempts = 0;
             }

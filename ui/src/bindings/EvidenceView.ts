@@ -25,4 +25,17 @@ outside_visit_date: boolean,
 /**
  * The file is on this laptop; `false` means its upload is still pending somewhere.
  */
-available: boolean, };
+available: boolean, 
+/**
+ * A photo's preview (BLAKE3, hex), which travels before the original.
+ */
+preview_hash: string | null, 
+/**
+ * The preview is on this laptop (shown while the original is not).
+ */
+preview_available: boolean, 
+/**
+ * "Asli belum terkirim": a file with a preview whose original has not travelled yet — not
+ * uploaded from the laptop that attached it, or not yet received on this one.
+ */
+original_pending: boolean, };

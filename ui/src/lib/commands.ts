@@ -7,6 +7,7 @@ import type { Lock } from "../bindings/Lock";
 import type { MergeResult } from "../bindings/MergeResult";
 import type { Method } from "../bindings/Method";
 import type { ObservationView } from "../bindings/ObservationView";
+import type { OriginalsPolicy } from "../bindings/OriginalsPolicy";
 import type { Overview } from "../bindings/Overview";
 import type { QuarantinedChange } from "../bindings/QuarantinedChange";
 import type { Ranking } from "../bindings/Ranking";
@@ -51,6 +52,10 @@ export const commands = {
   // An evidence file's bytes (for thumbnails and the enlarged view).
   evidenceFile: (hash: string): Promise<ArrayBuffer> => call<ArrayBuffer>("evidence_file", { hash }),
   syncNow: (): Promise<SyncStatus> => call<SyncStatus>("sync_now"),
+  // "Kirim asli sekarang": one sync that sends every photo's original whatever the policy.
+  sendOriginalsNow: (): Promise<SyncStatus> => call<SyncStatus>("send_originals_now"),
+  // When this laptop sends photos' originals (now, when the link is fast, or later).
+  setOriginalsPolicy: (policy: OriginalsPolicy): Promise<SyncStatus> => call<SyncStatus>("set_originals_policy", { policy }),
   syncStatus: (): Promise<SyncStatus> => call<SyncStatus>("sync_status"),
   // After sync found this data folder was copied to another laptop: continue as a new device.
   continueAsNewDevice: (): Promise<SyncStatus> => call<SyncStatus>("continue_as_new_device"),
