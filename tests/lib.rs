@@ -488,6 +488,7 @@ impl Laptop {
                 clock: Box::new(OffsetClock(skew)),
                 random: Box::new(OsRandom),
                 evidence_limit_bytes: tinjau_store::DEFAULT_EVIDENCE_LIMIT_BYTES,
+                unlock: None,
             },
         )
         .unwrap()
@@ -714,8 +715,8 @@ pub enum Fault {
 /// A field link: every connection through the proxy shares it, as a jury shares one phone's
 /// hotspot. Each direction carries `bytes_per_second` (a piece waits for the link to be free,
 /// then takes its size ÷ bandwidth on it), every piece arrives `one_way` after it left, and the
-/// link drops every connection crossing it each time another `cut_every` bytes (both ways)
-/// have gone over it. Bytes the proxy holds when the link drops are lost, as on a real link.
+/// link drops every connection crossing it each time another `cut_every` bytes have gone up
+/// it. Bytes the proxy holds when the link drops are lost, as on a real link.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Link {
     pub bytes_per_second: u64,
@@ -729,6 +730,8 @@ struct LinkClock {
     up_free: Option<Instant>,
     down_free: Option<Instant>,
     since_cut: u64,
+    /// Bytes that went onto the link upwards, delivered or lost in a cut.
+    carried_up: u64,
     cuts: u64,
     generation: u64,
 }
@@ -807,6 +810,11 @@ impl Proxy {
     /// How many times a [`Link`] dropped its connections.
     pub fn cuts(&self) -> u64 {
         self.state.link.lock().unwrap().cuts
+    }
+
+    /// Bytes a [`Link`] carried upwards: those delivered and those a cut lost on the way.
+    pub fn link_bytes_up(&self) -> u64 {
+        self.state.link.lock().unwrap().carried_up
     }
 }
 
@@ -895,7 +903,10 @@ fn link_pump(state: Arc<ProxyState>, link: Link, up: bool, mut from: TcpStream, 
                 let done =
                     start + Duration::from_secs_f64(read as f64 / link.bytes_per_second as f64);
                 *free = Some(done);
-                clock.since_cut += read as u64;
+                if up {
+                    clock.since_cut += read as u64;
+                    clock.carried_up += read as u64;
+                }
                 let cut = link.cut_every.is_some_and(|every| clock.since_cut >= every);
                 if cut {
                     clock.since_cut = 0;
@@ -1004,6 +1015,40 @@ fn pump_down(state: Arc<ProxyState>, mut from: TcpStream, mut to: TcpStream) {
         }
         state.bytes_down.fetch_add(read as u64, Ordering::SeqCst);
     }
+}
+
+/// The passphrase the tests' CLI and desktop app encrypt their data folders with
+/// (`TINJAU_PASSPHRASE`; there is no system keyring under test).
+pub const TEST_PASSPHRASE: &str = "kata sandi uji tinjau";
+
+/// How the tests open a data folder the CLI or the desktop app wrote.
+pub fn test_unlock() -> tinjau_store::crypt::Unlock {
+    tinjau_store::crypt::Unlock::Passphrase(zeroize::Zeroizing::new(TEST_PASSPHRASE.into()))
+}
+
+/// A store over a data folder the CLI or the desktop app wrote (encrypted with
+/// [`TEST_PASSPHRASE`]).
+pub fn open_app_store(data_dir: &Path) -> Store {
+    Store::open(
+        data_dir,
+        StoreOptions {
+            unlock: Some(test_unlock()),
+            ..StoreOptions::default()
+        },
+    )
+    .expect("opening the app's data folder")
+}
+
+/// The `tinjau` CLI, with the passphrase the tests' data folders are encrypted with.
+pub fn tinjau_cli() -> Command {
+    let mut command = Command::new(bin("tinjau"));
+    command.env("TINJAU_PASSPHRASE", TEST_PASSPHRASE);
+    command
+}
+
+/// The database of a data folder the CLI or the desktop app wrote.
+pub fn app_database(data_dir: &Path) -> rusqlite::Connection {
+    tinjau_store::crypt::open_database(data_dir, &test_unlock()).expect("opening the database")
 }
 
 /// A phone-like JPEG photo, `width`×`height` as the sensor stored it, whose EXIF carries a

@@ -162,6 +162,7 @@ impl Driver {
             ])
             .env("DISPLAY", &display.name)
             .env("TINJAU_DATA_DIR", data_dir)
+            .env("TINJAU_PASSPHRASE", crate::TEST_PASSPHRASE)
             .env("RUST_LOG", "warn")
             .envs(env.iter().map(|(k, v)| (*k, *v)))
             .stdout(Stdio::null())

@@ -2,6 +2,7 @@
 /// `capabilities/default.json` grants exactly these.
 pub const COMMANDS: &[&str] = &[
     "overview",
+    "unlock",
     "load_demo",
     "import_package",
     "choose_juror",

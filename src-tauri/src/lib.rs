@@ -52,6 +52,12 @@ async fn overview(shell: State<'_, Shell>) -> CommandResult<Overview> {
     shell.session.overview()
 }
 
+/// Opens the encrypted data folder with the passphrase the person typed.
+#[tauri::command]
+async fn unlock(shell: State<'_, Shell>, passphrase: String) -> CommandResult<Overview> {
+    shell.session.unlock(&passphrase)
+}
+
 #[tauri::command]
 async fn load_demo(shell: State<'_, Shell>) -> CommandResult<Overview> {
     shell.session.load_demo()
@@ -446,6 +452,26 @@ async fn wake_sync(shell: State<'_, Shell>) -> CommandResult<()> {
     Ok(())
 }
 
+/// The app is a few forms and lists: WebKit needs neither GPU compositing (which maps the GL
+/// stack into the app's process — under software rendering, LLVM's too) nor a browser's page
+/// cache. Measured by `tests/benches/desktop.rs`.
+fn lighten_webview(webview: tauri::webview::PlatformWebview) {
+    #[cfg(target_os = "linux")]
+    {
+        use webkit2gtk::{SettingsExt, WebContextExt, WebViewExt};
+        let view = webview.inner();
+        if let Some(settings) = WebViewExt::settings(&view) {
+            settings
+                .set_hardware_acceleration_policy(webkit2gtk::HardwareAccelerationPolicy::Never);
+        }
+        if let Some(context) = view.context() {
+            context.set_cache_model(webkit2gtk::CacheModel::DocumentViewer);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = webview;
+}
+
 pub fn run() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -458,7 +484,19 @@ pub fn run() {
         tracing::error!("no data folder on this system: set TINJAU_DATA_DIR");
         std::process::exit(1);
     };
-    let session = match Session::open(&data_dir) {
+    let choice = tinjau_app::keys::choose_unlock(
+        &data_dir,
+        std::env::var(tinjau_app::keys::PASSPHRASE_ENV).ok(),
+        tinjau_app::keys::system_keyring(
+            std::env::var(tinjau_app::keys::KEYRING_ENV).ok().as_deref(),
+        )
+        .as_ref(),
+        &mut tinjau_store::OsRandom,
+    );
+    let session = match choice
+        .map_err(|e| tinjau_app::ErrorPayload::from_store(&e, None))
+        .and_then(|choice| Session::open(&data_dir, choice))
+    {
         Ok(session) => session,
         Err(e) => {
             tracing::error!(error = %e, dir = %data_dir.display(), "cannot open the data folder");
@@ -476,6 +514,9 @@ pub fn run() {
         .setup(|app| {
             let handle = app.handle().clone();
             std::thread::spawn(move || background_sync(handle, woken));
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.with_webview(lighten_webview);
+            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -497,6 +538,7 @@ pub fn run() {
             withdraw_submission,
             evidence_file,
             remove_evidence,
+            unlock,
             sync_now,
             send_originals_now,
             set_originals_policy,

@@ -62,7 +62,10 @@ fn sync_until_done(
         };
         match result {
             Ok(report) => return (report, failures),
-            Err(_) => {
+            Err(error) => {
+                if std::env::var_os("TINJAU_BENCH_VERBOSE").is_some() {
+                    let _ = writeln!(std::io::stderr(), "sync failed: {error}");
+                }
                 failures += 1;
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -114,6 +117,7 @@ fn main() {
     let mut file_bytes = 0u64;
     let mut original_bytes = 0u64;
     let mut preview_bytes = 0u64;
+    let mut originals = Vec::new();
     for (n, juror) in JURORS.iter().enumerate() {
         let mut laptop = Laptop::joined(&server.url, &tokens[*juror], chrono::Duration::zero());
         laptop
@@ -144,6 +148,7 @@ fn main() {
             for view in views {
                 file_bytes += view.size;
                 original_bytes += view.size;
+                originals.push(view.hash.clone());
                 if let Some(preview) = &view.preview_hash {
                     let size = laptop.store.evidence_bytes(preview).unwrap().unwrap().len();
                     preview_bytes += size as u64;
@@ -209,19 +214,30 @@ fn main() {
         cut_short += failures;
         jurors.push(laptop);
     }
-    let up_phase1 = proxy.bytes_up();
-    let must_move = preview_bytes as f64;
-    let limit = must_move / bytes_per_second as f64;
+    let up_phase1 = proxy.link_bytes_up();
+    let down_phase1 = proxy.bytes_down();
+    // Each preview goes up once and down to the six other laptops (the team sees the team's
+    // photos): the busier direction bounds the time. Had only the lead fetched them, once up
+    // and once down.
+    let down_bytes = preview_bytes as f64 * (JURORS.len() - 1) as f64;
+    let limit = down_bytes.max(preview_bytes as f64) / bytes_per_second as f64;
+    let lead_only = preview_bytes as f64 / bytes_per_second as f64;
     let _ = writeln!(
         out,
-        "link {mbit} Mbit/s, 300 ms round trip, a cut every {cut_mb} MB: the lead had all 7 \
+        "link {mbit} Mbit/s, 300 ms round trip, a cut every {cut_mb} MB up: the lead had all 7 \
          submitted sheets and all {photos} previews after {:.1} s ({lead_syncs} lead syncs; \
-         {cut_short} juror syncs cut short); link limit for the previews {:.1} s ({:.2} MB ÷ \
-         {mbit} Mbit/s) = {:.2}× the limit (goal <= 1.2×)",
+         {cut_short} juror syncs cut short; {:.2} MB up, {:.2} MB down). Link limit: {:.1} s \
+         ({:.2} MB of previews, each down to 6 laptops: {:.2} MB ÷ {mbit} Mbit/s) = {:.2}× the \
+         limit (goal <= 1.2×); {:.2}× the {:.1} s a link carrying the previews once would need",
         previews_in.as_secs_f64(),
+        up_phase1 as f64 / 1e6,
+        down_phase1 as f64 / 1e6,
         limit,
-        must_move / 1e6,
-        previews_in.as_secs_f64() / limit.max(1e-9)
+        preview_bytes as f64 / 1e6,
+        down_bytes / 1e6,
+        previews_in.as_secs_f64() / limit.max(1e-9),
+        previews_in.as_secs_f64() / lead_only.max(1e-9),
+        lead_only,
     );
 
     // Phase 2: the jurors send their originals ("kirim asli sekarang"), over the same link.
@@ -236,6 +252,20 @@ fn main() {
             })
         })
         .collect();
+    // When is every original on the server? Asked of the server directly, off the link.
+    let observer = tinjau_sync::Client::new(&server.url, &tokens["ketua"], None).unwrap();
+    let sent_at = loop {
+        let arrived = originals.iter().all(|hash| {
+            observer
+                .blob_status(hash)
+                .unwrap()
+                .is_some_and(|s| s.complete)
+        });
+        if arrived {
+            break started.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
     let mut failed_syncs = 0;
     for thread in threads {
         let (laptop, _, failures) = thread.join().unwrap();
@@ -246,14 +276,16 @@ fn main() {
             (0, 0)
         );
     }
-    let originals_in = started.elapsed();
-    let up = proxy.bytes_up();
+    let finished = started.elapsed();
+    let up = proxy.link_bytes_up();
     let _ = writeln!(
         out,
-        "every original on the server after {:.1} s (link limit for all files {:.1} s); \
+        "every original on the server after {:.1} s, every laptop done after {:.1} s (link \
+         limit for all files up {:.1} s); \
          {:.1} MB went up for {:.1} MB of files: {:.2} MB ({:.1}%) of HTTP, changes and bytes sent \
          again after {} cuts ({failed_syncs} syncs cut short); {:.2} MB up before the originals",
-        originals_in.as_secs_f64(),
+        sent_at.as_secs_f64(),
+        finished.as_secs_f64(),
         file_bytes as f64 / bytes_per_second as f64,
         up as f64 / 1e6,
         file_bytes as f64 / 1e6,

@@ -190,6 +190,7 @@ fn main() {
             path,
             preview: false,
             follows_preview: false,
+            key: None,
         };
         let client = juror.client(&target);
         let started = Instant::now();

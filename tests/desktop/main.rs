@@ -502,11 +502,7 @@ async fn a_broken_package_shows_a_readable_error_and_changes_nothing() {
     // Still the first run: nothing was imported.
     wait_for(&client, "load-demo").await;
     client.close().await.unwrap();
-    let store = tinjau_store::Store::open(
-        &data.path().join("store"),
-        tinjau_store::StoreOptions::default(),
-    )
-    .unwrap();
+    let store = tinjau_tests::open_app_store(&data.path().join("store"));
     assert!(
         store.package().is_err(),
         "a refused package leaves nothing behind"
@@ -598,8 +594,7 @@ async fn the_lead_sees_the_recap_locks_a_visit_and_exports_the_minutes() {
     let data = tempfile::tempdir().unwrap();
     // The lead's store already holds two jurors' submitted sheets (as after a sync).
     {
-        let mut lead =
-            tinjau_store::Store::open(data.path(), tinjau_store::StoreOptions::default()).unwrap();
+        let mut lead = tinjau_tests::open_app_store(data.path());
         lead.import_package(tinjau_tests::DEMO.as_bytes()).unwrap();
         let mut juror = tinjau_tests::Laptop::new(chrono::Duration::zero());
         juror
@@ -760,8 +755,7 @@ async fn the_lead_sees_the_recap_locks_a_visit_and_exports_the_minutes() {
         let _ = std::fs::remove_file(path);
     }
     client.close().await.unwrap();
-    let store =
-        tinjau_store::Store::open(data.path(), tinjau_store::StoreOptions::default()).unwrap();
+    let store = tinjau_tests::open_app_store(data.path());
     assert!(
         store.visit_lock("visit-junrejo").unwrap().is_some()
             || store.visit_lock("visit-contoh-a").unwrap().is_some()
@@ -928,8 +922,7 @@ async fn the_lead_breaks_a_tie_and_sees_the_quarantined_changes_in_the_app() {
     {
         // The lead alone scores both kecamatan the same (a tie), locks Junrejo, then a juror's
         // sheet for Junrejo arrives too late: it is quarantined.
-        let mut lead =
-            tinjau_store::Store::open(data.path(), tinjau_store::StoreOptions::default()).unwrap();
+        let mut lead = tinjau_tests::open_app_store(data.path());
         lead.import_package(tinjau_tests::DEMO.as_bytes()).unwrap();
         lead.init_juror("ketua").unwrap();
         for visit in ["visit-junrejo", "visit-contoh-a"] {
@@ -975,8 +968,7 @@ async fn the_lead_breaks_a_tie_and_sees_the_quarantined_changes_in_the_app() {
     })
     .await;
     client.close().await.unwrap();
-    let store =
-        tinjau_store::Store::open(data.path(), tinjau_store::StoreOptions::default()).unwrap();
+    let store = tinjau_tests::open_app_store(data.path());
     let result = store.merge(None).unwrap();
     let first = result
         .participants
@@ -1141,8 +1133,7 @@ async fn a_whole_visit_is_done_with_the_keyboard_alone() {
     let (moves, typed) = (keyboard.moves, keyboard.typed);
     client.close().await.unwrap();
 
-    let store =
-        tinjau_store::Store::open(data.path(), tinjau_store::StoreOptions::default()).unwrap();
+    let store = tinjau_tests::open_app_store(data.path());
     let list = store.checklist("visit-junrejo").unwrap();
     let checked = list
         .groups
@@ -1254,4 +1245,90 @@ async fn the_app_opened_with_a_join_file_joins_with_it() {
     drop(driver);
     drop(display);
     drop(server);
+}
+
+/// A laptop without a keyring: the first start asks for a passphrase twice, the next for it
+/// once; a wrong one is told in words and opens nothing. Both screens are axe-clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_keyring_the_data_folder_opens_with_a_passphrase() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = tempfile::tempdir().unwrap();
+    let store = data.path().join("store");
+    let no_passphrase = std::path::Path::new("");
+    let keyring_off = std::path::Path::new("off");
+    let env = [
+        ("TINJAU_PASSPHRASE", no_passphrase),
+        ("TINJAU_KEYRING", keyring_off),
+    ];
+
+    let display = Display::start();
+    let driver = Driver::start_with(&display, &store, &env);
+    let client = driver.session().await;
+    wait_for(&client, "unlock-again").await;
+    screenshot(&client, "unlock-new").await;
+    assert_accessible(&client, "unlock (new passphrase)", None).await;
+    wait_for(&client, "unlock-passphrase")
+        .await
+        .send_keys("kata sandi juri")
+        .await
+        .unwrap();
+    wait_for(&client, "unlock-again")
+        .await
+        .send_keys("kata sandi jury")
+        .await
+        .unwrap();
+    click(&client, "unlock-open").await;
+    assert_eq!(
+        text_of(&client, "unlock-error").await,
+        "Kedua kata sandi berbeda."
+    );
+    let again = wait_for(&client, "unlock-again").await;
+    again.clear().await.unwrap();
+    again.send_keys("kata sandi juri").await.unwrap();
+    click(&client, "unlock-open").await;
+    wait_for(&client, "load-demo").await;
+    click(&client, "load-demo").await;
+    wait_for(&client, "juror-akademisi").await;
+    client.close().await.unwrap();
+    drop(driver);
+
+    // The next start asks once; a wrong passphrase opens nothing.
+    let driver = Driver::start_with(&display, &store, &env);
+    let client = driver.session().await;
+    wait_for(&client, "unlock-passphrase")
+        .await
+        .send_keys("salah sekali")
+        .await
+        .unwrap();
+    assert_eq!(count(&client, "unlock-again").await, 0);
+    assert_accessible(&client, "unlock", None).await;
+    click(&client, "unlock-open").await;
+    assert_eq!(
+        text_of(&client, "unlock-error").await,
+        "Kata sandi itu tidak membuka data di laptop ini. Periksa lalu coba lagi."
+    );
+    let field = wait_for(&client, "unlock-passphrase").await;
+    field.clear().await.unwrap();
+    field.send_keys("kata sandi juri").await.unwrap();
+    click(&client, "unlock-open").await;
+    wait_for(&client, "juror-akademisi").await;
+    client.close().await.unwrap();
+    drop(driver);
+    drop(display);
+
+    // On disk it is encrypted with that passphrase.
+    let opened = tinjau_store::Store::open(
+        &store,
+        tinjau_store::StoreOptions {
+            unlock: Some(tinjau_store::crypt::Unlock::Passphrase(
+                zeroize::Zeroizing::new("kata sandi juri".into()),
+            )),
+            ..tinjau_store::StoreOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(opened.encrypted() && opened.package().is_ok());
 }

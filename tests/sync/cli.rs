@@ -1,12 +1,11 @@
 //! Sync through the `tinjau` binary, as a juror types it.
 
 use std::path::Path;
-use std::process::Command;
 
-use tinjau_tests::{Db, Server, VISIT, bin};
+use tinjau_tests::{Db, Server, VISIT};
 
 pub(crate) fn tinjau(dir: &Path, args: &[&str]) -> (bool, serde_json::Value, String) {
-    let output = Command::new(bin("tinjau"))
+    let output = tinjau_tests::tinjau_cli()
         .arg("--data-dir")
         .arg(dir)
         .arg("--json")

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use tinjau_core::sync::{Outcome, PushRequest};
-use tinjau_tests::{Db, Fault, Laptop, Proxy, Server, VISIT, bin};
+use tinjau_tests::{Db, Fault, Laptop, Proxy, Server, VISIT};
 
 use crate::server_log;
 
@@ -96,7 +96,7 @@ fn many_changes(laptop: &mut Laptop, count: usize) {
 }
 
 fn tinjau(data_dir: &std::path::Path, args: &[&str]) -> Command {
-    let mut command = Command::new(bin("tinjau"));
+    let mut command = tinjau_tests::tinjau_cli();
     command
         .arg("--data-dir")
         .arg(data_dir)
@@ -163,7 +163,7 @@ fn a_client_killed_mid_push_and_mid_pull_converges_and_its_cursor_never_runs_ahe
         let _ = child.kill();
         let _ = child.wait();
         // Whatever the cursor says was applied, is applied.
-        let conn = rusqlite::Connection::open(lead_path.join(tinjau_store::DATABASE_FILE)).unwrap();
+        let conn = tinjau_tests::app_database(&lead_path);
         let cursor: i64 = conn
             .query_row(
                 "SELECT COALESCE(MAX(cursor), 0) FROM sync_cursor",
@@ -193,7 +193,7 @@ fn a_client_killed_mid_push_and_mid_pull_converges_and_its_cursor_never_runs_ahe
     }
     proxy.set(Fault::Pass);
     assert!(tinjau(&lead_path, &["sync"]).status().unwrap().success());
-    let conn = rusqlite::Connection::open(lead_path.join(tinjau_store::DATABASE_FILE)).unwrap();
+    let conn = tinjau_tests::app_database(&lead_path);
     let held: i64 = conn
         .query_row("SELECT COUNT(*) FROM change_log", [], |r| r.get(0))
         .unwrap();

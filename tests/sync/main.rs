@@ -2,6 +2,7 @@
 //! clients (the sync library over real stores, and the `tinjau` binary where a process must be
 //! killed), and a fault-injecting proxy. Each test is one guarantee of `docs/sync.md`.
 
+mod at_rest;
 mod auth;
 pub(crate) mod cli;
 mod clocks;

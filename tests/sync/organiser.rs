@@ -117,7 +117,7 @@ fn a_juror_joins_with_the_file_the_organiser_gave(db: Db) {
 
     let laptop = dir.path().join("laptop");
     let tinjau = || {
-        let mut command = Command::new(bin("tinjau"));
+        let mut command = tinjau_tests::tinjau_cli();
         command
             .arg("--data-dir")
             .arg(&laptop)
@@ -126,7 +126,7 @@ fn a_juror_joins_with_the_file_the_organiser_gave(db: Db) {
     };
     let (ok, out, err) = run(tinjau().args(["sync", "--join"]).arg(&slip));
     assert!(ok, "{out}{err}");
-    let store = tinjau_store::Store::open(&laptop, tinjau_store::StoreOptions::default()).unwrap();
+    let store = tinjau_tests::open_app_store(&laptop);
     assert_eq!(store.juror_id().unwrap(), "akademisi");
     drop(store);
 
@@ -139,7 +139,7 @@ fn a_juror_joins_with_the_file_the_organiser_gave(db: Db) {
         &[b'x'; 20_000],
     ] {
         std::fs::write(&fake, content).unwrap();
-        let (ok, _, err) = run(Command::new(bin("tinjau"))
+        let (ok, _, err) = run(tinjau_tests::tinjau_cli()
             .arg("--data-dir")
             .arg(&elsewhere)
             .args(["sync", "--join"])
@@ -147,9 +147,15 @@ fn a_juror_joins_with_the_file_the_organiser_gave(db: Db) {
         assert!(!ok && err.contains("join file"), "{err}");
     }
     assert!(
-        tinjau_store::Store::open(&elsewhere, tinjau_store::StoreOptions::default())
-            .map(|s| s.package().is_err())
-            .unwrap_or(true),
+        tinjau_store::Store::open(
+            &elsewhere,
+            tinjau_store::StoreOptions {
+                unlock: Some(tinjau_tests::test_unlock()),
+                ..tinjau_store::StoreOptions::default()
+            }
+        )
+        .map(|s| s.package().is_err())
+        .unwrap_or(true),
         "a refused join file imports nothing"
     );
 }

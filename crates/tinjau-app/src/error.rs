@@ -182,6 +182,8 @@ pub const ERROR_CODES: &[&str] = &[
     "newer_schema",
     "chain_broken",
     "corrupt",
+    "store_locked",
+    "wrong_key",
     "io",
     "database",
     // The sync client.

@@ -8,10 +8,12 @@ use std::sync::Mutex;
 
 use tinjau_core::Verdict;
 use tinjau_core::views::{AuditReport, ObservationView, SyncStatus};
+use tinjau_store::crypt::Unlock;
 use tinjau_store::{Store, StoreError, StoreOptions, VerifyRequest};
 
 use crate::documents::{Document, render};
 use crate::error::{AppResult, ErrorPayload, invalid_request};
+use crate::keys::KeyChoice;
 use crate::views::Overview;
 
 /// The SKK Jawa Timur 2023 demo package, shipped in `assets/`.
@@ -19,18 +21,27 @@ pub const DEMO_PACKAGE: &str = include_str!("../../../assets/skk-jatim-2023.json
 
 pub struct Session {
     data_dir: PathBuf,
-    store: Mutex<Store>,
+    /// `None` while the data folder waits for its passphrase.
+    store: Mutex<Option<Store>>,
+    /// Set while locked: the passphrase is being chosen now (a new folder, no keyring).
+    new_store: bool,
     staged: Mutex<HashMap<String, PathBuf>>,
     /// Held while a sync runs: syncs (the background's, the juror's button) take turns.
     syncing: Mutex<()>,
 }
 
 impl Session {
-    pub fn open(data_dir: &Path) -> AppResult<Session> {
-        let store = open_store(data_dir)?;
+    /// Opens the data folder as `choice` allows: at once with a key, or locked until
+    /// [`Session::unlock`] is given the passphrase.
+    pub fn open(data_dir: &Path, choice: KeyChoice) -> AppResult<Session> {
+        let (store, new_store) = match choice {
+            KeyChoice::Ready(unlock) => (Some(open_store(data_dir, Some(unlock))?), false),
+            KeyChoice::NeedPassphrase { new_store } => (None, new_store),
+        };
         Ok(Session {
             data_dir: data_dir.to_path_buf(),
             store: Mutex::new(store),
+            new_store,
             staged: Mutex::new(HashMap::new()),
             syncing: Mutex::new(()),
         })
@@ -40,13 +51,48 @@ impl Session {
         &self.data_dir
     }
 
+    /// Opens a locked data folder with the passphrase the person typed.
+    pub fn unlock(&self, passphrase: &str) -> AppResult<Overview> {
+        if passphrase.is_empty() {
+            return Err(ErrorPayload::new("wrong_key", "type the passphrase"));
+        }
+        {
+            let mut slot = self.store.lock().unwrap_or_else(|p| p.into_inner());
+            if slot.is_none() {
+                let unlock = Unlock::Passphrase(zeroize::Zeroizing::new(passphrase.to_string()));
+                *slot = Some(open_store(&self.data_dir, Some(unlock))?);
+            }
+        }
+        self.overview()
+    }
+
     /// Runs one store operation on the UI's connection; its error names things by their names.
     pub fn with<T>(&self, work: impl FnOnce(&mut Store) -> Result<T, StoreError>) -> AppResult<T> {
-        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        work(&mut store).map_err(|e| ErrorPayload::from_store(&e, store.package().ok()))
+        let mut slot = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let store = slot
+            .as_mut()
+            .ok_or_else(|| ErrorPayload::from_store(&StoreError::Locked, None))?;
+        work(store).map_err(|e| ErrorPayload::from_store(&e, store.package().ok()))
+    }
+
+    /// A second connection to the data folder (sync, joining), opened as the UI's was.
+    fn second_connection(&self) -> AppResult<Store> {
+        let unlock = {
+            let slot = self.store.lock().unwrap_or_else(|p| p.into_inner());
+            slot.as_ref()
+                .ok_or_else(|| ErrorPayload::from_store(&StoreError::Locked, None))?
+                .reopen_with()
+        };
+        open_store(&self.data_dir, unlock)
     }
 
     pub fn overview(&self) -> AppResult<Overview> {
+        {
+            let slot = self.store.lock().unwrap_or_else(|p| p.into_inner());
+            if slot.is_none() {
+                return Ok(Overview::locked(&self.data_dir, self.new_store));
+            }
+        }
         self.with(|s| overview(s, &self.data_dir))
     }
 
@@ -72,7 +118,7 @@ impl Session {
     /// join wrote on the UI's.
     pub fn join(&self, server: &str, token: &str, pin: Option<&str>) -> AppResult<Overview> {
         {
-            let mut store = open_store(&self.data_dir)?;
+            let mut store = self.second_connection()?;
             tinjau_sync::join(
                 &mut store,
                 server.trim(),
@@ -81,8 +127,8 @@ impl Session {
             )
             .map_err(|e| ErrorPayload::from_sync(&e, store.package().ok()))?;
         }
-        let fresh = open_store(&self.data_dir)?;
-        *self.store.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
+        let fresh = self.second_connection()?;
+        *self.store.lock().unwrap_or_else(|p| p.into_inner()) = Some(fresh);
         self.overview()
     }
 
@@ -207,8 +253,11 @@ impl Session {
         today: chrono::NaiveDate,
         folder: &Path,
     ) -> AppResult<PathBuf> {
-        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        let files = render(&store, document, today)?;
+        let slot = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let store = slot
+            .as_ref()
+            .ok_or_else(|| ErrorPayload::from_store(&StoreError::Locked, None))?;
+        let files = render(store, document, today)?;
         let mut saved = None;
         for file in files {
             let path = tinjau_store::save_without_overwriting(folder, &file.name, &file.bytes)
@@ -233,7 +282,7 @@ impl Session {
     ) -> AppResult<SyncStatus> {
         let _turn = self.syncing.lock().unwrap_or_else(|p| p.into_inner());
         (|| {
-            let mut store = open_store(&self.data_dir)?;
+            let mut store = self.second_connection()?;
             let sync_error = |e: tinjau_sync::SyncError, store: &Store| {
                 ErrorPayload::from_sync(&e, store.package().ok())
             };
@@ -251,8 +300,15 @@ impl Session {
     }
 }
 
-fn open_store(data_dir: &Path) -> AppResult<Store> {
-    Store::open(data_dir, StoreOptions::default()).map_err(|e| ErrorPayload::from_store(&e, None))
+fn open_store(data_dir: &Path, unlock: Option<Unlock>) -> AppResult<Store> {
+    Store::open(
+        data_dir,
+        StoreOptions {
+            unlock,
+            ..StoreOptions::default()
+        },
+    )
+    .map_err(|e| ErrorPayload::from_store(&e, None))
 }
 
 /// What the desktop app needs to decide its first screen.
@@ -273,6 +329,8 @@ pub fn overview(store: &Store, data_dir: &Path) -> Result<Overview, StoreError> 
         server: store.sync_settings()?.map(|s| s.server),
         data_dir: data_dir.display().to_string(),
         version: env!("CARGO_PKG_VERSION").into(),
+        locked: false,
+        new_passphrase: false,
     })
 }
 

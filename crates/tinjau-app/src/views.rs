@@ -17,6 +17,29 @@ pub struct Overview {
     pub server: Option<String>,
     pub data_dir: String,
     pub version: String,
+    /// The data folder is encrypted and waits for its passphrase ("Buka data").
+    pub locked: bool,
+    /// Locked, and the passphrase is being chosen now (a new folder on a machine without a
+    /// keyring): the person types it twice.
+    pub new_passphrase: bool,
+}
+
+impl Overview {
+    /// A data folder waiting for its passphrase: nothing else is known yet.
+    pub fn locked(data_dir: &std::path::Path, new_passphrase: bool) -> Overview {
+        Overview {
+            competition: None,
+            stage: None,
+            juror: None,
+            jurors: Vec::new(),
+            is_lead: false,
+            server: None,
+            data_dir: data_dir.display().to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            locked: true,
+            new_passphrase,
+        }
+    }
 }
 
 /// The phases of a sync, in order: metadata first, files after.

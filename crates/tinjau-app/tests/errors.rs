@@ -90,7 +90,11 @@ fn every_known_code_has_words_in_both_languages() {
 #[test]
 fn an_error_names_the_kecamatan_and_the_indicators_not_their_ids() {
     let dir = tempfile::tempdir().unwrap();
-    let session = Session::open(dir.path()).unwrap();
+    let session = Session::open(
+        dir.path(),
+        tinjau_app::keys::KeyChoice::passphrase("tes-kata-sandi"),
+    )
+    .unwrap();
     session.load_demo().unwrap();
     session.choose_juror("akademisi").unwrap();
     let error = session.with(|s| s.submit("visit-junrejo")).unwrap_err();
@@ -131,7 +135,11 @@ fn an_error_names_the_kecamatan_and_the_indicators_not_their_ids() {
 #[test]
 fn a_staged_file_name_never_leaves_its_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let session = Session::open(dir.path()).unwrap();
+    let session = Session::open(
+        dir.path(),
+        tinjau_app::keys::KeyChoice::passphrase("tes-kata-sandi"),
+    )
+    .unwrap();
     for name in [
         "../../escape.jpg",
         "..",

@@ -329,10 +329,35 @@ fn data_dir(cli: &Cli) -> Result<PathBuf> {
     }
 }
 
+/// Opens the data folder encrypted at rest: with `TINJAU_PASSPHRASE` when it is set, else with
+/// the key in the system keyring (made there for a new folder).
 fn open_store(cli: &Cli) -> Result<Store> {
+    use tinjau_app::keys::{self, KeyChoice};
     let dir = data_dir(cli)?;
+    let choice = keys::choose_unlock(
+        &dir,
+        std::env::var(keys::PASSPHRASE_ENV).ok(),
+        keys::system_keyring(std::env::var(keys::KEYRING_ENV).ok().as_deref()).as_ref(),
+        &mut tinjau_store::OsRandom,
+    )
+    .with_context(|| format!("opening the store in {}", dir.display()))?;
+    let unlock = match choice {
+        KeyChoice::Ready(unlock) => unlock,
+        KeyChoice::NeedPassphrase { new_store: false } => anyhow::bail!(
+            "the data folder {} is encrypted with a passphrase: set {} to it",
+            dir.display(),
+            keys::PASSPHRASE_ENV
+        ),
+        KeyChoice::NeedPassphrase { new_store: true } => anyhow::bail!(
+            "this machine has no system keyring to keep the key of the data folder {}: set {} to \
+             a passphrase to encrypt it with (you will need it each time)",
+            dir.display(),
+            keys::PASSPHRASE_ENV
+        ),
+    };
     let options = StoreOptions {
         evidence_limit_bytes: cli.evidence_limit_mib.saturating_mul(1024 * 1024),
+        unlock: Some(unlock),
         ..StoreOptions::default()
     };
     Store::open(&dir, options).with_context(|| format!("opening the store in {}", dir.display()))

@@ -175,8 +175,10 @@ pub struct SyncStatus {
     pub server_answers: Option<bool>,
 }
 
-/// When a photo's original follows its preview. Changes, previews and documents always go at
-/// once; only the originals of photos that have a preview wait.
+/// When a photo's original follows its preview, up from the laptop that attached it and down
+/// to the others. Changes, previews and documents always go at once; only the originals of
+/// photos that have a preview wait. "Kirim asli sekarang" sends this laptop's originals
+/// whatever the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum OriginalsPolicy {

@@ -2,7 +2,8 @@
 //!
 //! 1. Durable save latency: 10,000 score/verification saves through the store (domain row plus
 //!    change-log entry, one transaction each, WAL + synchronous=FULL), beside a bare SQLite
-//!    insert with the same pragmas on the same disk. Reports p50/p99 and the ratio.
+//!    insert with the same pragmas on the same disk, plain and encrypted (SQLCipher). Reports
+//!    p50/p99, the ratio and the cost of encryption.
 //! 2. Import time of a package with 50 participants × 40 innovations.
 //!
 //! Set `TINJAU_BENCH_SAVES` to change the number of saves. The data goes to a temporary
@@ -44,9 +45,24 @@ fn temp_dir() -> tempfile::TempDir {
     }
 }
 
-fn store_saves(saves: usize) -> Vec<Duration> {
+/// A store as the app opens it (`encrypted`: SQLCipher, keyed from a passphrase) or plain.
+fn open(dir: &std::path::Path, encrypted: bool) -> Store {
+    let unlock = encrypted.then(|| {
+        tinjau_store::crypt::Unlock::Passphrase(zeroize::Zeroizing::new("bench".to_string()))
+    });
+    Store::open(
+        dir,
+        StoreOptions {
+            unlock,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+fn store_saves(saves: usize, encrypted: bool) -> Vec<Duration> {
     let dir = temp_dir();
-    let mut store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let mut store = open(dir.path(), encrypted);
     store.import_package(DEMO.as_bytes()).unwrap();
     store.init_juror("akademisi").unwrap();
     let package = store.package().unwrap().clone();
@@ -152,10 +168,15 @@ fn main() {
         out,
         "durable saves ({saves} each, WAL + synchronous=FULL, one transaction per save)"
     );
-    let (_, store_p99) = report(
+    let (store_p50, store_p99) = report(
         &mut out,
         "store: score/verify + change log",
-        store_saves(saves),
+        store_saves(saves, false),
+    );
+    let (sealed_p50, sealed_p99) = report(
+        &mut out,
+        "the same, encrypted (SQLCipher)",
+        store_saves(saves, true),
     );
     let (_, bare_p99) = report(
         &mut out,
@@ -164,8 +185,12 @@ fn main() {
     );
     let _ = writeln!(
         out,
-        "p99 ratio store/bare: {:.2}x (target: within 2x)",
-        store_p99.as_secs_f64() / bare_p99.as_secs_f64()
+        "p99 ratio store/bare: {:.2}x plain, {:.2}x encrypted (target: within 2x); \
+         encryption costs {:+.0} µs at p50, {:+.0} µs at p99",
+        store_p99.as_secs_f64() / bare_p99.as_secs_f64(),
+        sealed_p99.as_secs_f64() / bare_p99.as_secs_f64(),
+        (sealed_p50.as_secs_f64() - store_p50.as_secs_f64()) * 1e6,
+        (sealed_p99.as_secs_f64() - store_p99.as_secs_f64()) * 1e6,
     );
 
     let bytes = big_package(50, 40);

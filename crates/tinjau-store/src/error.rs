@@ -112,6 +112,12 @@ pub enum StoreError {
     ChainBroken(#[from] ChainBreak),
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    #[error(
+        "this data folder is encrypted: unlock it with its passphrase (TINJAU_PASSPHRASE) or from the system keyring"
+    )]
+    Locked,
+    #[error("the passphrase (or keyring key) does not open this data folder")]
+    WrongKey,
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -167,6 +173,8 @@ impl StoreError {
             StoreError::NewerSchema { .. } => "newer_schema",
             StoreError::ChainBroken(_) => "chain_broken",
             StoreError::Corrupt(_) => "corrupt",
+            StoreError::Locked => "store_locked",
+            StoreError::WrongKey => "wrong_key",
             StoreError::Io { .. } => "io",
             StoreError::Database(_) => "database",
         }

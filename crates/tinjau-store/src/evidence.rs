@@ -12,7 +12,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use tinjau_core::change::{ContentHash, PREVIEW_MAX_SIDE};
 use tinjau_core::views::GpsPoint;
 
-use crate::{Result, StoreError};
+use crate::crypt::{SealWriter, StoreKey};
+use crate::{RandomSource, Result, StoreError};
 
 /// Evidence files larger than this are refused unless the store is configured otherwise.
 pub const DEFAULT_EVIDENCE_LIMIT_BYTES: u64 = 200 * 1024 * 1024;
@@ -144,8 +145,48 @@ fn open_regular(path: &Path) -> std::io::Result<File> {
     Ok(file)
 }
 
-/// Copies `source` into the store, hashing it on the way.
-pub(crate) fn ingest(data_dir: &Path, source: &Path, limit: u64) -> Result<IngestedFile> {
+/// How files are written into an encrypted store: the key, and randomness for the nonces.
+pub(crate) type Seal<'a> = Option<(&'a StoreKey, &'a mut dyn RandomSource)>;
+
+/// A stored file being written: plain, or sealed as it streams in.
+enum Output {
+    Plain(File),
+    Sealed(SealWriter),
+}
+
+impl Output {
+    fn create(path: &Path, seal: &mut Seal<'_>) -> std::io::Result<Output> {
+        let file = File::create(path)?;
+        Ok(match seal {
+            Some((key, random)) => Output::Sealed(SealWriter::new(file, key, *random)?),
+            None => Output::Plain(file),
+        })
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Output::Plain(file) => file.write_all(bytes),
+            Output::Sealed(writer) => writer.write_all(bytes),
+        }
+    }
+
+    /// Flushes everything to disk.
+    fn finish(self) -> std::io::Result<()> {
+        match self {
+            Output::Plain(file) => file.sync_all(),
+            Output::Sealed(writer) => writer.finish()?.sync_all(),
+        }
+    }
+}
+
+/// Copies `source` into the store, hashing it on the way (and sealing it, in an encrypted
+/// store: its plain bytes never touch the data folder).
+pub(crate) fn ingest(
+    data_dir: &Path,
+    source: &Path,
+    limit: u64,
+    mut seal: Seal<'_>,
+) -> Result<IngestedFile> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let unreadable = |e: std::io::Error| StoreError::EvidenceUnreadable {
         path: source.to_path_buf(),
@@ -164,7 +205,8 @@ pub(crate) fn ingest(data_dir: &Path, source: &Path, limit: u64) -> Result<Inges
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let mut input = open_regular(source).map_err(unreadable)?;
-    let mut output = File::create(&temp_path).map_err(io("creating a temporary evidence file"))?;
+    let mut output =
+        Output::create(&temp_path, &mut seal).map_err(io("creating a temporary evidence file"))?;
     let cleanup = |error: StoreError| {
         let _ = std::fs::remove_file(&temp_path);
         error
@@ -199,27 +241,29 @@ pub(crate) fn ingest(data_dir: &Path, source: &Path, limit: u64) -> Result<Inges
             .map_err(|e| cleanup(io("writing evidence")(e)))?;
     }
     output
-        .sync_all()
+        .finish()
         .map_err(|e| cleanup(io("flushing evidence to disk")(e)))?;
-    drop(output);
 
     let hash = hasher.finalize().to_hex().to_string();
     let mime = infer::get(&head)
         .map(|kind| kind.mime_type().to_string())
         .unwrap_or_else(|| "application/octet-stream".into());
+    // The picture is read again for its metadata and preview: from the stored copy when it is
+    // plain, from the person's own file when the store holds it sealed.
+    let picture = if seal.is_some() { source } else { &temp_path };
     let (captured_at, gps) = if mime.starts_with("image/") {
-        read_exif(&temp_path)
+        read_exif(picture)
     } else {
         (None, None)
     };
 
-    let preview_bytes = make_preview(&temp_path, &mime, size);
+    let preview_bytes = make_preview(picture, &mime, size);
     let newly_stored = place(data_dir, &temp_path, &hash).map_err(cleanup)?;
     let preview = match preview_bytes {
         None => None,
         Some(bytes) => {
             let preview_hash = blake3::hash(&bytes).to_hex().to_string();
-            match store_bytes(data_dir, &preview_hash, &bytes) {
+            match store_bytes(data_dir, &preview_hash, &bytes, seal) {
                 Ok(preview_new) => Some(StoredPreview {
                     hash: preview_hash,
                     size: bytes.len() as u64,
@@ -269,9 +313,7 @@ fn place(data_dir: &Path, temp_path: &Path, hash: &str) -> Result<Option<PathBuf
     std::fs::create_dir_all(folder).map_err(io("creating an evidence folder"))?;
     std::fs::rename(temp_path, &final_path).map_err(io("moving evidence into place"))?;
     // Make the rename itself durable.
-    if let Ok(dir) = File::open(folder) {
-        let _ = dir.sync_all();
-    }
+    crate::crypt::sync_folder(&final_path);
     Ok(Some(final_path))
 }
 
@@ -280,6 +322,7 @@ pub(crate) fn store_bytes(
     data_dir: &Path,
     claimed_hash: &str,
     bytes: &[u8],
+    mut seal: Seal<'_>,
 ) -> Result<Option<PathBuf>> {
     let actual = blake3::hash(bytes).to_hex().to_string();
     if actual != claimed_hash {
@@ -301,8 +344,8 @@ pub(crate) fn store_bytes(
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let written = File::create(&temp_path)
-        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()));
+    let written = Output::create(&temp_path, &mut seal)
+        .and_then(|mut output| output.write_all(bytes).and_then(|()| output.finish()));
     if let Err(source) = written {
         let _ = std::fs::remove_file(&temp_path);
         return Err(StoreError::Io {
@@ -390,7 +433,7 @@ mod tests {
             .status()
             .unwrap();
         assert!(status.success());
-        let error = ingest(dir.path(), &fifo, DEFAULT_EVIDENCE_LIMIT_BYTES).unwrap_err();
+        let error = ingest(dir.path(), &fifo, DEFAULT_EVIDENCE_LIMIT_BYTES, None).unwrap_err();
         assert!(error.to_string().contains("not a regular file"), "{error}");
     }
 }

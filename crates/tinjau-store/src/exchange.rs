@@ -18,7 +18,7 @@ use tinjau_core::{Entity, SheetState};
 use uuid::Uuid;
 
 use crate::changes::{Received, stored_hlc, take_in};
-use crate::evidence::{store_bytes, stored_path};
+use crate::evidence::stored_path;
 use crate::records::unscored_in;
 use crate::{Result, Store, StoreError, meta_set};
 
@@ -79,9 +79,9 @@ impl Store {
             for hash in hashes {
                 let path = stored_path(&self.data_dir, &hash);
                 if seen.insert(hash.clone()) && path.exists() {
-                    let bytes = std::fs::read(&path).map_err(|source| StoreError::Io {
+                    let bytes = self.evidence_bytes(&hash)?.ok_or_else(|| StoreError::Io {
                         context: format!("reading evidence {}", path.display()),
-                        source,
+                        source: std::io::ErrorKind::NotFound.into(),
                     })?;
                     evidence.push(EvidenceBlob {
                         hash,
@@ -167,7 +167,7 @@ impl Store {
     ) -> Result<SheetImportReport> {
         let mut evidence_stored = 0;
         for (hash, bytes) in evidence {
-            if let Some(path) = store_bytes(&self.data_dir, hash, bytes)? {
+            if let Some(path) = self.store_received(hash, bytes)? {
                 new_files.push(path);
             }
             evidence_stored += 1;

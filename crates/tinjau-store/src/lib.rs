@@ -6,6 +6,7 @@
 //! and the change log (a per-device hash chain) is both the audit trail and what sync pushes.
 
 mod changes;
+pub mod crypt;
 mod documents;
 mod error;
 mod evidence;
@@ -35,7 +36,7 @@ pub use exchange::{
 pub use lead::QuarantinedChange;
 pub use migrations::{MIGRATIONS, apply_migrations_up_to};
 pub use records::{ImportOutcome, VerifyRequest};
-pub use sync::{PendingUpload, SyncSettings};
+pub use sync::{MissingFile, PendingUpload, SyncSettings};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -91,6 +92,9 @@ pub struct StoreOptions {
     pub random: Box<dyn RandomSource>,
     /// Evidence files larger than this are refused.
     pub evidence_limit_bytes: u64,
+    /// Opens (or, for a plain folder, encrypts) the data folder at rest; `None` opens a plain
+    /// folder only (tests and tools working on copies).
+    pub unlock: Option<crypt::Unlock>,
 }
 
 impl Default for StoreOptions {
@@ -99,6 +103,7 @@ impl Default for StoreOptions {
             clock: Box::new(SystemClock),
             random: Box::new(OsRandom),
             evidence_limit_bytes: DEFAULT_EVIDENCE_LIMIT_BYTES,
+            unlock: None,
         }
     }
 }
@@ -106,6 +111,8 @@ impl Default for StoreOptions {
 pub struct Store {
     conn: Connection,
     data_dir: PathBuf,
+    /// The key the data folder is encrypted with, when it is.
+    key: Option<crypt::StoreKey>,
     options: StoreOptions,
     device_id: Uuid,
     /// The imported package, parsed once (it is re-read after every import).
@@ -129,7 +136,19 @@ impl Store {
             context: format!("creating the data directory {}", data_dir.display()),
             source,
         })?;
-        let mut conn = open_connection(&data_dir.join(DATABASE_FILE))?;
+        let database = data_dir.join(DATABASE_FILE);
+        let key = match options.unlock.take() {
+            Some(unlock) => {
+                let key = crypt::resolve(data_dir, &unlock, options.random.as_mut())?;
+                crypt::encrypt_in_place(data_dir, &database, &key, options.random.as_mut())?;
+                Some(key)
+            }
+            None if database.exists() && !crypt::is_plain_database(&database) => {
+                return Err(StoreError::Locked);
+            }
+            None => None,
+        };
+        let mut conn = open_keyed_connection(&database, key.as_ref())?;
         migrations::migrate(&mut conn)?;
 
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -156,6 +175,7 @@ impl Store {
         let mut store = Store {
             conn,
             data_dir: data_dir.to_path_buf(),
+            key,
             options,
             device_id,
             package: None,
@@ -172,7 +192,7 @@ impl Store {
     /// (or `hash` is not a hash at all).
     pub fn evidence_bytes(&self, hash: &str) -> Result<Option<Vec<u8>>> {
         let path = evidence::stored_path(&self.data_dir, hash);
-        match std::fs::read(&path) {
+        match crypt::EvidenceSource::open(&path, self.key.as_ref()).and_then(|mut f| f.read_all()) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(StoreError::Io {
@@ -180,6 +200,26 @@ impl Store {
                 source,
             }),
         }
+    }
+
+    /// Stores bytes received from elsewhere (sync, a sheet file) after checking their hash,
+    /// sealed under this store's key when it has one.
+    pub(crate) fn store_received(&mut self, hash: &str, bytes: &[u8]) -> Result<Option<PathBuf>> {
+        let seal = self
+            .key
+            .as_ref()
+            .map(|key| (key, self.options.random.as_mut() as &mut dyn RandomSource));
+        evidence::store_bytes(&self.data_dir, hash, bytes, seal)
+    }
+
+    /// Whether this data folder is encrypted at rest.
+    pub fn encrypted(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// What opens another connection to this data folder the way this one was opened.
+    pub fn reopen_with(&self) -> Option<crypt::Unlock> {
+        self.key.clone().map(crypt::Unlock::Opened)
     }
 
     pub fn device_id(&self) -> Uuid {
@@ -255,7 +295,26 @@ impl Store {
 
 /// Opens a connection with the pragmas every Tinjau database uses.
 pub fn open_connection(path: &Path) -> Result<Connection> {
+    open_keyed_connection(path, None)
+}
+
+/// A connection to an encrypted (`key`) or plain database, set up as the store uses it. A
+/// wrong key shows at the first read (SQLCipher reads the file as "not a database").
+pub fn open_keyed_connection(path: &Path, key: Option<&crypt::StoreKey>) -> Result<Connection> {
     let conn = Connection::open(path)?;
+    if let Some(key) = key {
+        crypt::key_connection(&conn, key)?;
+        if let Err(error) = conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(())) {
+            return Err(match error {
+                rusqlite::Error::SqliteFailure(e, _)
+                    if e.code == rusqlite::ErrorCode::NotADatabase =>
+                {
+                    StoreError::WrongKey
+                }
+                other => other.into(),
+            });
+        }
+    }
     conn.busy_timeout(Duration::from_secs(5))?;
     // WAL lets a reader (the desktop app's views) run beside a writer; FULL makes each commit
     // durable on its own, which is the promise behind "Tersimpan".

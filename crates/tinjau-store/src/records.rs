@@ -607,14 +607,20 @@ impl Store {
     }
 
     /// Checks every file first (so a missing one writes nothing), then copies them in.
-    fn ingest_all(&self, paths: &[PathBuf]) -> Result<Vec<IngestedFile>> {
+    fn ingest_all(&mut self, paths: &[PathBuf]) -> Result<Vec<IngestedFile>> {
         let limit = self.options.evidence_limit_bytes;
         for path in paths {
             evidence::precheck(path, limit)?;
         }
         let mut files = Vec::with_capacity(paths.len());
         for path in paths {
-            match evidence::ingest(&self.data_dir, path, limit) {
+            let seal = self.key.as_ref().map(|key| {
+                (
+                    key,
+                    self.options.random.as_mut() as &mut dyn crate::RandomSource,
+                )
+            });
+            match evidence::ingest(&self.data_dir, path, limit, seal) {
                 Ok(file) => files.push(file),
                 Err(error) => {
                     remove_new_files(&files);

@@ -10,7 +10,7 @@ use tinjau_core::views::{OriginalsPolicy, RefusedChangeView, SyncStatus};
 use uuid::Uuid;
 
 use crate::changes::{ChangeTarget, ENTRY_COLUMNS, Received, entry_from_row, stored_hlc, take_in};
-use crate::evidence::{store_bytes, stored_path};
+use crate::evidence::stored_path;
 use crate::records::invalid;
 use crate::{Result, Store, StoreError, meta_get, meta_set};
 
@@ -23,8 +23,16 @@ pub struct SyncSettings {
     pub pinned_certificate: Option<String>,
 }
 
-/// An evidence file this device must upload.
+/// An evidence file referenced here that this laptop does not have yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingFile {
+    pub hash: String,
+    /// An original whose preview travels first: fetched by the laptop's [`OriginalsPolicy`].
+    pub follows_preview: bool,
+}
+
+/// An evidence file this device must upload.
+#[derive(Debug, Clone)]
 pub struct PendingUpload {
     pub hash: String,
     pub size: u64,
@@ -33,6 +41,15 @@ pub struct PendingUpload {
     pub preview: bool,
     /// An original whose preview travels first: it may wait ([`OriginalsPolicy`]).
     pub follows_preview: bool,
+    /// The data folder's key, when the file is stored sealed.
+    pub key: Option<crate::crypt::StoreKey>,
+}
+
+impl PendingUpload {
+    /// The file's plain bytes, by offset.
+    pub fn open(&self) -> std::io::Result<crate::crypt::EvidenceSource> {
+        crate::crypt::EvidenceSource::open(&self.path, self.key.as_ref())
+    }
 }
 
 impl Store {
@@ -447,6 +464,7 @@ impl Store {
                 size: size as u64,
                 preview,
                 follows_preview,
+                key: self.key.clone(),
             })
             .filter(|upload| upload.path.exists())
             .collect())
@@ -475,28 +493,42 @@ impl Store {
     /// Evidence referenced here whose file this store lacks (to fetch from the server).
     /// Previews come first, so what the team looks at arrives before the originals.
     pub fn missing_evidence(&self) -> Result<Vec<String>> {
-        let hashes: Vec<String> = self
+        Ok(self
+            .missing_files()?
+            .into_iter()
+            .map(|file| file.hash)
+            .collect())
+    }
+
+    /// [`Store::missing_evidence`], saying which are originals whose preview travels first.
+    pub fn missing_files(&self) -> Result<Vec<MissingFile>> {
+        let rows: Vec<(String, bool)> = self
             .conn
             .prepare(
-                "SELECT hash FROM (
-                     SELECT f.preview_hash AS hash, 1 AS preview
+                "SELECT hash, MAX(follows) FROM (
+                     SELECT f.preview_hash AS hash, 1 AS preview, 0 AS follows
                      FROM evidence e JOIN evidence_file f ON f.hash = e.hash
                      WHERE f.preview_hash IS NOT NULL
                      UNION
-                     SELECT hash, 0 AS preview FROM evidence)
+                     SELECT e.hash, 0 AS preview, f.preview_hash IS NOT NULL AS follows
+                     FROM evidence e JOIN evidence_file f ON f.hash = e.hash)
                  GROUP BY hash ORDER BY MAX(preview) DESC, hash",
             )?
-            .query_map([], |r| r.get(0))?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        Ok(hashes
+        Ok(rows
             .into_iter()
-            .filter(|h| !stored_path(&self.data_dir, h).exists())
+            .filter(|(hash, _)| !stored_path(&self.data_dir, hash).exists())
+            .map(|(hash, follows_preview)| MissingFile {
+                hash,
+                follows_preview,
+            })
             .collect())
     }
 
     /// Stores a downloaded evidence file after checking its hash.
-    pub fn store_evidence_bytes(&self, hash: &str, bytes: &[u8]) -> Result<()> {
-        store_bytes(&self.data_dir, hash, bytes).map(drop)
+    pub fn store_evidence_bytes(&mut self, hash: &str, bytes: &[u8]) -> Result<()> {
+        self.store_received(hash, bytes).map(drop)
     }
 
     /// Records whether the server answered at the last try (any answer counts, a refusal too).

@@ -4,7 +4,7 @@
 //! Nothing here needs a terminal: progress is reported through [`Progress`], so the CLI shows
 //! a progress bar and the desktop app its own.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -363,7 +363,8 @@ pub struct SyncReport {
     pub evidence_downloaded: u64,
     /// Of the files uploaded, photos' previews.
     pub previews_uploaded: u64,
-    /// Originals of photos left for later by the laptop's [`OriginalsPolicy`].
+    /// Originals of photos left for later by the laptop's [`OriginalsPolicy`]: not sent from
+    /// here, or not fetched from the server.
     pub originals_held: u64,
     pub clock_skew_ms: i64,
     /// The server had been restored from a backup: this laptop pulled everything again and
@@ -401,7 +402,22 @@ pub fn sync_once(
     progress: &mut dyn Progress,
 ) -> SyncResult<SyncReport> {
     let policy = store.originals_policy()?;
-    sync_with(store, client, progress, policy)
+    sync_with(
+        store,
+        client,
+        progress,
+        Originals {
+            send: policy,
+            fetch: policy,
+        },
+    )
+}
+
+/// When photos' originals go up and come down in one sync.
+#[derive(Debug, Clone, Copy)]
+struct Originals {
+    send: OriginalsPolicy,
+    fetch: OriginalsPolicy,
 }
 
 /// One full sync that sends every original now, whatever the laptop's policy ("kirim asli
@@ -411,14 +427,23 @@ pub fn sync_sending_originals(
     client: &Client,
     progress: &mut dyn Progress,
 ) -> SyncResult<SyncReport> {
-    sync_with(store, client, progress, OriginalsPolicy::Now)
+    let fetch = store.originals_policy()?;
+    sync_with(
+        store,
+        client,
+        progress,
+        Originals {
+            send: OriginalsPolicy::Now,
+            fetch,
+        },
+    )
 }
 
 fn sync_with(
     store: &mut Store,
     client: &Client,
     progress: &mut dyn Progress,
-    originals: OriginalsPolicy,
+    originals: Originals,
 ) -> SyncResult<SyncReport> {
     let result = sync_steps(store, client, progress, originals);
     let answered = !matches!(result, Err(SyncError::Network(_)));
@@ -430,7 +455,7 @@ fn sync_steps(
     store: &mut Store,
     client: &Client,
     progress: &mut dyn Progress,
-    originals: OriginalsPolicy,
+    originals: Originals,
 ) -> SyncResult<SyncReport> {
     match sync_round(store, client, progress, originals)? {
         Round::Done(report) => Ok(report),
@@ -459,7 +484,7 @@ fn sync_round(
     store: &mut Store,
     client: &Client,
     progress: &mut dyn Progress,
-    originals: OriginalsPolicy,
+    originals: Originals,
 ) -> SyncResult<Round> {
     let mut report = SyncReport::default();
 
@@ -531,8 +556,8 @@ fn sync_round(
     let mut done_bytes = 0;
     let mut link = LinkRate::default();
     for upload in uploads {
-        let gated = upload.follows_preview && originals != OriginalsPolicy::Now;
-        if gated && (originals == OriginalsPolicy::Later || link.slow()) {
+        let gated = upload.follows_preview && originals.send != OriginalsPolicy::Now;
+        if gated && (originals.send == OriginalsPolicy::Later || link.slow()) {
             report.originals_held += 1;
             continue;
         }
@@ -575,12 +600,27 @@ fn sync_round(
             Err(error) => return Err(error),
         }
     }
-    let missing = store.missing_evidence()?;
+    // Others' files: previews first; originals by the same policy, judged on how fast this
+    // sync's downloads (or, before any, its uploads) went.
+    let missing = store.missing_files()?;
     let total = missing.len() as u64;
-    for hash in missing {
-        if let Some(bytes) = client.blob_get(&hash)? {
+    let mut down = LinkRate::default();
+    for file in missing {
+        if file.follows_preview && originals.fetch != OriginalsPolicy::Now {
+            let slow = match down.0 {
+                Some(_) => down.slow(),
+                None => link.slow(),
+            };
+            if originals.fetch == OriginalsPolicy::Later || slow {
+                report.originals_held += 1;
+                continue;
+            }
+        }
+        let started = std::time::Instant::now();
+        if let Some(bytes) = client.blob_get(&file.hash)? {
+            down.measured(bytes.len() as u64, started.elapsed());
             report.bytes_received += bytes.len() as u64;
-            store.store_evidence_bytes(&hash, &bytes)?;
+            store.store_evidence_bytes(&file.hash, &bytes)?;
             report.evidence_downloaded += 1;
         }
         progress.update(Phase::Download, report.evidence_downloaded, total);
@@ -652,24 +692,16 @@ pub fn upload_file_while(
         Some(status) => status.received,
         None => 0,
     };
-    let mut file = std::fs::File::open(&upload.path)
+    let mut file = upload
+        .open()
         .map_err(|e| SyncError::Setup(format!("reading {}: {e}", upload.path.display())))?;
     let mut buffer = vec![0u8; CHUNK_BYTES];
     let mut bytes_sent = 0;
     let mut attempts = 0;
     loop {
-        file.seek(SeekFrom::Start(offset))
+        let filled = file
+            .read_at(offset, &mut buffer)
             .map_err(|e| SyncError::Setup(format!("reading {}: {e}", upload.path.display())))?;
-        let mut filled = 0;
-        while filled < buffer.len() {
-            let read = file
-                .read(&mut buffer[filled..])
-                .map_err(|e| SyncError::Setup(format!("reading {}: {e}", upload.path.display())))?;
-            if read == 0 {
-                break;
-            }
-            filled += read;
-        }
         let chunk = &buffer[..filled];
         let started = std::time::Instant::now();
         match client.blob_patch(&upload.hash, upload.size, offset, chunk) {

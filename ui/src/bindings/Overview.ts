@@ -16,4 +16,13 @@ juror: Juror | null,
 /**
  * The package's jurors, to choose from.
  */
-jurors: Array<Juror>, is_lead: boolean, server: string | null, data_dir: string, version: string, };
+jurors: Array<Juror>, is_lead: boolean, server: string | null, data_dir: string, version: string, 
+/**
+ * The data folder is encrypted and waits for its passphrase ("Buka data").
+ */
+locked: boolean, 
+/**
+ * Locked, and the passphrase is being chosen now (a new folder on a machine without a
+ * keyring): the person types it twice.
+ */
+new_passphrase: boolean, };

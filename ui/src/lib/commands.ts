@@ -21,6 +21,8 @@ import { call } from "./ipc";
 
 export const commands = {
   overview: (): Promise<Overview> => call<Overview>("overview"),
+  // Opens the encrypted data folder with the passphrase the person typed.
+  unlock: (passphrase: string): Promise<Overview> => call<Overview>("unlock", { passphrase }),
   loadDemo: (): Promise<Overview> => call<Overview>("load_demo"),
   // The package file's bytes, read by the UI from the file the juror picked.
   importPackage: (body: Uint8Array, headers?: Record<string, string>): Promise<Overview> => call<Overview>("import_package", body, headers),

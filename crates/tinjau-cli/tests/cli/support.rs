@@ -40,7 +40,8 @@ impl Terminal {
             .arg(self.data_dir())
             .args(args)
             .env_remove("RUST_LOG")
-            .env_remove("TINJAU_DATA_DIR");
+            .env_remove("TINJAU_DATA_DIR")
+            .env("TINJAU_PASSPHRASE", tinjau_tests::TEST_PASSPHRASE);
         command
     }
 
@@ -95,7 +96,7 @@ impl Terminal {
     }
 
     pub fn database(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.data_dir().join("tinjau.sqlite3")).unwrap()
+        tinjau_tests::app_database(&self.data_dir())
     }
 }
 

@@ -130,6 +130,7 @@ fn the_demo_package_imports_without_a_file_and_data_dir_comes_from_the_environme
     let output = std::process::Command::new(crate::support::BIN)
         .args(["import", "--demo"])
         .env("TINJAU_DATA_DIR", laptop.data_dir())
+        .env("TINJAU_PASSPHRASE", tinjau_tests::TEST_PASSPHRASE)
         .output()
         .unwrap();
     assert!(output.status.success());

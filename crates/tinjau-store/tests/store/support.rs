@@ -69,6 +69,7 @@ pub fn options(clock: &TestClock, limit: u64) -> StoreOptions {
         clock: Box::new(clock.clone()),
         random: Box::new(CountingRandom::new()),
         evidence_limit_bytes: limit,
+        unlock: None,
     }
 }
 
