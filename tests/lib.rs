@@ -1017,6 +1017,30 @@ fn pump_down(state: Arc<ProxyState>, mut from: TcpStream, mut to: TcpStream) {
     }
 }
 
+/// The demo jury, the lead first.
+pub const JURY: [&str; 7] = [
+    "ketua",
+    "akademisi",
+    "dindik",
+    "biro-hukum",
+    "peneliti",
+    "dinkes",
+    "dinkop",
+];
+
+/// `len` bytes that do not compress (so the wire carries the whole file), distinct per `seed`.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
 /// The passphrase the tests' CLI and desktop app encrypt their data folders with
 /// (`TINJAU_PASSPHRASE`; there is no system keyring under test).
 pub const TEST_PASSPHRASE: &str = "kata sandi uji tinjau";

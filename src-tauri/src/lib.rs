@@ -452,26 +452,6 @@ async fn wake_sync(shell: State<'_, Shell>) -> CommandResult<()> {
     Ok(())
 }
 
-/// The app is a few forms and lists: WebKit needs neither GPU compositing (which maps the GL
-/// stack into the app's process — under software rendering, LLVM's too) nor a browser's page
-/// cache. Measured by `tests/benches/desktop.rs`.
-fn lighten_webview(webview: tauri::webview::PlatformWebview) {
-    #[cfg(target_os = "linux")]
-    {
-        use webkit2gtk::{SettingsExt, WebContextExt, WebViewExt};
-        let view = webview.inner();
-        if let Some(settings) = WebViewExt::settings(&view) {
-            settings
-                .set_hardware_acceleration_policy(webkit2gtk::HardwareAccelerationPolicy::Never);
-        }
-        if let Some(context) = view.context() {
-            context.set_cache_model(webkit2gtk::CacheModel::DocumentViewer);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = webview;
-}
-
 pub fn run() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -514,9 +494,6 @@ pub fn run() {
         .setup(|app| {
             let handle = app.handle().clone();
             std::thread::spawn(move || background_sync(handle, woken));
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.with_webview(lighten_webview);
-            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -15,15 +15,7 @@ use tinjau_core::Verdict;
 use tinjau_store::VerifyRequest;
 use tinjau_tests::{Db, INDICATORS, Laptop, Server};
 
-const JURORS: [&str; 7] = [
-    "ketua",
-    "akademisi",
-    "dindik",
-    "biro-hukum",
-    "peneliti",
-    "dinkes",
-    "dinkop",
-];
+const JURORS: [&str; 7] = tinjau_tests::JURY;
 const VISITS: [&str; 2] = ["visit-junrejo", "visit-contoh-a"];
 
 fn median(mut times: Vec<Duration>) -> Duration {

@@ -25,15 +25,7 @@ use tinjau_core::views::OriginalsPolicy;
 use tinjau_store::VerifyRequest;
 use tinjau_tests::{Db, Fault, INDICATORS, Laptop, Link, Proxy, Server, VISIT, phone_photo};
 
-const JURORS: [&str; 7] = [
-    "ketua",
-    "akademisi",
-    "dindik",
-    "biro-hukum",
-    "peneliti",
-    "dinkes",
-    "dinkop",
-];
+const JURORS: [&str; 7] = tinjau_tests::JURY;
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)

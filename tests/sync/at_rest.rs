@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tinjau_store::{Store, StoreOptions, VerifyRequest};
-use tinjau_tests::{DEMO, Laptop, VISIT, open_app_store, phone_photo, tinjau_cli};
+use tinjau_tests::{DEMO, Laptop, VISIT, noise, open_app_store, phone_photo, tinjau_cli};
 
 /// Every file under `dir`, with its bytes.
 fn every_file(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -130,19 +130,6 @@ fn nothing_a_juror_wrote_or_photographed_can_be_read_from_the_raw_files() {
         "{stderr}"
     );
     assert_eq!(every_file(encrypted.path()), before);
-}
-
-/// Bytes that do not compress (each file distinct).
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
 }
 
 #[test]

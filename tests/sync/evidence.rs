@@ -2,23 +2,10 @@
 
 use chrono::Duration;
 use tinjau_core::sync::CHUNK_BYTES;
-use tinjau_tests::{Db, Fault, Laptop, Proxy, Server, VISIT};
+use tinjau_tests::{Db, Fault, Laptop, Proxy, Server, VISIT, noise};
 
 fn attach(laptop: &mut Laptop, name: &str, bytes: &[u8]) -> String {
     laptop.attach(&[(name, bytes)]).remove(0)
-}
-
-/// Bytes that do not compress, so the wire carries the whole file.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
 }
 
 fn an_upload_cut_at_random_offsets_resumes_and_resends_at_most_one_chunk(db: Db) {
