@@ -1028,6 +1028,13 @@ pub const JURY: [&str; 7] = [
     "dinkop",
 ];
 
+/// The demo jury with their roles, as [`Server::start`] takes them.
+pub fn jury_roles() -> Vec<(&'static str, &'static str)> {
+    JURY.iter()
+        .map(|j| (*j, if *j == "ketua" { "lead" } else { "juror" }))
+        .collect()
+}
+
 /// `len` bytes that do not compress (so the wire carries the whole file), distinct per `seed`.
 pub fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

@@ -29,10 +29,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if smoke { 10 } else { 1_000 });
-    let roles: Vec<(&str, &str)> = JURORS
-        .iter()
-        .map(|j| (*j, if *j == "ketua" { "lead" } else { "juror" }))
-        .collect();
+    let roles = tinjau_tests::jury_roles();
     let (server, tokens) = Server::start(Db::Sqlite, &roles);
     let package = tinjau_core::Package::parse(tinjau_tests::DEMO.as_bytes()).unwrap();
     let mut laptops = Vec::new();

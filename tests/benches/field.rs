@@ -87,10 +87,7 @@ fn main() {
     let bytes_per_second = (mbit * 1e6 / 8.0) as u64;
     let mut out = std::io::stdout().lock();
 
-    let roles: Vec<(&str, &str)> = JURORS
-        .iter()
-        .map(|j| (*j, if *j == "ketua" { "lead" } else { "juror" }))
-        .collect();
+    let roles = tinjau_tests::jury_roles();
     let (server, tokens) = Server::start(Db::Sqlite, &roles);
     let package = tinjau_core::Package::parse(tinjau_tests::DEMO.as_bytes()).unwrap();
     let visit = package.visit(VISIT).unwrap();

@@ -302,6 +302,11 @@ pub(crate) fn encrypt_in_place(
     key: &StoreKey,
     random: &mut dyn RandomSource,
 ) -> Result<()> {
+    // The database is encrypted last: once it is, the evidence was done before it, and every
+    // later open (each sync opens its own connection) skips the folder scan.
+    if database.exists() && !is_plain_database(database) {
+        return Ok(());
+    }
     let leftover = database.with_extension("encrypting");
     let _ = std::fs::remove_file(&leftover);
     let evidence = data_dir.join("evidence");
@@ -322,7 +327,7 @@ pub(crate) fn encrypt_in_place(
             }
         }
     }
-    if database.exists() && is_plain_database(database) {
+    if database.exists() {
         tracing::info!(database = %database.display(), "encrypting the store");
         let conn = rusqlite::Connection::open(database)?;
         // Everything into the main file, and no WAL left beside it.
