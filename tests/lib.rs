@@ -716,12 +716,14 @@ pub enum Fault {
 /// hotspot. Each direction carries `bytes_per_second` (a piece waits for the link to be free,
 /// then takes its size ÷ bandwidth on it), every piece arrives `one_way` after it left, and the
 /// link drops every connection crossing it each time another `cut_every` bytes have gone up
-/// it. Bytes the proxy holds when the link drops are lost, as on a real link.
+/// it (or, with `cuts_count_down`, have crossed it either way: a download is cut too). Bytes
+/// the proxy holds when the link drops are lost, as on a real link.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Link {
     pub bytes_per_second: u64,
     pub one_way: Duration,
     pub cut_every: Option<u64>,
+    pub cuts_count_down: bool,
 }
 
 /// The link's shared clock: when each direction is next free, bytes since the last cut.
@@ -904,8 +906,10 @@ fn link_pump(state: Arc<ProxyState>, link: Link, up: bool, mut from: TcpStream, 
                     start + Duration::from_secs_f64(read as f64 / link.bytes_per_second as f64);
                 *free = Some(done);
                 if up {
-                    clock.since_cut += read as u64;
                     clock.carried_up += read as u64;
+                }
+                if up || link.cuts_count_down {
+                    clock.since_cut += read as u64;
                 }
                 let cut = link.cut_every.is_some_and(|every| clock.since_cut >= every);
                 if cut {

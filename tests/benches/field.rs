@@ -168,6 +168,7 @@ fn main() {
         bytes_per_second,
         one_way: Duration::from_millis(150),
         cut_every: Some((cut_mb * 1e6) as u64),
+        cuts_count_down: false,
     }));
     let url = proxy.url.clone();
 

@@ -6,7 +6,7 @@ use chrono::Duration;
 use image::GenericImageView;
 use tinjau_core::views::{EvidenceView, OriginalsPolicy};
 use tinjau_tests::{
-    Db, Fault, HostileLaptop, Laptop, Link, Proxy, Server, VISIT, phone_photo, refusal_code,
+    Db, Fault, HostileLaptop, Laptop, Link, Proxy, Server, VISIT, noise, phone_photo, refusal_code,
 };
 
 /// The order files are uploaded in.
@@ -194,6 +194,7 @@ fn originals_wait_for_a_fast_link_by_default(db: Db) {
         bytes_per_second: 125_000,
         one_way: std::time::Duration::ZERO,
         cut_every: None,
+        cuts_count_down: false,
     }));
     let report = juror.sync(&proxy.url).unwrap();
     assert_eq!(
@@ -275,7 +276,116 @@ fn a_preview_that_is_not_smaller_than_its_original_is_refused(db: Db) {
     }
 }
 
+/// A file is fetched in parts (HTTP ranges) across the chunks it was uploaded in; a range that
+/// is not one range of bytes, or starts past the end, is refused with its reason.
+fn a_file_is_fetched_in_any_range_across_its_chunks(db: Db) {
+    let (server, tokens) = Server::start(db.clone(), &[("ketua", "lead"), ("akademisi", "juror")]);
+    let mut juror = Laptop::joined(&server.url, &tokens["akademisi"], Duration::zero());
+    // Uploaded in growing chunks: 64, 128, 256 KiB and the rest.
+    let document = noise(600_000, 31);
+    let hash = juror.attach(&[("laporan.pdf", &document)]).remove(0);
+    juror.sync(&server.url).unwrap();
+    let lead = Laptop::joined(&server.url, &tokens["ketua"], Duration::zero()).client(&server.url);
+    let size = document.len() as u64;
+    for (offset, len) in [
+        (0, 1),
+        (0, 65_536),
+        (65_000, 1_000),
+        (65_536, 131_072),
+        (100_000, 300_000),
+        (599_999, 10),
+        (500_000, 1 << 30),
+    ] {
+        let part = lead.blob_get_part(&hash, offset, len).unwrap().unwrap();
+        let end = (offset + len).min(size) as usize;
+        assert_eq!(
+            (part.offset, part.size, part.bytes.len()),
+            (offset, size, end - offset as usize),
+            "{db:?}: {offset}+{len}"
+        );
+        assert!(
+            part.bytes == document[offset as usize..end],
+            "{db:?}: {offset}+{len}"
+        );
+    }
+    let mut sizer = tinjau_core::sync::ChunkSizer::default();
+    let fetched = tinjau_sync::download_file(&lead, &hash, &mut sizer, &mut |_, _| {}).unwrap();
+    assert!(fetched.unwrap() == document, "{db:?}");
+
+    let http = reqwest::blocking::Client::new();
+    let url = format!("{}/v1/blobs/{hash}", server.url);
+    for range in [
+        "bytes=600000-",
+        "bytes=5-2",
+        "bytes=abc-",
+        "items=0-1",
+        "bytes=0-1,4-5",
+    ] {
+        let response = http
+            .get(&url)
+            .bearer_auth(&tokens["ketua"])
+            .header("range", range)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 416, "{db:?}: {range}");
+        let body: serde_json::Value = response.json().unwrap();
+        assert_eq!(
+            body["error"]["code"], "bad_range",
+            "{db:?}: {range}: {body}"
+        );
+    }
+}
+
+/// A link that drops more often than a 1 MiB chunk takes to cross it: chunks and parts sized
+/// to the measured rate still carry a file up and down; a lost one is sent again from where
+/// the server's copy ends.
+#[test]
+fn a_file_crosses_a_link_that_drops_more_often_than_a_big_chunk_takes() {
+    let (server, tokens) = Server::start(Db::Sqlite, &[("ketua", "lead"), ("akademisi", "juror")]);
+    let proxy = Proxy::start(&server.url);
+    let mut juror = Laptop::joined(&server.url, &tokens["akademisi"], Duration::zero());
+    let mut lead = Laptop::joined(&server.url, &tokens["ketua"], Duration::zero());
+    // 1.2 MB that does not compress; 100 KB/s; a cut every 900 KB either way (9 s), so a
+    // 1 MiB chunk (10.5 s) would never get through.
+    let document = noise(1_200_000, 32);
+    let hash = juror.attach(&[("laporan.pdf", &document)]).remove(0);
+    proxy.set(Fault::Link(Link {
+        bytes_per_second: 100_000,
+        one_way: std::time::Duration::from_millis(50),
+        cut_every: Some(900_000),
+        cuts_count_down: true,
+    }));
+    let until_done = |laptop: &mut Laptop| {
+        for _ in 0..6 {
+            if laptop.sync(&proxy.url).is_ok() {
+                return;
+            }
+        }
+        panic!("six syncs in a row were cut short");
+    };
+    until_done(&mut juror);
+    let observer = lead.client(&server.url);
+    assert!(
+        observer
+            .blob_status(&hash)
+            .unwrap()
+            .is_some_and(|s| s.complete),
+        "the upload finished"
+    );
+    until_done(&mut lead);
+    assert!(
+        lead.store.evidence_bytes(&hash).unwrap().unwrap() == document,
+        "the lead has the file, whole"
+    );
+    assert!(
+        proxy.cuts() >= 2,
+        "the link dropped ({} cuts)",
+        proxy.cuts()
+    );
+}
+
 tinjau_tests::per_backend!(
+    a_file_is_fetched_in_any_range_across_its_chunks,
     a_phone_photo_travels_as_its_preview_first_and_its_original_when_sent,
     with_the_default_policy_previews_go_before_every_original,
     originals_wait_for_a_fast_link_by_default,

@@ -29,8 +29,57 @@ use crate::package::{Package, Role};
 pub const MAX_BATCH_CHANGES: usize = 500;
 /// Uncompressed bytes per push batch (the wire carries it gzip-compressed).
 pub const MAX_BATCH_BYTES: usize = 256 * 1024;
-/// Evidence upload chunk size.
+/// The largest evidence chunk a client sends or asks for.
 pub const CHUNK_BYTES: usize = 1024 * 1024;
+/// The smallest: below this a chunk says more about the round trip than about the link.
+pub const MIN_CHUNK_BYTES: usize = 64 * 1024;
+
+/// How big the next evidence chunk is (up or down), from how fast the last ones went.
+///
+/// A chunk is the unit a cut link loses and a resumed transfer repeats, so on a poor link it
+/// must be short in time, not in bytes: seven laptops sharing 1 Mbit/s get about 18 KB/s each,
+/// and a 1 MiB chunk would take a minute — longer than the link stays up. The sizer aims at
+/// [`ChunkSizer::TARGET`] of the last measured rate, between [`MIN_CHUNK_BYTES`] and
+/// [`CHUNK_BYTES`]. It starts at the minimum and at most doubles per chunk (a fast link
+/// reaches 1 MiB after five chunks); a chunk lost to a cut halves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkSizer {
+    next: usize,
+}
+
+impl Default for ChunkSizer {
+    fn default() -> Self {
+        ChunkSizer {
+            next: MIN_CHUNK_BYTES,
+        }
+    }
+}
+
+impl ChunkSizer {
+    /// How long one chunk should take on the link.
+    pub const TARGET: Duration = Duration::from_secs(4);
+    /// Chunk sizes are whole multiples of this.
+    const GRAIN: usize = 16 * 1024;
+
+    /// The size of the next chunk.
+    pub fn size(&self) -> usize {
+        self.next
+    }
+
+    /// A chunk of `bytes` went through in `took`.
+    pub fn measured(&mut self, bytes: u64, took: Duration) {
+        let rate = bytes as f64 / took.as_secs_f64().max(1e-6);
+        let aim = (rate * Self::TARGET.as_secs_f64()).min(CHUNK_BYTES as f64) as usize;
+        let ceiling = (self.next * 2).min(CHUNK_BYTES);
+        let size = aim.min(ceiling) / Self::GRAIN * Self::GRAIN;
+        self.next = size.max(MIN_CHUNK_BYTES);
+    }
+
+    /// A chunk was lost (the link dropped while it was on the way).
+    pub fn lost(&mut self) {
+        self.next = (self.next / 2 / Self::GRAIN * Self::GRAIN).max(MIN_CHUNK_BYTES);
+    }
+}
 
 /// What a server token allows: a juror's own work, the lead's, or the organiser's (who runs the
 /// server and reads everything, but writes no field record).
@@ -779,4 +828,52 @@ pub fn visible_to(
 pub fn retry_delay(attempt: u32, random_unit: f64) -> Duration {
     let ceiling = (1u64 << attempt.min(16)).min(300) as f64;
     Duration::from_secs_f64(ceiling * random_unit.clamp(0.0, 1.0)).max(Duration::from_millis(100))
+}
+
+#[cfg(test)]
+mod chunk_tests {
+    use super::*;
+
+    #[test]
+    fn a_slow_shared_link_gets_short_chunks() {
+        // Seven laptops on 1 Mbit/s: about 18 KB/s each.
+        let mut sizer = ChunkSizer::default();
+        assert_eq!(sizer.size(), MIN_CHUNK_BYTES);
+        sizer.measured(65_536, Duration::from_secs_f64(65_536.0 / 18_000.0));
+        assert_eq!(sizer.size(), MIN_CHUNK_BYTES);
+    }
+
+    #[test]
+    fn a_fast_link_grows_to_the_largest_chunk_doubling_at_most() {
+        let mut sizer = ChunkSizer::default();
+        let mut sizes = Vec::new();
+        for _ in 0..6 {
+            let bytes = sizer.size() as u64;
+            // 10 MB/s.
+            sizer.measured(bytes, Duration::from_secs_f64(bytes as f64 / 10e6));
+            sizes.push(sizer.size() / 1024);
+        }
+        assert_eq!(sizes, [128, 256, 512, 1024, 1024, 1024]);
+    }
+
+    #[test]
+    fn a_middling_link_aims_at_four_seconds_on_a_grain() {
+        let mut sizer = ChunkSizer { next: CHUNK_BYTES };
+        // 100 KB/s: 400 KB in four seconds, rounded down to 16 KiB.
+        sizer.measured(100_000, Duration::from_secs(1));
+        assert_eq!(sizer.size(), 400_000 / 16_384 * 16_384);
+    }
+
+    #[test]
+    fn a_lost_chunk_halves_the_next_but_never_below_the_minimum() {
+        let mut sizer = ChunkSizer { next: CHUNK_BYTES };
+        sizer.lost();
+        assert_eq!(sizer.size(), CHUNK_BYTES / 2);
+        for _ in 0..10 {
+            sizer.lost();
+        }
+        assert_eq!(sizer.size(), MIN_CHUNK_BYTES);
+        sizer.measured(0, Duration::ZERO);
+        assert_eq!(sizer.size(), MIN_CHUNK_BYTES);
+    }
 }

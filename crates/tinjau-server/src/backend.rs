@@ -419,6 +419,19 @@ impl Backend {
         let hash = hash.to_string();
         transact!(self, Read, |tx| store::blob_read(tx, &hash))
     }
+
+    /// Bytes `start..=end` of a complete file (cut at its end), and its size.
+    pub async fn blob_read_range(
+        &self,
+        hash: &str,
+        start: u64,
+        end: u64,
+    ) -> BackendResult<Option<(Vec<u8>, u64)>> {
+        let hash = hash.to_string();
+        transact!(self, Read, |tx| store::blob_read_range(
+            tx, &hash, start, end
+        ))
+    }
 }
 
 /// The server's schema migrations, in order (one schema for both backends).
@@ -703,6 +716,10 @@ pub(crate) mod sql {
         "INSERT INTO blob_chunk (hash, offset_bytes, data) VALUES ($1, $2, $3)";
     pub const SET_RECEIVED: &str = "UPDATE blob SET received = $1, complete = $2 WHERE hash = $3";
     pub const CHUNKS: &str = "SELECT data FROM blob_chunk WHERE hash = $1 ORDER BY offset_bytes";
+    /// The chunks that may overlap a range: none is longer than the largest chunk a client
+    /// may send, so none that starts that far before the range reaches into it.
+    pub const CHUNKS_IN: &str = "SELECT offset_bytes, data FROM blob_chunk
+         WHERE hash = $1 AND offset_bytes > $2 AND offset_bytes <= $3 ORDER BY offset_bytes";
     pub const DROP_CHUNKS: &str = "DELETE FROM blob_chunk WHERE hash = $1";
     pub const RESET_BLOB: &str =
         "UPDATE blob SET size = $1, received = 0, complete = 0 WHERE hash = $2";
@@ -769,6 +786,7 @@ pub(crate) mod sql {
         INSERT_CHUNK,
         SET_RECEIVED,
         CHUNKS,
+        CHUNKS_IN,
         DROP_CHUNKS,
         INSERT_REVISION,
         REVISIONS,

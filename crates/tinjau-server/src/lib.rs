@@ -554,15 +554,67 @@ async fn blob_get(
     State(state): State<AppState>,
     Extension(auth): Extension<TokenRecord>,
     Path(hash): Path<String>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     check_hash(&hash)?;
+    let range = match headers.get(header::RANGE) {
+        Some(value) => Some(parse_range(value)?),
+        None => None,
+    };
     if !state.backend.may_see_blob(&auth, &hash).await? {
         return Err(no_such_file(&hash));
     }
-    match state.backend.blob_read(&hash).await? {
-        Some(bytes) => {
-            Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
-        }
-        None => Err(no_such_file(&hash)),
+    let octets = (header::CONTENT_TYPE, "application/octet-stream");
+    let Some((start, end)) = range else {
+        return match state.backend.blob_read(&hash).await? {
+            Some(bytes) => Ok(([octets], bytes).into_response()),
+            None => Err(no_such_file(&hash)),
+        };
+    };
+    // A client on a poor link fetches a file in parts, each short enough to cross between
+    // two cuts; one range per request.
+    let end = end.unwrap_or(u64::MAX);
+    let Some((part, total)) = state.backend.blob_read_range(&hash, start, end).await? else {
+        return Err(no_such_file(&hash));
+    };
+    if start >= total {
+        return Err(ApiError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "bad_range",
+            format!("the file has {total} bytes; the range starts at {start}"),
+        ));
     }
+    let last = start + part.len() as u64 - 1;
+    let content_range = format!("bytes {start}-{last}/{total}");
+    Ok((
+        StatusCode::PARTIAL_CONTENT,
+        [octets, (header::CONTENT_RANGE, content_range.as_str())],
+        part,
+    )
+        .into_response())
+}
+
+/// `Range: bytes=START-` or `bytes=START-END` (one range; END inclusive).
+fn parse_range(value: &header::HeaderValue) -> ApiResult<(u64, Option<u64>)> {
+    let bad = || {
+        ApiError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "bad_range",
+            "Range must be one range of bytes: bytes=START- or bytes=START-END",
+        )
+    };
+    let text = value.to_str().map_err(|_| bad())?;
+    let (start, end) = text
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .ok_or_else(bad)?;
+    let start: u64 = start.parse().map_err(|_| bad())?;
+    let end = match end {
+        "" => None,
+        end => Some(end.parse::<u64>().map_err(|_| bad())?),
+    };
+    if end.is_some_and(|end| end < start) {
+        return Err(bad());
+    }
+    Ok((start, end))
 }

@@ -936,6 +936,47 @@ pub(crate) async fn blob_read(tx: &mut impl Tx, hash: &str) -> BackendResult<Opt
     }
 }
 
+/// Bytes `start..=end` of a complete file, cut at its end, and the file's size; `None` when
+/// the file is not (yet) complete. A `start` past the end gives no bytes.
+pub(crate) async fn blob_read_range(
+    tx: &mut impl Tx,
+    hash: &str,
+    start: u64,
+    end: u64,
+) -> BackendResult<Option<(Vec<u8>, u64)>> {
+    let size = match blob_status(tx, hash).await? {
+        Some(status) if status.complete => status.size,
+        _ => return Ok(None),
+    };
+    if start >= size {
+        return Ok(Some((Vec::new(), size)));
+    }
+    let last = end.min(size - 1);
+    let lowest = start as i64 - crate::MAX_CHUNK_BYTES as i64;
+    let mut part = Vec::with_capacity((last - start + 1).min(1 << 30) as usize);
+    for row in tx
+        .query(
+            sql::CHUNKS_IN,
+            params![hash, lowest, last.min(i64::MAX as u64) as i64],
+        )
+        .await?
+    {
+        let offset = row.int(0)?.max(0) as u64;
+        let data = row.bytes(1)?;
+        let from = start.saturating_sub(offset) as usize;
+        let to = ((last + 1).saturating_sub(offset) as usize).min(data.len());
+        if from < to {
+            part.extend_from_slice(&data[from..to]);
+        }
+    }
+    if part.len() as u64 != last - start + 1 {
+        return Err(BackendError::Invalid(format!(
+            "the stored file {hash} is missing bytes in {start}..={last}"
+        )));
+    }
+    Ok(Some((part, size)))
+}
+
 /// The error a discarded upload answers with.
 pub(crate) fn discarded(hash: &str) -> BackendError {
     BackendError::Invalid(format!(

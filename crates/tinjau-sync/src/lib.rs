@@ -11,8 +11,8 @@ use reqwest::StatusCode;
 use reqwest::blocking::{Client as HttpClient, Response};
 use serde::{Deserialize, Serialize};
 use tinjau_core::sync::{
-    CHUNK_BYTES, MAX_BATCH_BYTES, MAX_BATCH_CHANGES, Outcome, PullResponse, PushRequest,
-    PushResponse, Whoami,
+    CHUNK_BYTES, ChunkSizer, MAX_BATCH_BYTES, MAX_BATCH_CHANGES, Outcome, PullResponse,
+    PushRequest, PushResponse, Whoami,
 };
 use tinjau_core::views::OriginalsPolicy;
 use tinjau_store::{Store, StoreError, SyncSettings};
@@ -309,6 +309,57 @@ impl Client {
         Self::blob_headers(&response)
     }
 
+    /// Up to `len` bytes of a file from `offset` (an HTTP range), and the file's size.
+    /// `None`: the server has no such file for this token.
+    pub fn blob_get_part(&self, hash: &str, offset: u64, len: u64) -> SyncResult<Option<Part>> {
+        let last = offset.saturating_add(len.max(1) - 1);
+        let response = self
+            .http
+            .get(self.url(&format!("/v1/blobs/{hash}")))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::RANGE, format!("bytes={offset}-{last}"))
+            .send()
+            .map_err(network)?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = Self::check(response)?;
+        if response.status() != StatusCode::PARTIAL_CONTENT {
+            // A server without ranges sends the whole file.
+            let bytes = response.bytes().map_err(network)?.to_vec();
+            let size = bytes.len() as u64;
+            return Ok(Some(Part {
+                offset: 0,
+                bytes,
+                size,
+            }));
+        }
+        let (start, size) = response
+            .headers()
+            .get(reqwest::header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_content_range)
+            .ok_or_else(|| {
+                SyncError::Protocol("a part came without a valid Content-Range".into())
+            })?;
+        let mut bytes = Vec::new();
+        response
+            .take(len)
+            .read_to_end(&mut bytes)
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        if start != offset || start + bytes.len() as u64 > size {
+            return Err(SyncError::Protocol(format!(
+                "asked for bytes from {offset}, the server sent {start}..+{} of {size}",
+                bytes.len()
+            )));
+        }
+        Ok(Some(Part {
+            offset: start,
+            bytes,
+            size,
+        }))
+    }
+
     pub fn blob_get(&self, hash: &str) -> SyncResult<Option<Vec<u8>>> {
         let response = self
             .http
@@ -323,6 +374,24 @@ impl Client {
             Self::check(response)?.bytes().map_err(network)?.to_vec(),
         ))
     }
+}
+
+/// Part of a file, as [`Client::blob_get_part`] fetched it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub offset: u64,
+    pub bytes: Vec<u8>,
+    /// The whole file's size.
+    pub size: u64,
+}
+
+/// `bytes START-END/SIZE` → (START, SIZE).
+fn parse_content_range(text: &str) -> Option<(u64, u64)> {
+    let (range, size) = text.strip_prefix("bytes ")?.split_once('/')?;
+    let (start, end) = range.split_once('-')?;
+    let (start, end, size): (u64, u64, u64) =
+        (start.parse().ok()?, end.parse().ok()?, size.parse().ok()?);
+    (start <= end && end < size).then_some((start, size))
 }
 
 /// The phases of a sync, in order: metadata first, files after.
@@ -555,6 +624,7 @@ fn sync_round(
     let total_bytes: u64 = uploads.iter().map(|u| u.size).sum();
     let mut done_bytes = 0;
     let mut link = LinkRate::default();
+    let mut sizer = ChunkSizer::default();
     for upload in uploads {
         let gated = upload.follows_preview && originals.send != OriginalsPolicy::Now;
         if gated && (originals.send == OriginalsPolicy::Later || link.slow()) {
@@ -568,6 +638,7 @@ fn sync_round(
         let sent = upload_file_while(
             client,
             &upload,
+            &mut sizer,
             &mut |sent| {
                 progress.update(Phase::Upload, done_bytes + sent, total_bytes);
                 progress.file(&upload.hash, sent, upload.size);
@@ -605,6 +676,7 @@ fn sync_round(
     let missing = store.missing_files()?;
     let total = missing.len() as u64;
     let mut down = LinkRate::default();
+    let mut sizer = ChunkSizer::default();
     for file in missing {
         if file.follows_preview && originals.fetch != OriginalsPolicy::Now {
             let slow = match down.0 {
@@ -616,9 +688,10 @@ fn sync_round(
                 continue;
             }
         }
-        let started = std::time::Instant::now();
-        if let Some(bytes) = client.blob_get(&file.hash)? {
-            down.measured(bytes.len() as u64, started.elapsed());
+        let fetched = download_file(client, &file.hash, &mut sizer, &mut |bytes, took| {
+            down.measured(bytes, took)
+        })?;
+        if let Some(bytes) = fetched {
             report.bytes_received += bytes.len() as u64;
             store.store_evidence_bytes(&file.hash, &bytes)?;
             report.evidence_downloaded += 1;
@@ -664,6 +737,10 @@ pub struct Uploaded {
     pub complete: bool,
 }
 
+/// How many chunks in a row may be lost to a dropped link before a transfer gives up (and
+/// the next sync resumes it).
+const LOST_CHUNKS: u32 = 4;
+
 /// Uploads one file from where the server's copy ends; returns the bytes sent. A chunk the
 /// server refuses as corrupt is sent again (up to three times).
 pub fn upload_file(
@@ -671,14 +748,62 @@ pub fn upload_file(
     upload: &tinjau_store::PendingUpload,
     sent: &mut dyn FnMut(u64),
 ) -> SyncResult<u64> {
-    upload_file_while(client, upload, sent, &mut |_, _| true).map(|uploaded| uploaded.sent)
+    upload_file_while(
+        client,
+        upload,
+        &mut ChunkSizer::default(),
+        sent,
+        &mut |_, _| true,
+    )
+    .map(|uploaded| uploaded.sent)
 }
 
-/// [`upload_file`], asking `keep_going` after each chunk (its size and how long it took)
-/// whether to send the next; a file left unfinished resumes from there at the next call.
+/// Fetches one file in parts sized by `sizer` (each short enough to cross a poor link between
+/// two cuts); a part lost to a dropped link is asked for again, from where the last one ended.
+/// `measured` hears each part's size and how long it took. `None`: the server has no such file
+/// for this token.
+pub fn download_file(
+    client: &Client,
+    hash: &str,
+    sizer: &mut ChunkSizer,
+    measured: &mut dyn FnMut(u64, Duration),
+) -> SyncResult<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    let mut lost = 0;
+    loop {
+        let started = std::time::Instant::now();
+        let part = match client.blob_get_part(hash, bytes.len() as u64, sizer.size() as u64) {
+            Ok(Some(part)) => part,
+            Ok(None) => return Ok(None),
+            Err(SyncError::Network(message)) if lost < LOST_CHUNKS => {
+                tracing::debug!(%hash, %message, "a part was lost on the way; asking again");
+                lost += 1;
+                sizer.lost();
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        lost = 0;
+        let took = started.elapsed();
+        sizer.measured(part.bytes.len() as u64, took);
+        measured(part.bytes.len() as u64, took);
+        if part.offset == 0 && part.bytes.len() as u64 == part.size {
+            return Ok(Some(part.bytes));
+        }
+        bytes.extend_from_slice(&part.bytes);
+        if bytes.len() as u64 >= part.size {
+            return Ok(Some(bytes));
+        }
+    }
+}
+
+/// [`upload_file`], in chunks sized by `sizer`, asking `keep_going` after each chunk (its size
+/// and how long it took) whether to send the next; a file left unfinished resumes from there
+/// at the next call. A chunk lost to a dropped link is sent again from the server's offset.
 pub fn upload_file_while(
     client: &Client,
     upload: &tinjau_store::PendingUpload,
+    sizer: &mut ChunkSizer,
     sent: &mut dyn FnMut(u64),
     keep_going: &mut dyn FnMut(u64, std::time::Duration) -> bool,
 ) -> SyncResult<Uploaded> {
@@ -698,9 +823,10 @@ pub fn upload_file_while(
     let mut buffer = vec![0u8; CHUNK_BYTES];
     let mut bytes_sent = 0;
     let mut attempts = 0;
+    let mut lost = 0;
     loop {
         let filled = file
-            .read_at(offset, &mut buffer)
+            .read_at(offset, &mut buffer[..sizer.size().min(CHUNK_BYTES)])
             .map_err(|e| SyncError::Setup(format!("reading {}: {e}", upload.path.display())))?;
         let chunk = &buffer[..filled];
         let started = std::time::Instant::now();
@@ -709,7 +835,9 @@ pub fn upload_file_while(
                 bytes_sent += chunk.len() as u64;
                 offset = status.received;
                 sent(offset);
-                let go_on = keep_going(chunk.len() as u64, started.elapsed());
+                let took = started.elapsed();
+                sizer.measured(chunk.len() as u64, took);
+                let go_on = keep_going(chunk.len() as u64, took);
                 if status.complete || !go_on {
                     return Ok(Uploaded {
                         sent: bytes_sent,
@@ -717,6 +845,16 @@ pub fn upload_file_while(
                     });
                 }
                 attempts = 0;
+                lost = 0;
+            }
+            Err(SyncError::Network(message)) if lost < LOST_CHUNKS => {
+                // The link dropped with the chunk on it: the server keeps what it had; ask
+                // where that ends (the ask may fail too, and then this sync does).
+                tracing::debug!(hash = %upload.hash, %message, "a chunk was lost on the way");
+                bytes_sent += chunk.len() as u64;
+                lost += 1;
+                sizer.lost();
+                offset = client.blob_status(&upload.hash)?.map_or(0, |s| s.received);
             }
             Err(SyncError::Server { code, .. }) if code == "checksum_mismatch" && attempts < 3 => {
                 attempts += 1;
