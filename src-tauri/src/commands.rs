@@ -3,6 +3,7 @@
 pub const COMMANDS: &[&str] = &[
     "overview",
     "unlock",
+    "retry_open",
     "load_demo",
     "import_package",
     "choose_juror",

@@ -58,6 +58,29 @@ async fn unlock(shell: State<'_, Shell>, passphrase: String) -> CommandResult<Ov
     shell.session.unlock(&passphrase)
 }
 
+/// Tries again to open a data folder that did not open (its key was not in the keyring, say,
+/// and the person has unlocked the keyring since).
+#[tauri::command]
+async fn retry_open(shell: State<'_, Shell>) -> CommandResult<Overview> {
+    let choice = choose_unlock(shell.session.data_dir());
+    shell.session.retry(choice)
+}
+
+/// How to open the data folder: `TINJAU_PASSPHRASE`, the system keyring, or by asking.
+fn choose_unlock(
+    data_dir: &std::path::Path,
+) -> Result<tinjau_app::keys::KeyChoice, tinjau_store::StoreError> {
+    tinjau_app::keys::choose_unlock(
+        data_dir,
+        std::env::var(tinjau_app::keys::PASSPHRASE_ENV).ok(),
+        tinjau_app::keys::system_keyring(
+            std::env::var(tinjau_app::keys::KEYRING_ENV).ok().as_deref(),
+        )
+        .as_ref(),
+        &mut tinjau_store::OsRandom,
+    )
+}
+
 #[tauri::command]
 async fn load_demo(shell: State<'_, Shell>) -> CommandResult<Overview> {
     shell.session.load_demo()
@@ -464,23 +487,15 @@ pub fn run() {
         tracing::error!("no data folder on this system: set TINJAU_DATA_DIR");
         std::process::exit(1);
     };
-    let choice = tinjau_app::keys::choose_unlock(
-        &data_dir,
-        std::env::var(tinjau_app::keys::PASSPHRASE_ENV).ok(),
-        tinjau_app::keys::system_keyring(
-            std::env::var(tinjau_app::keys::KEYRING_ENV).ok().as_deref(),
-        )
-        .as_ref(),
-        &mut tinjau_store::OsRandom,
-    );
-    let session = match choice
+    let session = match choose_unlock(&data_dir)
         .map_err(|e| tinjau_app::ErrorPayload::from_store(&e, None))
         .and_then(|choice| Session::open(&data_dir, choice))
     {
         Ok(session) => session,
+        // Said on screen, in the person's language, with a way to try again.
         Err(e) => {
             tracing::error!(error = %e, dir = %data_dir.display(), "cannot open the data folder");
-            std::process::exit(1);
+            Session::failed(&data_dir, e)
         }
     };
     let (wake, woken) = mpsc::channel();
@@ -498,6 +513,7 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             overview,
+            retry_open,
             load_demo,
             import_package,
             choose_juror,

@@ -1332,3 +1332,73 @@ async fn without_a_keyring_the_data_folder_opens_with_a_passphrase() {
     .unwrap();
     assert!(opened.encrypted() && opened.package().is_ok());
 }
+
+/// The folder's key was kept in the system keyring, which does not give it now: the app says
+/// so on screen, in Indonesian, with the folder and a way to try again — not a window that
+/// never opens and a line in a log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_folder_whose_keyring_key_is_missing_says_so_on_screen() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = tempfile::tempdir().unwrap();
+    let store = data.path().join("store");
+    let key = tinjau_store::crypt::StoreKey::from_bytes([7u8; 32]);
+    {
+        let mut opened = tinjau_store::Store::open(
+            &store,
+            tinjau_store::StoreOptions {
+                unlock: Some(tinjau_store::crypt::Unlock::Keyring(key.clone())),
+                ..tinjau_store::StoreOptions::default()
+            },
+        )
+        .unwrap();
+        opened
+            .import_package(tinjau_tests::DEMO.as_bytes())
+            .unwrap();
+    }
+    let key_file = std::fs::read(store.join(tinjau_store::crypt::KEY_FILE)).unwrap();
+    let env = [
+        ("TINJAU_PASSPHRASE", std::path::Path::new("")),
+        ("TINJAU_KEYRING", std::path::Path::new("off")),
+    ];
+    let display = Display::start();
+    let driver = Driver::start_with(&display, &store, &env);
+    let client = driver.session().await;
+    assert_eq!(
+        text_of(&client, "open-error").await,
+        "Kunci yang mengenkripsi data ini disimpan di keyring sistem, tetapi keyring tidak \
+         memberikannya sekarang (the keyring is turned off (TINJAU_KEYRING=off)). Buka kunci \
+         keyring (masuk ke desktop Anda), lalu coba lagi; atau pulihkan folder data dari cadangan."
+    );
+    assert_eq!(
+        text_of(&client, "open-error-folder").await,
+        store.display().to_string()
+    );
+    assert_eq!(count(&client, "unlock-passphrase").await, 0);
+    screenshot(&client, "open-failed").await;
+    assert_accessible(&client, "open failed", None).await;
+    // Trying again with the keyring still shut says it again; the app stays up.
+    click(&client, "open-retry").await;
+    wait_for(&client, "open-retry").await;
+    assert_eq!(count(&client, "open-error").await, 1);
+    client.close().await.unwrap();
+    drop(driver);
+    drop(display);
+
+    // Nothing was touched: the key opens the folder as before.
+    assert_eq!(
+        std::fs::read(store.join(tinjau_store::crypt::KEY_FILE)).unwrap(),
+        key_file
+    );
+    let opened = tinjau_store::Store::open(
+        &store,
+        tinjau_store::StoreOptions {
+            unlock: Some(tinjau_store::crypt::Unlock::Keyring(key)),
+            ..tinjau_store::StoreOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(opened.encrypted() && opened.package().is_ok());
+}

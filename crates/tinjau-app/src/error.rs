@@ -109,6 +109,7 @@ impl ErrorPayload {
                 .with("value", decimal(*value))
                 .with("min", decimal(*min))
                 .with("max", decimal(*max)),
+            StoreError::KeyMissing { reason } => base.with("reason", reason),
             StoreError::NewerSchema { found, known } => {
                 base.with("found", found).with("known", known)
             }
@@ -184,6 +185,7 @@ pub const ERROR_CODES: &[&str] = &[
     "corrupt",
     "store_locked",
     "wrong_key",
+    "key_missing",
     "io",
     "database",
     // The sync client.

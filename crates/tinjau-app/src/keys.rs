@@ -116,7 +116,10 @@ pub fn choose_unlock(
         Some(KeySource::Passphrase) => Ok(KeyChoice::NeedPassphrase { new_store: false }),
         Some(KeySource::Keyring) => match keyring.get(&account) {
             Ok(Some(key)) => Ok(KeyChoice::Ready(Unlock::Keyring(StoreKey::from_bytes(key)))),
-            Ok(None) | Err(_) => Err(StoreError::Locked),
+            Ok(None) => Err(StoreError::KeyMissing {
+                reason: "no entry for this folder".into(),
+            }),
+            Err(reason) => Err(StoreError::KeyMissing { reason }),
         },
         None => match keyring.get(&account) {
             // A key kept by an earlier start that stopped before writing the key file.
@@ -200,8 +203,60 @@ mod tests {
         let empty = MemoryKeyring::default();
         assert!(matches!(
             choose_unlock(dir.path(), None, &empty, &mut OsRandom),
-            Err(StoreError::Locked)
+            Err(StoreError::KeyMissing { .. })
         ));
+    }
+
+    /// The key went missing from the keyring: the session says why (not a closed window and
+    /// a log line) and opens once the keyring gives the key again; nothing is touched meanwhile.
+    #[test]
+    fn a_folder_whose_key_is_missing_says_so_and_opens_when_it_is_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let keyring = MemoryKeyring::default();
+        let choice = choose_unlock(dir.path(), None, &keyring, &mut OsRandom).unwrap();
+        let mut store = open(dir.path(), choice).unwrap();
+        store
+            .import_package(crate::DEMO_PACKAGE.as_bytes())
+            .unwrap();
+        drop(store);
+        let before = std::fs::read(dir.path().join(tinjau_store::crypt::KEY_FILE)).unwrap();
+
+        let empty = MemoryKeyring::default();
+        let error = choose_unlock(dir.path(), None, &empty, &mut OsRandom)
+            .map(drop)
+            .map_err(|e| crate::ErrorPayload::from_store(&e, None))
+            .unwrap_err();
+        let session = crate::Session::failed(dir.path(), error);
+        let shown = session.overview().unwrap();
+        assert!(shown.locked);
+        let failure = shown.open_error.expect("the failure is shown");
+        assert_eq!(failure.code, "key_missing");
+        assert_eq!(failure.params["reason"], "no entry for this folder");
+        assert!(
+            session.with(|s| s.visits()).is_err(),
+            "nothing opens meanwhile"
+        );
+
+        // Still missing: still said, nothing changed.
+        let again = session
+            .retry(choose_unlock(dir.path(), None, &empty, &mut OsRandom))
+            .unwrap();
+        assert_eq!(
+            again.open_error.map(|e| e.code).as_deref(),
+            Some("key_missing")
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join(tinjau_store::crypt::KEY_FILE)).unwrap(),
+            before
+        );
+
+        // The keyring is unlocked again.
+        let opened = session
+            .retry(choose_unlock(dir.path(), None, &keyring, &mut OsRandom))
+            .unwrap();
+        assert!(!opened.locked);
+        assert_eq!(opened.open_error, None);
+        assert!(opened.competition.is_some());
     }
 
     #[test]

@@ -19,12 +19,21 @@ use crate::views::Overview;
 /// The SKK Jawa Timur 2023 demo package, shipped in `assets/`.
 pub const DEMO_PACKAGE: &str = include_str!("../../../assets/skk-jatim-2023.json");
 
+/// How a shut store waits.
+#[derive(Default)]
+struct Waiting {
+    /// The passphrase is being chosen now (a new folder, no keyring).
+    new_store: bool,
+    /// Why the folder did not open, shown until a retry opens it.
+    failure: Option<ErrorPayload>,
+}
+
 pub struct Session {
     data_dir: PathBuf,
     /// `None` while the data folder waits for its passphrase.
     store: Mutex<Option<Store>>,
-    /// Set while locked: the passphrase is being chosen now (a new folder, no keyring).
-    new_store: bool,
+    /// While the store is shut: how it waits (for a passphrase, or after a failed opening).
+    waiting: Mutex<Waiting>,
     staged: Mutex<HashMap<String, PathBuf>>,
     /// Held while a sync runs: syncs (the background's, the juror's button) take turns.
     syncing: Mutex<()>,
@@ -34,17 +43,73 @@ impl Session {
     /// Opens the data folder as `choice` allows: at once with a key, or locked until
     /// [`Session::unlock`] is given the passphrase.
     pub fn open(data_dir: &Path, choice: KeyChoice) -> AppResult<Session> {
-        let (store, new_store) = match choice {
-            KeyChoice::Ready(unlock) => (Some(open_store(data_dir, Some(unlock))?), false),
-            KeyChoice::NeedPassphrase { new_store } => (None, new_store),
-        };
-        Ok(Session {
+        let session = Session::shut(data_dir, Waiting::default());
+        session.open_as(choice)?;
+        Ok(session)
+    }
+
+    /// A session whose data folder could not be opened (its key is missing from the keyring,
+    /// say): the app shows why, in words, and can try again ([`Session::retry`]) instead of
+    /// closing with a line in a log nobody reads.
+    pub fn failed(data_dir: &Path, error: ErrorPayload) -> Session {
+        Session::shut(
+            data_dir,
+            Waiting {
+                new_store: false,
+                failure: Some(error),
+            },
+        )
+    }
+
+    fn shut(data_dir: &Path, waiting: Waiting) -> Session {
+        Session {
             data_dir: data_dir.to_path_buf(),
-            store: Mutex::new(store),
-            new_store,
+            store: Mutex::new(None),
+            waiting: Mutex::new(waiting),
             staged: Mutex::new(HashMap::new()),
             syncing: Mutex::new(()),
-        })
+        }
+    }
+
+    fn open_as(&self, choice: KeyChoice) -> AppResult<()> {
+        let mut slot = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        match choice {
+            KeyChoice::Ready(unlock) => {
+                *slot = Some(open_store(&self.data_dir, Some(unlock))?);
+                *waiting = Waiting::default();
+            }
+            KeyChoice::NeedPassphrase { new_store } => {
+                *waiting = Waiting {
+                    new_store,
+                    failure: None,
+                };
+            }
+        }
+        Ok(())
+    }
+
+    /// Tries a failed opening again, as `choice` now says (the keyring may be unlocked now).
+    /// An open store is left as it is.
+    pub fn retry(&self, choice: Result<KeyChoice, StoreError>) -> AppResult<Overview> {
+        let open = self
+            .store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some();
+        if !open {
+            let result = choice
+                .map_err(|e| ErrorPayload::from_store(&e, None))
+                .and_then(|choice| self.open_as(choice));
+            if let Err(error) = result {
+                tracing::warn!(%error, dir = %self.data_dir.display(), "the data folder still does not open");
+                self.waiting
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .failure = Some(error);
+            }
+        }
+        self.overview()
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -90,7 +155,10 @@ impl Session {
         {
             let slot = self.store.lock().unwrap_or_else(|p| p.into_inner());
             if slot.is_none() {
-                return Ok(Overview::locked(&self.data_dir, self.new_store));
+                let waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+                let mut overview = Overview::locked(&self.data_dir, waiting.new_store);
+                overview.open_error = waiting.failure.clone();
+                return Ok(overview);
             }
         }
         self.with(|s| overview(s, &self.data_dir))
@@ -330,6 +398,7 @@ pub fn overview(store: &Store, data_dir: &Path) -> Result<Overview, StoreError> 
         data_dir: data_dir.display().to_string(),
         version: env!("CARGO_PKG_VERSION").into(),
         locked: false,
+        open_error: None,
         new_passphrase: false,
     })
 }

@@ -22,6 +22,9 @@ pub struct Overview {
     /// Locked, and the passphrase is being chosen now (a new folder on a machine without a
     /// keyring): the person types it twice.
     pub new_passphrase: bool,
+    /// The data folder could not be opened, and why (its key missing from the keyring, a
+    /// damaged file): the app says so and offers to try again.
+    pub open_error: Option<crate::error::ErrorPayload>,
 }
 
 impl Overview {
@@ -38,6 +41,7 @@ impl Overview {
             version: env!("CARGO_PKG_VERSION").to_string(),
             locked: true,
             new_passphrase,
+            open_error: None,
         }
     }
 }

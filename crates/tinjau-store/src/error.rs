@@ -118,6 +118,12 @@ pub enum StoreError {
     Locked,
     #[error("the passphrase (or keyring key) does not open this data folder")]
     WrongKey,
+    /// The folder's key is kept in the system keyring, which does not give it now (locked,
+    /// unavailable, or its entry removed).
+    #[error(
+        "this data folder's key is kept in the system keyring, which does not have it now ({reason}): unlock the keyring (log in to the desktop) and try again, or restore the folder from a backup"
+    )]
+    KeyMissing { reason: String },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -175,6 +181,7 @@ impl StoreError {
             StoreError::Corrupt(_) => "corrupt",
             StoreError::Locked => "store_locked",
             StoreError::WrongKey => "wrong_key",
+            StoreError::KeyMissing { .. } => "key_missing",
             StoreError::Io { .. } => "io",
             StoreError::Database(_) => "database",
         }

@@ -23,6 +23,9 @@ export const commands = {
   overview: (): Promise<Overview> => call<Overview>("overview"),
   // Opens the encrypted data folder with the passphrase the person typed.
   unlock: (passphrase: string): Promise<Overview> => call<Overview>("unlock", { passphrase }),
+  // Tries again to open a data folder that did not open (its key was not in the keyring, say,
+  // and the person has unlocked the keyring since).
+  retryOpen: (): Promise<Overview> => call<Overview>("retry_open"),
   loadDemo: (): Promise<Overview> => call<Overview>("load_demo"),
   // The package file's bytes, read by the UI from the file the juror picked.
   importPackage: (body: Uint8Array, headers?: Record<string, string>): Promise<Overview> => call<Overview>("import_package", body, headers),
