@@ -220,3 +220,42 @@ fn the_workflows_for_windows_and_macos_pass_actionlint() {
     assert!(output.status.success(), "actionlint:\n{report}");
     assert!(report.contains("2 workflows, 0 problems"), "{report}");
 }
+
+/// SQLCipher links OpenSSL's libcrypto, which Windows and macOS do not have: there the store
+/// builds it from source (`bundled-sqlcipher-vendored-openssl`); Linux uses the system's.
+/// Asked of cargo's resolver for each target, from the lock file, without building anything.
+#[test]
+fn windows_and_macos_build_openssl_into_the_store_and_linux_does_not() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let vendored = |target: &str| {
+        let output = std::process::Command::new(&cargo)
+            .current_dir(&root)
+            .args([
+                "tree",
+                "--offline",
+                "--locked",
+                "-p",
+                "tinjau-store",
+                "-e",
+                "normal,build",
+                "--prefix",
+                "none",
+                "--target",
+                target,
+            ])
+            .output()
+            .expect("cargo tree runs");
+        assert!(
+            output.status.success(),
+            "cargo tree for {target}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .any(|l| l.starts_with("openssl-src "))
+    };
+    assert!(vendored("x86_64-pc-windows-msvc"));
+    assert!(vendored("aarch64-apple-darwin"));
+    assert!(!vendored("x86_64-unknown-linux-gnu"));
+}
