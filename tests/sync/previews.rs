@@ -309,8 +309,14 @@ fn a_file_is_fetched_in_any_range_across_its_chunks(db: Db) {
         );
     }
     let mut sizer = tinjau_core::sync::ChunkSizer::default();
-    let fetched = tinjau_sync::download_file(&lead, &hash, &mut sizer, &mut |_, _| {}).unwrap();
-    assert!(fetched.unwrap() == document, "{db:?}");
+    let fetched = tinjau_sync::download_file(&lead, &hash, size, &mut sizer, &mut |_, _| {});
+    assert!(fetched.unwrap().unwrap() == document, "{db:?}");
+    // A size other than the record's is not believed.
+    let wrong = tinjau_sync::download_file(&lead, &hash, size + 1, &mut sizer, &mut |_, _| {});
+    assert!(
+        matches!(wrong, Err(tinjau_sync::SyncError::Protocol(_))),
+        "{db:?}: {wrong:?}"
+    );
 
     let http = reqwest::blocking::Client::new();
     let url = format!("{}/v1/blobs/{hash}", server.url);

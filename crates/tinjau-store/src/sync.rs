@@ -27,6 +27,8 @@ pub struct SyncSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingFile {
     pub hash: String,
+    /// Its size, as the evidence record names it (a server claiming another is not believed).
+    pub size: u64,
     /// An original whose preview travels first: fetched by the laptop's [`OriginalsPolicy`].
     pub follows_preview: bool,
 }
@@ -502,25 +504,27 @@ impl Store {
 
     /// [`Store::missing_evidence`], saying which are originals whose preview travels first.
     pub fn missing_files(&self) -> Result<Vec<MissingFile>> {
-        let rows: Vec<(String, bool)> = self
+        let rows: Vec<(String, i64, bool)> = self
             .conn
             .prepare(
-                "SELECT hash, MAX(follows) FROM (
-                     SELECT f.preview_hash AS hash, 1 AS preview, 0 AS follows
+                "SELECT hash, MAX(size), MAX(follows) FROM (
+                     SELECT f.preview_hash AS hash, f.preview_size AS size, 1 AS preview,
+                            0 AS follows
                      FROM evidence e JOIN evidence_file f ON f.hash = e.hash
                      WHERE f.preview_hash IS NOT NULL
                      UNION
-                     SELECT e.hash, 0 AS preview, f.preview_hash IS NOT NULL AS follows
+                     SELECT e.hash, f.size, 0 AS preview, f.preview_hash IS NOT NULL AS follows
                      FROM evidence e JOIN evidence_file f ON f.hash = e.hash)
                  GROUP BY hash ORDER BY MAX(preview) DESC, hash",
             )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows
             .into_iter()
-            .filter(|(hash, _)| !stored_path(&self.data_dir, hash).exists())
-            .map(|(hash, follows_preview)| MissingFile {
+            .filter(|(hash, _, _)| !stored_path(&self.data_dir, hash).exists())
+            .map(|(hash, size, follows_preview)| MissingFile {
                 hash,
+                size: size.max(0) as u64,
                 follows_preview,
             })
             .collect())

@@ -688,9 +688,13 @@ fn sync_round(
                 continue;
             }
         }
-        let fetched = download_file(client, &file.hash, &mut sizer, &mut |bytes, took| {
-            down.measured(bytes, took)
-        })?;
+        let fetched = download_file(
+            client,
+            &file.hash,
+            file.size,
+            &mut sizer,
+            &mut |bytes, took| down.measured(bytes, took),
+        )?;
         if let Some(bytes) = fetched {
             report.bytes_received += bytes.len() as u64;
             store.store_evidence_bytes(&file.hash, &bytes)?;
@@ -758,17 +762,19 @@ pub fn upload_file(
     .map(|uploaded| uploaded.sent)
 }
 
-/// Fetches one file in parts sized by `sizer` (each short enough to cross a poor link between
-/// two cuts); a part lost to a dropped link is asked for again, from where the last one ended.
-/// `measured` hears each part's size and how long it took. `None`: the server has no such file
-/// for this token.
+/// Fetches one file of `size` bytes (as its record names it) in parts sized by `sizer`, each
+/// short enough to cross a poor link between two cuts; a part lost to a dropped link is asked
+/// for again, from where the last one ended. `measured` hears each part's size and how long it
+/// took. `None`: the server has no such file for this token. A server that claims another size
+/// is not believed (the file's hash is checked by the store as well).
 pub fn download_file(
     client: &Client,
     hash: &str,
+    size: u64,
     sizer: &mut ChunkSizer,
     measured: &mut dyn FnMut(u64, Duration),
 ) -> SyncResult<Option<Vec<u8>>> {
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(size.min(1 << 30) as usize);
     let mut lost = 0;
     loop {
         let started = std::time::Instant::now();
@@ -784,6 +790,12 @@ pub fn download_file(
             Err(error) => return Err(error),
         };
         lost = 0;
+        if part.size != size {
+            return Err(SyncError::Protocol(format!(
+                "the server says {hash} has {} bytes; its record says {size}",
+                part.size
+            )));
+        }
         let took = started.elapsed();
         sizer.measured(part.bytes.len() as u64, took);
         measured(part.bytes.len() as u64, took);
