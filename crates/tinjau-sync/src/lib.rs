@@ -774,6 +774,10 @@ pub fn download_file(
     sizer: &mut ChunkSizer,
     measured: &mut dyn FnMut(u64, Duration),
 ) -> SyncResult<Option<Vec<u8>>> {
+    if size == 0 {
+        // No range starts inside an empty file.
+        return client.blob_get(hash);
+    }
     let mut bytes = Vec::with_capacity(size.min(1 << 30) as usize);
     let mut lost = 0;
     loop {
@@ -794,6 +798,12 @@ pub fn download_file(
             return Err(SyncError::Protocol(format!(
                 "the server says {hash} has {} bytes; its record says {size}",
                 part.size
+            )));
+        }
+        if part.bytes.is_empty() && size > 0 {
+            return Err(SyncError::Protocol(format!(
+                "the server sent no bytes of {hash} from {}",
+                bytes.len()
             )));
         }
         let took = started.elapsed();
@@ -893,4 +903,83 @@ pub fn client_for(store: &Store) -> SyncResult<Client> {
         &settings.token,
         settings.pinned_certificate.as_deref(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// A server that answers every request with `answer`, for as many requests as come.
+    fn answering(answer: &'static str) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        url
+    }
+
+    fn client(url: &str) -> Client {
+        Client::new(url, "token", None).unwrap()
+    }
+
+    #[test]
+    fn a_server_that_sends_empty_parts_does_not_keep_a_download_going() {
+        let url = answering(
+            "HTTP/1.1 206 Partial Content\r\ncontent-range: bytes 0-9/10\r\ncontent-length: 0\r\n\r\n",
+        );
+        let result = download_file(
+            &client(&url),
+            "ab",
+            10,
+            &mut ChunkSizer::default(),
+            &mut |_, _| {},
+        );
+        assert!(matches!(result, Err(SyncError::Protocol(_))), "{result:?}");
+    }
+
+    #[test]
+    fn a_part_from_elsewhere_or_beyond_the_file_is_refused() {
+        for range in [
+            "bytes 5-9/10",
+            "bytes 0-19/10",
+            "bytes 9-3/10",
+            "items 0-9/10",
+            "bytes 0-9/x",
+        ] {
+            let answer: &'static str = Box::leak(
+                format!(
+                    "HTTP/1.1 206 Partial Content\r\ncontent-range: {range}\r\ncontent-length: 10\r\n\r\n0123456789"
+                )
+                .into_boxed_str(),
+            );
+            let url = answering(answer);
+            let result = client(&url).blob_get_part("ab", 0, 10);
+            assert!(
+                matches!(result, Err(SyncError::Protocol(_))),
+                "{range}: {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_server_without_ranges_sends_the_whole_file_which_is_taken() {
+        let url = answering("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n0123456789");
+        let mut sizer = ChunkSizer::default();
+        let result = download_file(&client(&url), "ab", 10, &mut sizer, &mut |_, _| {});
+        assert_eq!(result.unwrap().unwrap(), b"0123456789");
+        let other = download_file(&client(&url), "ab", 11, &mut sizer, &mut |_, _| {});
+        assert!(matches!(other, Err(SyncError::Protocol(_))), "{other:?}");
+    }
 }
