@@ -30,6 +30,36 @@ fn pss_and_anonymous_kib(pid: &str) -> (u64, u64) {
     (field("Pss:"), field("Anonymous:"))
 }
 
+/// The app process's resident memory by what it maps (a library, the binary, the heap), the
+/// largest first: what there is to cut.
+#[cfg(target_os = "linux")]
+fn rss_by_mapping_kib(pid: &str) -> Vec<(String, u64)> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut by_name: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut current = String::new();
+    for line in smaps.lines() {
+        if let Some(rss) = line.strip_prefix("Rss:") {
+            let kib: u64 = rss
+                .trim()
+                .trim_end_matches(" kB")
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            *by_name.entry(current.clone()).or_default() += kib;
+        } else if line
+            .split_whitespace()
+            .next()
+            .is_some_and(|f| f.contains('-'))
+        {
+            let name = line.split_whitespace().nth(5).unwrap_or("[anonymous]");
+            current = name.rsplit('/').next().unwrap_or(name).to_string();
+        }
+    }
+    let mut all: Vec<(String, u64)> = by_name.into_iter().collect();
+    all.sort_by(|a, b| b.1.cmp(&a.1));
+    all
+}
+
 /// The pid of the app process.
 #[cfg(target_os = "linux")]
 fn app_pid() -> Option<String> {
@@ -159,6 +189,13 @@ async fn main() {
     let (pss, anonymous) = app_pid()
         .map(|pid| pss_and_anonymous_kib(&pid))
         .unwrap_or((0, 0));
+    let largest: Vec<String> = app_pid()
+        .map(|pid| rss_by_mapping_kib(&pid))
+        .unwrap_or_default()
+        .into_iter()
+        .take(8)
+        .map(|(name, kib)| format!("{name} {:.1} MB", kib as f64 / 1024.0))
+        .collect();
     let _ = writeln!(
         out,
         "memory with the demo visit open: app process RSS {} MB (target < 150 MB), of which PSS {} MB and anonymous {} MB; WebKit web and network processes RSS {} MB",
@@ -167,6 +204,7 @@ async fn main() {
         anonymous / 1024,
         webkit / 1024
     );
+    let _ = writeln!(out, "the app process's largest: {}", largest.join(", "));
 
     // As a juror works: click "found", see it marked, go on to the next.
     let mut ids = Vec::new();

@@ -210,3 +210,38 @@ fn the_path_scan_recognises_paths_and_only_paths() {
         ["crates/tinjau-core/src/merge.rs", "docs/merge.md"]
     );
 }
+
+/// The workspace forbids unsafe code, and every crate takes the workspace's lints: a crate that
+/// set its own (to allow `unsafe`, say) would slip past the compiler's check, not past this one.
+#[test]
+fn no_code_is_unsafe() {
+    let root = root();
+    let mut sources = Vec::new();
+    for dir in ["crates", "src-tauri", "tests", "fuzz"] {
+        files(&root.join(dir), &[".rs"], &mut sources);
+    }
+    let mut found = Vec::new();
+    for path in &sources {
+        let text = std::fs::read_to_string(path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            // The line's code: no comment, no string literal (a CSP test names 'unsafe-inline').
+            let code: String = line
+                .split("//")
+                .next()
+                .unwrap_or("")
+                .split('"')
+                .step_by(2)
+                .collect();
+            let words: Vec<&str> = code
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .collect();
+            if words.contains(&"unsafe") || words.contains(&"unsafe_code") {
+                let relative = path.strip_prefix(&root).unwrap().display().to_string();
+                found.push(format!("{relative}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    // This test's own text names the words it looks for.
+    found.retain(|f| !f.starts_with("tests/workspace/tidy.rs"));
+    assert_eq!(found, Vec::<String>::new(), "unsafe code");
+}
