@@ -56,7 +56,7 @@ fn rss_by_mapping_kib(pid: &str) -> Vec<(String, u64)> {
         }
     }
     let mut all: Vec<(String, u64)> = by_name.into_iter().collect();
-    all.sort_by(|a, b| b.1.cmp(&a.1));
+    all.sort_by_key(|(_, kib)| std::cmp::Reverse(*kib));
     all
 }
 
