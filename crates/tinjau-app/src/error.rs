@@ -202,6 +202,7 @@ pub const ERROR_CODES: &[&str] = &[
     "too_large",
     "offset_mismatch",
     "checksum_mismatch",
+    "bad_range",
     "busy",
     "timeout",
     "internal",
