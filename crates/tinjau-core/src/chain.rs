@@ -42,13 +42,19 @@ pub struct ChangeEntry {
 }
 
 impl ChangeEntry {
-    /// The hash this entry must carry, given its content and `prev_hash`.
+    /// The hash this entry must carry, given its content and `prev_hash`: BLAKE3 of its
+    /// [canonical bytes](ChangeEntry::canonical_bytes).
     pub fn compute_hash(&self) -> String {
-        let mut hasher = blake3::Hasher::new();
-        // Every field is length-prefixed, so no two different entries hash the same bytes.
+        blake3::hash(&self.canonical_bytes()).to_hex().to_string()
+    }
+
+    /// The bytes the chain hashes and a device signs: the entry's content and `prev_hash`,
+    /// every field length-prefixed, so no two different entries give the same bytes.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256 + self.value.len());
         let mut field = |bytes: &[u8]| {
-            hasher.update(&(bytes.len() as u64).to_le_bytes());
-            hasher.update(bytes);
+            out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            out.extend_from_slice(bytes);
         };
         field(b"tinjau-change/1");
         field(self.prev_hash.as_bytes());
@@ -69,7 +75,7 @@ impl ChangeEntry {
             field(b"resolves");
             field(conflict.as_bytes());
         }
-        hasher.finalize().to_hex().to_string()
+        out
     }
 
     /// Fills in `prev_hash` and `hash` to append this entry after `prev_hash`.

@@ -17,6 +17,7 @@ pub mod join;
 pub mod merge;
 pub mod package;
 pub mod report;
+pub mod signing;
 pub mod sync;
 pub mod views;
 
