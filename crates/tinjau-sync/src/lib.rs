@@ -876,7 +876,16 @@ pub fn upload_file_while(
                 bytes_sent += chunk.len() as u64;
                 lost += 1;
                 sizer.lost();
-                offset = client.blob_status(&upload.hash)?.map_or(0, |s| s.received);
+                match client.blob_status(&upload.hash)? {
+                    // The chunk got there (the answer did not): the file is whole.
+                    Some(status) if status.complete => {
+                        return Ok(Uploaded {
+                            sent: bytes_sent,
+                            complete: true,
+                        });
+                    }
+                    status => offset = status.map_or(0, |s| s.received),
+                }
             }
             Err(SyncError::Server { code, .. }) if code == "checksum_mismatch" && attempts < 3 => {
                 attempts += 1;
@@ -928,6 +937,87 @@ mod tests {
             }
         });
         url
+    }
+
+    /// A server that reads each request whole and answers by `answer(method)`; `None` closes
+    /// the connection without a word (the link dropped the answer).
+    fn serving(answer: fn(&str) -> Option<String>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let (mut line, mut method, mut length) = (String::new(), String::new(), 0usize);
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    if method.is_empty() {
+                        method = line.split(' ').next().unwrap_or("").to_string();
+                    }
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                    line.clear();
+                }
+                let mut body = vec![0; length];
+                let _ = std::io::Read::read_exact(&mut reader, &mut body);
+                match answer(&method) {
+                    Some(text) => {
+                        let _ = stream.write_all(text.as_bytes());
+                    }
+                    None => drop(stream),
+                }
+            }
+        });
+        url
+    }
+
+    /// The last chunk got there and the link dropped its answer: the client asks, hears the
+    /// file is whole, and reports it so (no empty chunk sent past the end, no error).
+    #[test]
+    fn a_last_chunk_whose_answer_was_lost_is_found_complete() {
+        static HEADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let url = serving(|method| {
+            match method {
+            // First: nothing there yet. After the chunk: the file is whole.
+            "HEAD" if HEADS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 => {
+                Some("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n".into())
+            }
+            "HEAD" => Some(
+                "HTTP/1.1 200 OK\r\nupload-length: 10\r\nupload-offset: 10\r\nupload-complete: true\r\ncontent-length: 0\r\n\r\n"
+                    .into(),
+            ),
+            // The chunk arrives; its answer is lost.
+            _ => None,
+        }
+        });
+        let dir = std::env::temp_dir().join(format!("tinjau-sync-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("file");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let upload = tinjau_store::PendingUpload {
+            hash: "ab".into(),
+            size: 10,
+            path,
+            preview: false,
+            follows_preview: false,
+            key: None,
+        };
+        let uploaded = upload_file_while(
+            &client(&url),
+            &upload,
+            &mut ChunkSizer::default(),
+            &mut |_| {},
+            &mut |_, _| true,
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            uploaded.unwrap(),
+            Uploaded {
+                sent: 10,
+                complete: true
+            }
+        );
+        assert_eq!(HEADS.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     fn client(url: &str) -> Client {
