@@ -165,6 +165,11 @@ impl Store {
                 id
             }
         };
+        // The device's signing key (docs/signing.md): made once, kept in the (encrypted)
+        // database; folders from before signing get theirs at this open.
+        if meta_get(&tx, DEVICE_KEY)?.is_none() {
+            meta_set(&tx, DEVICE_KEY, &new_device_key(options.random.as_mut()))?;
+        }
         // A push interrupted by a crash left its changes in flight: send them again.
         tx.execute(
             "UPDATE change_log SET sync_state = 'pending' WHERE sync_state = 'inflight'",
@@ -224,6 +229,22 @@ impl Store {
 
     pub fn device_id(&self) -> Uuid {
         self.device_id
+    }
+
+    /// This device's signing key. Not yet used to sign what it sends (issue 12 in progress).
+    pub fn device_key(&self) -> Result<tinjau_core::signing::DeviceKey> {
+        let text = meta_get(&self.conn, DEVICE_KEY)?
+            .ok_or_else(|| StoreError::Corrupt("meta.device_key is missing".into()))?;
+        let seed: [u8; 32] = (0..text.len())
+            .step_by(2)
+            .map(|i| {
+                text.get(i..i + 2)
+                    .and_then(|b| u8::from_str_radix(b, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| StoreError::Corrupt("meta.device_key is not 32 bytes of hex".into()))?;
+        Ok(tinjau_core::signing::DeviceKey::from_seed(seed))
     }
 
     /// The imported package, or an error saying none was imported.
@@ -339,4 +360,14 @@ pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> 
         params![key, value],
     )?;
     Ok(())
+}
+
+/// Where a data folder keeps its device's signing key (the seed, hex).
+const DEVICE_KEY: &str = "device_key";
+
+/// A new device signing key's seed (32 random bytes), as the data folder keeps it.
+fn new_device_key(random: &mut dyn RandomSource) -> zeroize::Zeroizing<String> {
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    crypt::fill(random, seed.as_mut());
+    zeroize::Zeroizing::new(seed.iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -288,9 +288,12 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?;
         let new = self.new_record_id();
         let now = self.now_text();
+        let device_key = crate::new_device_key(self.options.random.as_mut());
         self.device_id = new;
         let result = self.write(&juror, |writer| {
             meta_set(&writer.tx, "device_id", &new.to_string())?;
+            // A new device has a key of its own: the copy's must not sign for it.
+            meta_set(&writer.tx, crate::DEVICE_KEY, &device_key)?;
             writer.tx.execute("DELETE FROM meta WHERE key = 'device_copied'", [])?;
             writer.tx.execute(
                 "INSERT INTO retired_device (device_id, retired_at, reason) VALUES (?1, ?2, ?3)",
