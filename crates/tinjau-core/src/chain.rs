@@ -10,6 +10,13 @@ use uuid::Uuid;
 use crate::domain::Entity;
 use crate::hlc::Hlc;
 
+/// Appends `bytes` after their length (8 bytes, little-endian): canonical bytes made of such
+/// fields never read two ways.
+pub(crate) fn length_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
 /// The `prev_hash` of a device's first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -52,10 +59,7 @@ impl ChangeEntry {
     /// every field length-prefixed, so no two different entries give the same bytes.
     pub fn canonical_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256 + self.value.len());
-        let mut field = |bytes: &[u8]| {
-            out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-            out.extend_from_slice(bytes);
-        };
+        let mut field = |bytes: &[u8]| length_prefixed(&mut out, bytes);
         field(b"tinjau-change/1");
         field(self.prev_hash.as_bytes());
         field(self.change_id.as_bytes());

@@ -10,6 +10,7 @@ pub mod change;
 pub mod console;
 pub mod discrepancy;
 pub mod domain;
+pub mod hex;
 pub mod hlc;
 pub mod ids;
 pub mod indonesian;

@@ -45,7 +45,7 @@ impl PublicKey {
 
     /// A key that is a valid curve point (a key that is not could never verify anything).
     pub fn parse_hex(text: &str) -> Result<PublicKey, SignatureError> {
-        let bytes: [u8; 32] = unhex(text).and_then(|b| b.try_into().ok()).ok_or_else(|| {
+        let bytes: [u8; 32] = crate::hex::decode_array(text).ok_or_else(|| {
             SignatureError::MalformedKey(format!("{text:?} is not 64 hex digits"))
         })?;
         VerifyingKey::from_bytes(&bytes)
@@ -68,19 +68,19 @@ impl PublicKey {
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey({})", hex(&self.0))
+        write!(f, "PublicKey({})", crate::hex::encode(&self.0))
     }
 }
 
 impl fmt::Display for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex(&self.0))
+        f.write_str(&crate::hex::encode(&self.0))
     }
 }
 
 impl Serialize for PublicKey {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&hex(&self.0))
+        serializer.serialize_str(&crate::hex::encode(&self.0))
     }
 }
 
@@ -97,19 +97,19 @@ pub struct Signature([u8; 64]);
 
 impl Signature {
     pub fn parse_hex(text: &str) -> Option<Signature> {
-        unhex(text).and_then(|b| b.try_into().ok()).map(Signature)
+        crate::hex::decode_array(text).map(Signature)
     }
 }
 
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Signature({})", hex(&self.0))
+        write!(f, "Signature({})", crate::hex::encode(&self.0))
     }
 }
 
 impl Serialize for Signature {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&hex(&self.0))
+        serializer.serialize_str(&crate::hex::encode(&self.0))
     }
 }
 
@@ -207,10 +207,7 @@ impl Registration {
     /// The signed bytes: every field length-prefixed, as the chain hashes a change.
     pub fn canonical_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        let mut field = |bytes: &[u8]| {
-            out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-            out.extend_from_slice(bytes);
-        };
+        let mut field = |bytes: &[u8]| crate::chain::length_prefixed(&mut out, bytes);
         field(self.format.as_bytes());
         field(self.competition.as_bytes());
         field(self.juror.as_bytes());
@@ -266,20 +263,6 @@ pub fn verify_change(
     device_key.verify(&entry.canonical_bytes(), signature)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -328,11 +311,10 @@ mod tests {
     /// RFC 8032, section 7.1, test 1: the device key is standard Ed25519.
     #[test]
     fn device_keys_and_signatures_are_standard_ed25519() {
-        let seed: [u8; 32] =
-            unhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
-                .unwrap()
-                .try_into()
-                .unwrap();
+        let seed: [u8; 32] = crate::hex::decode_array(
+            "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+        )
+        .unwrap();
         let key = DeviceKey::from_seed(seed);
         assert_eq!(
             key.public().to_string(),

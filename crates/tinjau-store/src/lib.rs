@@ -235,14 +235,7 @@ impl Store {
     pub fn device_key(&self) -> Result<tinjau_core::signing::DeviceKey> {
         let text = meta_get(&self.conn, DEVICE_KEY)?
             .ok_or_else(|| StoreError::Corrupt("meta.device_key is missing".into()))?;
-        let seed: [u8; 32] = (0..text.len())
-            .step_by(2)
-            .map(|i| {
-                text.get(i..i + 2)
-                    .and_then(|b| u8::from_str_radix(b, 16).ok())
-            })
-            .collect::<Option<Vec<u8>>>()
-            .and_then(|bytes| bytes.try_into().ok())
+        let seed: [u8; 32] = tinjau_core::hex::decode_array(&text)
             .ok_or_else(|| StoreError::Corrupt("meta.device_key is not 32 bytes of hex".into()))?;
         Ok(tinjau_core::signing::DeviceKey::from_seed(seed))
     }
@@ -369,5 +362,5 @@ const DEVICE_KEY: &str = "device_key";
 fn new_device_key(random: &mut dyn RandomSource) -> zeroize::Zeroizing<String> {
     let mut seed = zeroize::Zeroizing::new([0u8; 32]);
     crypt::fill(random, seed.as_mut());
-    zeroize::Zeroizing::new(seed.iter().map(|b| format!("{b:02x}")).collect())
+    zeroize::Zeroizing::new(tinjau_core::hex::encode(seed.as_ref()))
 }

@@ -923,25 +923,12 @@ mod tests {
 
     /// A server that answers every request with `answer`, for as many requests as come.
     fn answering(answer: &'static str) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { return };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
-                }
-                let _ = stream.write_all(answer.as_bytes());
-            }
-        });
-        url
+        serving(move |_| Some(answer.to_string()))
     }
 
     /// A server that reads each request whole and answers by `answer(method)`; `None` closes
     /// the connection without a word (the link dropped the answer).
-    fn serving(answer: fn(&str) -> Option<String>) -> String {
+    fn serving(answer: impl Fn(&str) -> Option<String> + Send + 'static) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         std::thread::spawn(move || {
