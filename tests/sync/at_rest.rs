@@ -76,12 +76,7 @@ fn nothing_a_juror_wrote_or_photographed_can_be_read_from_the_raw_files() {
 
     // Encrypted: neither is anywhere in the folder — database, its WAL, evidence, key file.
     let encrypted = tempfile::tempdir().unwrap();
-    let hash = {
-        let mut store = open_app_store(encrypted.path());
-        assert!(store.encrypted());
-        fill(&mut store, &note, &photo_path);
-        let views = store.visit_evidence(VISIT).unwrap();
-        // Read while the WAL still holds the latest pages.
+    let neither_found = || {
         assert_eq!(
             found_in(encrypted.path(), note.as_bytes()),
             Vec::<PathBuf>::new()
@@ -90,16 +85,17 @@ fn nothing_a_juror_wrote_or_photographed_can_be_read_from_the_raw_files() {
             found_in(encrypted.path(), photo_bytes),
             Vec::<PathBuf>::new()
         );
+    };
+    let hash = {
+        let mut store = open_app_store(encrypted.path());
+        assert!(store.encrypted());
+        fill(&mut store, &note, &photo_path);
+        let views = store.visit_evidence(VISIT).unwrap();
+        // Read while the WAL still holds the latest pages.
+        neither_found();
         views[0].hash.clone()
     };
-    assert_eq!(
-        found_in(encrypted.path(), note.as_bytes()),
-        Vec::<PathBuf>::new()
-    );
-    assert_eq!(
-        found_in(encrypted.path(), photo_bytes),
-        Vec::<PathBuf>::new()
-    );
+    neither_found();
     assert!(
         found_in(encrypted.path(), b"SQLite format 3").is_empty(),
         "the database is not plain SQLite"

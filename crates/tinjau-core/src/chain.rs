@@ -163,10 +163,11 @@ pub fn verify_partial_chain(entries: &[ChangeEntry]) -> Result<(), ChainBreak> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn entry(seq: u64, value: &str) -> ChangeEntry {
+    /// A score change of the demo juror's device, `seq` in its chain (also the signing tests').
+    pub(crate) fn entry(seq: u64, value: &str) -> ChangeEntry {
         ChangeEntry {
             change_id: Uuid::from_u128(seq as u128),
             device_id: Uuid::from_u128(7),

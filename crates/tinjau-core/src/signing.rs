@@ -269,33 +269,11 @@ mod tests {
 
     use super::*;
     use crate::chain::GENESIS_HASH;
-    use crate::domain::Entity;
-    use crate::hlc::Hlc;
 
     const TOKEN: &str = "tjk_3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
     fn change(value: &str) -> ChangeEntry {
-        ChangeEntry {
-            change_id: Uuid::from_u128(1),
-            device_id: Uuid::from_u128(7),
-            seq: 1,
-            author: "akademisi".into(),
-            entity: Entity::Score,
-            row_id: Uuid::from_u128(99),
-            visit_id: Some("visit-junrejo".into()),
-            target_id: Some("I1".into()),
-            field: "value".into(),
-            value: value.into(),
-            base_version: 0,
-            hlc: Hlc {
-                wall_millis: 1,
-                counter: 0,
-            },
-            resolves: None,
-            prev_hash: String::new(),
-            hash: String::new(),
-        }
-        .seal(GENESIS_HASH)
+        crate::chain::tests::entry(1, value).seal(GENESIS_HASH)
     }
 
     fn registration(device: &DeviceKey) -> Registration {
