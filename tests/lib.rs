@@ -22,6 +22,7 @@ pub mod webview;
 
 pub const DEMO: &str = include_str!("../assets/skk-jatim-2023.json");
 pub const VISIT: &str = "visit-junrejo";
+pub const COMPETITION: &str = "skk-jatim-2023";
 pub const INDICATORS: [&str; 7] = ["I1", "I2", "I3", "I4", "I5", "I6", "I7"];
 
 /// A workspace binary, built next to the running test. `TINJAU_TEST_SERVER_BIN` points the
@@ -509,6 +510,15 @@ impl Laptop {
         Laptop { dir, store, skew }
     }
 
+    /// This laptop's device registration (made when it joined), as a push carries it.
+    pub fn registrations(&self) -> Vec<tinjau_core::signing::SignedRegistration> {
+        self.store
+            .own_registration()
+            .expect("the store answers")
+            .into_iter()
+            .collect()
+    }
+
     pub fn client(&self, url: &str) -> tinjau_sync::Client {
         let settings = self.store.sync_settings().unwrap().expect("joined");
         tinjau_sync::Client::new(url, &settings.token, None).unwrap()
@@ -561,6 +571,11 @@ impl Laptop {
 pub struct HostileLaptop {
     pub juror: String,
     pub device_id: uuid::Uuid,
+    /// Its device key: it signs every change it seals, as a real laptop does.
+    pub device_key: tinjau_core::signing::DeviceKey,
+    /// Its device's registration, signed with the identity key its token derives; sent with
+    /// every push.
+    pub registration: tinjau_core::signing::SignedRegistration,
     client: tinjau_sync::Client,
     seq: u64,
     prev_hash: String,
@@ -569,9 +584,24 @@ pub struct HostileLaptop {
 
 impl HostileLaptop {
     pub fn new(server_url: &str, token: &str, juror: &str) -> HostileLaptop {
+        let device_id = uuid::Uuid::new_v4();
+        let mut seed = [0u8; 32];
+        seed[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        seed[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        let device_key = tinjau_core::signing::DeviceKey::from_seed(seed);
+        let registration = tinjau_core::signing::JurorIdentity::derive(token, COMPETITION, juror)
+            .register(tinjau_core::signing::Registration::new(
+                COMPETITION,
+                juror,
+                device_id,
+                device_key.public(),
+                chrono::Utc::now(),
+            ));
         HostileLaptop {
             juror: juror.to_string(),
-            device_id: uuid::Uuid::new_v4(),
+            device_id,
+            device_key,
+            registration,
             client: tinjau_sync::Client::new(server_url, token, None).expect("a client"),
             seq: 0,
             prev_hash: tinjau_core::chain::GENESIS_HASH.to_string(),
@@ -590,7 +620,7 @@ impl HostileLaptop {
             seq: self.seq,
             author: self.juror.clone(),
             entity: tinjau_core::Entity::Score,
-            row_id: tinjau_core::ids::score_id("skk-jatim-2023", &self.juror, VISIT, "I1"),
+            row_id: tinjau_core::ids::score_id(COMPETITION, &self.juror, VISIT, "I1"),
             visit_id: Some(VISIT.to_string()),
             target_id: Some("I1".to_string()),
             field: "value".to_string(),
@@ -603,11 +633,12 @@ impl HostileLaptop {
             resolves: None,
             prev_hash: String::new(),
             hash: String::new(),
+            signature: None,
         };
         edit(&mut entry);
         let sealed = entry.seal(&self.prev_hash.clone());
         self.prev_hash = sealed.hash.clone();
-        sealed
+        sealed.signed(&self.device_key)
     }
 
     /// A change of `entity`.`field` with the raw JSON `value` (any bytes at all), on a record
@@ -655,6 +686,7 @@ impl HostileLaptop {
             device_id,
             client_time_ms: chrono::Utc::now().timestamp_millis(),
             changes,
+            registrations: vec![self.registration.clone()],
         };
         self.client.push(&request).map(|(answer, _, _)| answer)
     }

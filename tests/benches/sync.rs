@@ -110,6 +110,7 @@ fn main() {
             device_id: juror.store.device_id(),
             client_time_ms: juror.store.now_millis(),
             changes: batch,
+            registrations: juror.registrations(),
         };
         let (answer, bytes, _) = client.push(&request).unwrap();
         juror.store.record_push_outcomes(&answer.outcomes).unwrap();
@@ -181,6 +182,7 @@ fn main() {
                 device_id: juror.store.device_id(),
                 client_time_ms: juror.store.now_millis(),
                 changes: batch,
+                registrations: juror.registrations(),
             })
             .unwrap();
         juror.store.record_push_outcomes(&answer.outcomes).unwrap();

@@ -45,6 +45,7 @@ fn a_juror_cannot_write_another_jurors_sheet(db: Db) {
         device_id: a.store.device_id(),
         client_time_ms: 0,
         changes: b_entries,
+        registrations: a.registrations(),
     };
     let (answer, _, _) = client.push(&request).unwrap();
     assert!(
@@ -59,11 +60,14 @@ fn a_juror_cannot_write_another_jurors_sheet(db: Db) {
         .unwrap()
         .remove(0);
     forged.row_id = tinjau_core::ids::score_id("skk-jatim-2023", "dindik", VISIT, "I1");
-    let forged = forged.seal(GENESIS_HASH);
+    let forged = forged
+        .seal(GENESIS_HASH)
+        .signed(&a.store.device_key().unwrap());
     let request = PushRequest {
         device_id: a.store.device_id(),
         client_time_ms: 0,
         changes: vec![forged],
+        registrations: a.registrations(),
     };
     let (answer, _, _) = client.push(&request).unwrap();
     assert!(

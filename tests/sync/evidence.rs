@@ -120,6 +120,7 @@ fn push_records_only(laptop: &mut Laptop, url: &str) {
             device_id: laptop.store.device_id(),
             client_time_ms: chrono::Utc::now().timestamp_millis(),
             changes: batch,
+            registrations: laptop.registrations(),
         })
         .unwrap();
     laptop.store.record_push_outcomes(&answer.outcomes).unwrap();

@@ -36,6 +36,7 @@ fn replayed_duplicated_and_reordered_pushes_change_nothing_twice(db: Db) {
             device_id: juror.store.device_id(),
             client_time_ms: 0,
             changes,
+            registrations: juror.registrations(),
         };
         client.push(&request).unwrap().0
     };

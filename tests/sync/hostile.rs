@@ -333,6 +333,7 @@ fn b6_b8_evidence_belongs_to_whoever_attached_it_and_is_seen_only_by_its_team(db
             device_id: owner.store.device_id(),
             client_time_ms: chrono::Utc::now().timestamp_millis(),
             changes: batch,
+            registrations: owner.registrations(),
         })
         .unwrap();
     owner.store.record_push_outcomes(&answer.outcomes).unwrap();

@@ -13,6 +13,7 @@ mod organiser;
 mod previews;
 mod scale;
 mod scenario;
+mod signing;
 mod tls;
 mod upgrade;
 

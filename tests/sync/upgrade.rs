@@ -47,6 +47,7 @@ fn logged_evidence() -> (ChangeEntry, String) {
         resolves: None,
         prev_hash: String::new(),
         hash: String::new(),
+        signature: None,
     }
     .seal(GENESIS_HASH);
     (entry, hash)

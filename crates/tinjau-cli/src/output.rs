@@ -270,6 +270,14 @@ impl Output {
                 report.evidence_stored, report.evidence_missing
             );
         }
+        if !report.signatures_checked {
+            let _ = write!(
+                text,
+                "\n  signatures not checked: this laptop holds no identity key of {} yet \
+                 (sync once with the server to get the jury's keys)",
+                report.juror
+            );
+        }
         for refused in &report.quarantined {
             let _ = write!(
                 text,

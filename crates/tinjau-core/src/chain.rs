@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::domain::Entity;
 use crate::hlc::Hlc;
+use crate::signing::{DeviceKey, Signature};
 
 /// Appends `bytes` after their length (8 bytes, little-endian): canonical bytes made of such
 /// fields never read two ways.
@@ -46,6 +47,10 @@ pub struct ChangeEntry {
     pub resolves: Option<Uuid>,
     pub prev_hash: String,
     pub hash: String,
+    /// Its device's signature over its canonical bytes (`docs/signing.md`). Not part of the
+    /// hashed bytes; entries written before signing have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Signature>,
 }
 
 impl ChangeEntry {
@@ -82,10 +87,18 @@ impl ChangeEntry {
         out
     }
 
-    /// Fills in `prev_hash` and `hash` to append this entry after `prev_hash`.
+    /// Fills in `prev_hash` and `hash` to append this entry after `prev_hash` (an earlier
+    /// signature no longer covers it and is dropped).
     pub fn seal(mut self, prev_hash: &str) -> ChangeEntry {
         self.prev_hash = prev_hash.to_string();
         self.hash = self.compute_hash();
+        self.signature = None;
+        self
+    }
+
+    /// Signs the sealed entry with its device's key.
+    pub fn signed(mut self, device: &DeviceKey) -> ChangeEntry {
+        self.signature = Some(device.sign_change(&self));
         self
     }
 }
@@ -187,6 +200,7 @@ pub(crate) mod tests {
             resolves: None,
             prev_hash: String::new(),
             hash: String::new(),
+            signature: None,
         }
     }
 

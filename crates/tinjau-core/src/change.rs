@@ -49,8 +49,13 @@ pub enum RefusalCode {
     /// Another change of this device already holds its place in the device's chain: the data
     /// folder was copied to another laptop and both copies wrote.
     DeviceCopied,
-    /// The device belongs to another juror.
+    /// The device belongs to another juror, or nothing binds it to the change's author (no
+    /// registration signed by the author's identity key).
     ForeignDevice,
+    /// The change carries no signature of its device.
+    Unsigned,
+    /// Its signature (or its device's registration) does not verify.
+    BadSignature,
     /// An earlier change of this device never arrived.
     ChainGap,
     /// Its clock is further ahead than any laptop's clock may be.

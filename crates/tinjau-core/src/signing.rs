@@ -4,10 +4,10 @@
 //! in. What is here: a juror's **identity key**, derived from their token (never stored); a
 //! **device key**; a device's **registration**, signed by the identity key, which binds the
 //! device to its juror without any server; and a change's **signature** by its device over the
-//! change's canonical bytes (the bytes its chain hash covers). Not yet here: carrying these in
-//! sync, sheet files and bundles, and checking them on receipt — until then nothing is signed
-//! or refused by them.
+//! change's canonical bytes (the bytes its chain hash covers); and the [`Registry`] a receiver
+//! checks changes against (a push at the server, a pulled page at a laptop).
 
+use std::collections::HashMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
 use crate::chain::ChangeEntry;
+use crate::change::{Refusal, RefusalCode};
 
 /// The HKDF salt of a juror's identity key.
 const IDENTITY_SALT: &[u8] = b"tinjau-juror-identity/1";
@@ -103,7 +104,13 @@ impl Signature {
 
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Signature({})", crate::hex::encode(&self.0))
+        write!(f, "Signature({self})")
+    }
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::hex::encode(&self.0))
     }
 }
 
@@ -261,6 +268,185 @@ pub fn verify_change(
     signature: &Signature,
 ) -> Result<(), SignatureError> {
     device_key.verify(&entry.canonical_bytes(), signature)
+}
+
+/// A juror's identity public key, as a server or a hub publishes it. A juror has one per token
+/// they were ever given (a revoked token's key still proves the devices it registered).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JurorKey {
+    pub juror: String,
+    pub public_key: PublicKey,
+}
+
+/// The most identity keys one juror may have (one per token ever issued to them).
+pub const MAX_KEYS_PER_JUROR: usize = 64;
+
+/// What a receiver checks signed changes against: the identity keys it trusts, and the device
+/// registrations they verified. One per check (a push, a pulled page, a sheet file), filled
+/// from what the receiver holds and what arrived with the changes.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    competition: String,
+    identities: HashMap<String, Vec<PublicKey>>,
+    devices: HashMap<Uuid, SignedRegistration>,
+    /// Registrations that arrived and did not verify, by device: why its changes are refused.
+    refused: HashMap<Uuid, Refusal>,
+}
+
+impl Registry {
+    pub fn new(competition: &str) -> Registry {
+        Registry {
+            competition: competition.to_string(),
+            ..Registry::default()
+        }
+    }
+
+    /// Trusts `key` as an identity key of `juror` (beside any other it has).
+    pub fn trust(&mut self, juror: &str, key: PublicKey) {
+        let keys = self.identities.entry(juror.to_string()).or_default();
+        if !keys.contains(&key) && keys.len() < MAX_KEYS_PER_JUROR {
+            keys.push(key);
+        }
+    }
+
+    /// Whether an identity key of `juror` is trusted here.
+    pub fn knows(&self, juror: &str) -> bool {
+        self.identities
+            .get(juror)
+            .is_some_and(|keys| !keys.is_empty())
+    }
+
+    /// A registration already verified (read back from the receiver's own records).
+    pub fn known(&mut self, registration: SignedRegistration) {
+        self.devices
+            .insert(registration.registration.device_id, registration);
+    }
+
+    /// Admits a registration that arrived from elsewhere when one of its juror's identity keys
+    /// signed it for this competition. Returns whether it is new here. A device already bound
+    /// to another juror or another key stays bound as it was: the second registration is
+    /// refused (a device has one key and one juror for ever).
+    pub fn admit(&mut self, signed: &SignedRegistration) -> Result<bool, Refusal> {
+        let result = self.check_registration(signed);
+        let device = signed.registration.device_id;
+        match &result {
+            Err(refusal) if !self.devices.contains_key(&device) => {
+                self.refused.insert(device, refusal.clone());
+            }
+            Ok(true) => {
+                self.refused.remove(&device);
+                self.devices.insert(device, signed.clone());
+            }
+            _ => {}
+        }
+        result
+    }
+
+    fn check_registration(&self, signed: &SignedRegistration) -> Result<bool, Refusal> {
+        let r = &signed.registration;
+        if let Some(held) = self.devices.get(&r.device_id) {
+            let (a, b) = (&held.registration, r);
+            return if a.juror == b.juror && a.device_key == b.device_key {
+                Ok(false)
+            } else {
+                Err(Refusal::new(
+                    RefusalCode::ForeignDevice,
+                    format!(
+                        "device {} is already registered to \"{}\" with another key",
+                        r.device_id, a.juror
+                    ),
+                ))
+            };
+        }
+        let keys = self
+            .identities
+            .get(&r.juror)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        if keys.is_empty() {
+            return Err(Refusal::new(
+                RefusalCode::ForeignDevice,
+                format!(
+                    "no identity key of \"{}\" is known here to check the registration of device {}",
+                    r.juror, r.device_id
+                ),
+            ));
+        }
+        let mut last = SignatureError::BadSignature;
+        for key in keys {
+            match signed.verify(key, &self.competition, &r.juror) {
+                Ok(_) => return Ok(true),
+                Err(e) => last = e,
+            }
+        }
+        Err(match last {
+            SignatureError::BadSignature => Refusal::new(
+                RefusalCode::BadSignature,
+                format!(
+                    "the registration of device {} is not signed by an identity key of \"{}\"",
+                    r.device_id, r.juror
+                ),
+            ),
+            other => Refusal::new(
+                RefusalCode::ForeignDevice,
+                format!("the registration of device {}: {other}", r.device_id),
+            ),
+        })
+    }
+
+    /// The verified registration of a device.
+    pub fn registration(&self, device: &Uuid) -> Option<&SignedRegistration> {
+        self.devices.get(device)
+    }
+
+    /// Whether a change is signed by a device registered to its author: `Unsigned`,
+    /// `ForeignDevice` or `BadSignature` when it is not.
+    pub fn check(&self, entry: &ChangeEntry) -> Result<(), Refusal> {
+        let Some(signature) = &entry.signature else {
+            return Err(Refusal::new(
+                RefusalCode::Unsigned,
+                format!(
+                    "change {} carries no signature of its device",
+                    entry.change_id
+                ),
+            ));
+        };
+        let Some(signed) = self.devices.get(&entry.device_id) else {
+            return Err(self
+                .refused
+                .get(&entry.device_id)
+                .cloned()
+                .unwrap_or_else(|| {
+                    Refusal::new(
+                        RefusalCode::ForeignDevice,
+                        format!(
+                            "no registration binds device {} to \"{}\"",
+                            entry.device_id, entry.author
+                        ),
+                    )
+                }));
+        };
+        let r = &signed.registration;
+        if r.juror != entry.author {
+            return Err(Refusal::new(
+                RefusalCode::ForeignDevice,
+                format!(
+                    "device {} is registered to \"{}\", not to \"{}\"",
+                    entry.device_id, r.juror, entry.author
+                ),
+            ));
+        }
+        verify_change(entry, &r.device_key, signature).map_err(|_| {
+            Refusal::new(
+                RefusalCode::BadSignature,
+                format!(
+                    "the signature of change {} is not its device's ({})",
+                    entry.change_id, entry.device_id
+                ),
+            )
+        })
+    }
 }
 
 #[cfg(test)]

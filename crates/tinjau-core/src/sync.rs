@@ -24,6 +24,7 @@ use crate::change::{
 use crate::domain::{Entity, SheetState};
 use crate::hlc::Hlc;
 use crate::package::{Package, Role};
+use crate::signing::{JurorKey, Registry, SignedRegistration};
 
 /// Changes per push batch.
 pub const MAX_BATCH_CHANGES: usize = 500;
@@ -142,7 +143,15 @@ pub struct PushRequest {
     /// The client's wall clock, to measure and show its skew (never to reject anything).
     pub client_time_ms: i64,
     pub changes: Vec<ChangeEntry>,
+    /// The registrations of the devices whose changes the push carries (`docs/signing.md`);
+    /// at most [`MAX_PUSH_REGISTRATIONS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registrations: Vec<SignedRegistration>,
 }
+
+/// Registrations per push: a laptop sends its own; a hub relaying a visit, one per juror's
+/// device.
+pub const MAX_PUSH_REGISTRATIONS: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -199,6 +208,18 @@ pub struct PullResponse {
     /// from a backup): the client pulls from the start and sends its own changes again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub log_changed: bool,
+    /// The registrations of the devices whose changes the page carries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registrations: Vec<SignedRegistration>,
+    /// The identity keys of the competition's jurors the server knows (what the registrations
+    /// are checked against).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<JurorKey>,
+    /// The first log position the server accepted only signed: changes before it were taken
+    /// before the server checked signatures, and may be unsigned. A laptop keeps the lowest it
+    /// was ever told, so a server cannot later widen it. 0 from a server from before signing.
+    #[serde(default)]
+    pub signed_from: u64,
 }
 
 /// What stands at a position of a space's log, without saying what it is: BLAKE3 over the
@@ -334,6 +355,8 @@ pub struct PushContext<'a> {
     pub states: &'a HashMap<FieldKey, FieldState>,
     /// Open conflicts of those fields, by id.
     pub conflicts: &'a HashMap<Uuid, ConflictView>,
+    /// The identity keys and device registrations the batch's signatures are checked against.
+    pub registry: &'a Registry,
 }
 
 /// A change to append to the space's log.
@@ -603,6 +626,8 @@ pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
                 RefusalCode::HashMismatch,
                 "the change's content does not match its hash",
             ))
+        } else if let Err(refusal) = ctx.registry.check(entry) {
+            Err(refusal)
         } else if entry.seq == 0 || entry.seq > i64::MAX as u64 {
             Err(Refusal::malformed(format!(
                 "sequence number {} is out of range",

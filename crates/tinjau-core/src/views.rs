@@ -243,6 +243,10 @@ pub struct SheetImportReport {
     pub evidence_stored: usize,
     /// Evidence referenced by the sheet but not in the file (still "pending").
     pub evidence_missing: usize,
+    /// Whether each change's signature was checked against the juror's identity key. Not when
+    /// this laptop holds no identity key of the juror yet (it never synced with a server that
+    /// knows them): the file's changes are then taken on the rules alone, as before signing.
+    pub signatures_checked: bool,
 }
 
 /// A change received but refused, kept for the lead to see.

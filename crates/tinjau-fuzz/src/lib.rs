@@ -14,6 +14,9 @@ use std::collections::{HashMap, HashSet};
 use arbitrary::{Result, Unstructured};
 use tinjau_core::chain::{ChangeEntry, GENESIS_HASH};
 use tinjau_core::hlc::Hlc;
+use tinjau_core::signing::{
+    DeviceKey, JurorIdentity, JurorKey, Registration, Registry, SignedRegistration,
+};
 use tinjau_core::sync::{PullResponse, PulledChange, PushContext, plan_push};
 use tinjau_core::{Entity, Package};
 use tinjau_store::{Store, StoreOptions};
@@ -86,7 +89,13 @@ fn changes(u: &mut Unstructured<'_>) -> Result<Vec<ChangeEntry>> {
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
         let device: u8 = u.int_in_range(0..=3)?;
-        let juror = *u.choose(&JURORS)?;
+        // Mostly the juror the device is registered to, so the rules behind the signature
+        // check are reached.
+        let juror = if u.ratio(3, 4)? {
+            JURORS[usize::from(device)]
+        } else {
+            *u.choose(&JURORS)?
+        };
         let (entity, field) = *u.choose(&FIELDS)?;
         let value = if u.ratio(1, 4)? {
             String::arbitrary_take(u)?
@@ -146,15 +155,71 @@ fn changes(u: &mut Unstructured<'_>) -> Result<Vec<ChangeEntry>> {
             resolves: None,
             prev_hash: String::new(),
             hash: String::new(),
+            signature: None,
         }
         .seal(prev);
         *prev = entry.hash.clone();
+        if !u.ratio(1, 16)? {
+            entry = entry.signed(&device_key(device));
+        }
         if u.ratio(1, 16)? {
             entry.value.push(' ');
         }
         out.push(entry);
     }
     Ok(out)
+}
+
+/// Test device `device`'s key (its id is `device + 1`).
+fn device_key(device: u8) -> DeviceKey {
+    DeviceKey::from_seed([device; 32])
+}
+
+/// Each juror's identity key, and devices 1 to 4 registered to `JURORS[0..4]`.
+fn identities_and_registrations() -> &'static (Vec<JurorKey>, Vec<SignedRegistration>) {
+    static BOTH: std::sync::OnceLock<(Vec<JurorKey>, Vec<SignedRegistration>)> =
+        std::sync::OnceLock::new();
+    BOTH.get_or_init(|| {
+        let identity =
+            |juror: &str| JurorIdentity::derive(&format!("tjk_{juror}"), "skk-jatim-2023", juror);
+        let keys = JURORS
+            .iter()
+            .map(|juror| JurorKey {
+                juror: juror.to_string(),
+                public_key: identity(juror).public(),
+            })
+            .collect();
+        let registrations = (0u8..4)
+            .map(|device| {
+                let juror = JURORS[usize::from(device)];
+                identity(juror).register(Registration::new(
+                    "skk-jatim-2023",
+                    juror,
+                    Uuid::from_u128(u128::from(device) + 1),
+                    device_key(device).public(),
+                    chrono::DateTime::UNIX_EPOCH,
+                ))
+            })
+            .collect();
+        (keys, registrations)
+    })
+}
+
+fn registry() -> &'static Registry {
+    static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let (keys, registrations) = identities_and_registrations();
+        let mut registry = Registry::new("skk-jatim-2023");
+        for key in keys {
+            registry.trust(&key.juror, key.public_key);
+        }
+        for signed in registrations {
+            registry
+                .admit(signed)
+                .expect("the fuzz registrations verify");
+        }
+        registry
+    })
 }
 
 /// Reads an arbitrary string, bounded, without failing on short input.
@@ -190,6 +255,7 @@ pub fn push(data: &[u8]) {
         known: &empty_known(),
         states: &HashMap::new(),
         conflicts: &HashMap::new(),
+        registry: registry(),
     };
     let plan = plan_push(&context, &batch);
     assert_eq!(plan.outcomes.len(), batch.len());
@@ -289,6 +355,8 @@ pub fn pulled_page(data: &[u8]) {
     let mut u = Unstructured::new(data);
     let Ok(entries) = changes(&mut u) else { return };
     let next = u.arbitrary().unwrap_or(0);
+    let signed_from = u.int_in_range(0..=4).unwrap_or(0);
+    let (identities, registrations) = identities_and_registrations().clone();
     let page = PullResponse {
         changes: entries
             .into_iter()
@@ -303,6 +371,9 @@ pub fn pulled_page(data: &[u8]) {
         conflicts: Vec::new(),
         mark: None,
         log_changed: false,
+        registrations,
+        identities,
+        signed_from,
     };
     with_lead_store(|store| {
         store

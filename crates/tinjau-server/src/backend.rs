@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use tinjau_core::Package;
 use tinjau_core::chain::ChangeEntry;
 use tinjau_core::change::{FieldValue, Refusal, RefusalCode, clock_limit};
+use tinjau_core::signing::{PublicKey, Registry};
 use tinjau_core::sync::{
     AccessRole, ConflictView, DeviceChain, EvidenceRef, FieldKey, FieldState, Known, Link,
     PullResponse, PushContext, PushPlan, PushRequest, PushResponse, keys_to_gather, plan_push,
@@ -27,6 +28,17 @@ pub struct TokenRecord {
     pub juror: String,
     pub role: AccessRole,
     pub revoked: bool,
+    /// The bearer token presented with this request, when it came with one (not a console
+    /// session): its hash and the juror identity key it derives (`docs/signing.md`).
+    pub presented: Option<Presented>,
+}
+
+/// What a request's bearer token proves beyond its juror: the token's hash (the row it is) and
+/// the identity public key derived from the token's text, which only its holder can derive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presented {
+    pub hash: String,
+    pub identity: PublicKey,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -439,6 +451,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_hostile_laptops.sql"),
     include_str!("../migrations/0003_console.sql"),
+    include_str!("../migrations/0004_signed_changes.sql"),
 ];
 
 /// The schema version that introduced `evidence_ref` and `device_entry`: a database upgraded
@@ -531,6 +544,7 @@ pub(crate) fn timestamp(now: DateTime<Utc>) -> String {
 /// What a push needs to read before planning (inside its transaction).
 pub(crate) struct Gathered {
     pub package: Package,
+    pub registry: Registry,
     pub known: HashMap<Uuid, Known>,
     pub states: HashMap<FieldKey, FieldState>,
     pub conflicts: HashMap<Uuid, ConflictView>,
@@ -572,6 +586,7 @@ pub(crate) fn plan(
             known: &gathered.known,
             states: &gathered.states,
             conflicts: &gathered.conflicts,
+            registry: &gathered.registry,
         },
         &request.changes,
     )
@@ -683,6 +698,16 @@ pub(crate) mod sql {
          ON CONFLICT (competition, device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at,
              skew_ms = excluded.skew_ms";
     pub const DEVICE: &str = "SELECT juror FROM device WHERE competition = $1 AND device_id = $2";
+    pub const SIGNED_FROM: &str = "SELECT signed_from FROM competition WHERE id = $1";
+    pub const LEARN_IDENTITY: &str =
+        "UPDATE token SET identity_key = $1 WHERE hash = $2 AND identity_key IS NULL";
+    pub const IDENTITIES: &str = "SELECT DISTINCT juror, identity_key FROM token
+         WHERE competition = $1 AND identity_key IS NOT NULL ORDER BY juror, identity_key";
+    pub const REGISTRATION: &str =
+        "SELECT registration FROM device_registration WHERE competition = $1 AND device_id = $2";
+    pub const INSERT_REGISTRATION: &str =
+        "INSERT INTO device_registration (competition, device_id, juror, registration)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (competition, device_id) DO NOTHING";
     pub const DEVICE_LINKS: &str = "SELECT seq, hash, prev_hash FROM device_entry
          WHERE competition = $1 AND device_id = $2 AND seq BETWEEN $3 AND $4";
     pub const INSERT_LINK: &str =
@@ -773,6 +798,11 @@ pub(crate) mod sql {
         SET_COUNTER,
         UPSERT_DEVICE,
         DEVICE,
+        SIGNED_FROM,
+        LEARN_IDENTITY,
+        IDENTITIES,
+        REGISTRATION,
+        INSERT_REGISTRATION,
         DEVICE_LINKS,
         INSERT_LINK,
         LOG_AND_QUARANTINE,
@@ -897,6 +927,9 @@ pub(crate) fn pull_page(
         conflicts,
         mark: None,
         log_changed: false,
+        registrations: Vec::new(),
+        identities: Vec::new(),
+        signed_from: 0,
     })
 }
 

@@ -532,6 +532,7 @@ async fn mirror(
         juror: lead,
         role: AccessRole::Organiser,
         revoked: false,
+        presented: None,
     };
     loop {
         let cursor = mirror.store.pull_cursor().map_err(store_error)?;

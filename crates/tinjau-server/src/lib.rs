@@ -30,8 +30,8 @@ use tinjau_core::sync::{AccessRole, PushRequest, Whoami};
 use tokio::sync::Semaphore;
 
 pub use backend::{
-    Backend, BackendError, BlobStatus, ConsoleFacts, NewSession, PublishOutcome, RevisionRecord,
-    SessionRecord, TokenRecord, TokenRow,
+    Backend, BackendError, BlobStatus, ConsoleFacts, NewSession, Presented, PublishOutcome,
+    RevisionRecord, SessionRecord, TokenRecord, TokenRow,
 };
 
 /// Compressed push bodies larger than this are refused.
@@ -240,7 +240,15 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<TokenR
             "this token was revoked; ask the organiser for a new one",
         ));
     }
-    Ok(record)
+    let identity =
+        tinjau_core::signing::JurorIdentity::derive(token, &record.competition, &record.juror);
+    Ok(TokenRecord {
+        presented: Some(Presented {
+            hash: token_hash(token),
+            identity: identity.public(),
+        }),
+        ..record
+    })
 }
 
 /// A body that was too large or could not be read, as the JSON error shape.
@@ -353,6 +361,17 @@ async fn push(
                 "a push carries at most {} changes, this one {}",
                 tinjau_core::sync::MAX_BATCH_CHANGES,
                 request.changes.len()
+            ),
+        ));
+    }
+    if request.registrations.len() > tinjau_core::sync::MAX_PUSH_REGISTRATIONS {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "a push carries at most {} device registrations, this one {}",
+                tinjau_core::sync::MAX_PUSH_REGISTRATIONS,
+                request.registrations.len()
             ),
         ));
     }

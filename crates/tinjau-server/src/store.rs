@@ -3,10 +3,11 @@
 //! page, the quarantine, and evidence blobs. Each backend (`sqlite.rs`, `postgres.rs`) is only
 //! the glue that opens a transaction and runs a statement with [`Param`]s, answering [`Row`]s.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use tinjau_core::Package;
+use tinjau_core::signing::{JurorKey, PublicKey, Registry, SignedRegistration};
 use tinjau_core::sync::{
     AccessRole, ChangeOutcome, ConflictView, DeviceChain, FieldKey, FieldState, Known, Link,
     PullResponse, PushRequest,
@@ -346,6 +347,7 @@ pub(crate) async fn session(tx: &mut impl Tx, hash: &str) -> BackendResult<Optio
             juror: row.text(1)?,
             role: parse_role(&row.text(2)?)?,
             revoked: row.int(3)? != 0,
+            presented: None,
         },
         csrf: row.text(4)?,
         expires_at: row.text(5)?,
@@ -452,6 +454,7 @@ pub(crate) async fn authenticate(
         juror: row.text(1)?,
         role: parse_role(&row.text(2)?)?,
         revoked: row.int(3)? != 0,
+        presented: None,
     }))
 }
 
@@ -596,10 +599,12 @@ pub(crate) async fn push(
         .iter()
         .map(|r| r.text(0))
         .collect::<BackendResult<_>>()?;
+    let registry = gather_registry(tx, auth, request).await?;
 
     let plan = plan(
         &Gathered {
             package,
+            registry,
             known,
             states,
             conflicts,
@@ -721,6 +726,79 @@ pub(crate) async fn push(
     Ok(plan.outcomes)
 }
 
+/// What a push's signatures are checked against (`docs/signing.md`): the identity keys the
+/// competition's tokens derive (the pushing token's learnt now, when it is new here), the stored
+/// registrations of the devices the push names, and the registrations it carries — those that
+/// verify are stored; those that do not make their device's changes refused with the reason.
+async fn gather_registry(
+    tx: &mut impl Tx,
+    auth: &TokenRecord,
+    request: &PushRequest,
+) -> BackendResult<Registry> {
+    let space = auth.competition.as_str();
+    if let Some(presented) = &auth.presented {
+        tx.execute(
+            sql::LEARN_IDENTITY,
+            params![presented.identity.to_string(), presented.hash.as_str()],
+        )
+        .await?;
+    }
+    let mut registry = Registry::new(space);
+    for (juror, key) in identities(tx, space).await? {
+        registry.trust(&juror, key);
+    }
+    let devices: BTreeSet<Uuid> = request.changes.iter().map(|c| c.device_id).collect();
+    for device in &devices {
+        if let Some(stored) = registration(tx, space, device).await? {
+            registry.known(stored);
+        }
+    }
+    for signed in &request.registrations {
+        if let Ok(true) = registry.admit(signed) {
+            let r = &signed.registration;
+            tx.execute(
+                sql::INSERT_REGISTRATION,
+                params![
+                    space,
+                    r.device_id.to_string(),
+                    r.juror.as_str(),
+                    serde_json::to_string(signed).expect("a registration serialises")
+                ],
+            )
+            .await?;
+        }
+    }
+    Ok(registry)
+}
+
+/// The identity keys of `space`'s jurors that the server has learnt.
+async fn identities(tx: &mut impl Tx, space: &str) -> BackendResult<Vec<(String, PublicKey)>> {
+    tx.query(sql::IDENTITIES, params![space])
+        .await?
+        .iter()
+        .map(|r| {
+            let key = PublicKey::parse_hex(&r.text(1)?)
+                .map_err(|e| BackendError::Corrupt(format!("token identity key: {e}")))?;
+            Ok((r.text(0)?, key))
+        })
+        .collect()
+}
+
+/// A device's stored registration.
+async fn registration(
+    tx: &mut impl Tx,
+    space: &str,
+    device: &Uuid,
+) -> BackendResult<Option<SignedRegistration>> {
+    match tx
+        .query_opt(sql::REGISTRATION, params![space, device.to_string()])
+        .await?
+    {
+        Some(row) => Ok(Some(parse_json("device registration", &row.text(0)?)?)),
+        None => Ok(None),
+    }
+}
+
 /// One page of the log after `after`, as `auth` may see it.
 /// The mark of position `seq` of `space`'s log; `None` at 0 or where the log holds nothing.
 async fn mark_at(tx: &mut impl Tx, space: &str, seq: u64) -> BackendResult<Option<String>> {
@@ -756,6 +834,9 @@ pub(crate) async fn pull(
             conflicts: Vec::new(),
             mark: None,
             log_changed: true,
+            registrations: Vec::new(),
+            identities: Vec::new(),
+            signed_from: 0,
         });
     }
     let after_position = after.min(i64::MAX as u64) as i64;
@@ -785,6 +866,22 @@ pub(crate) async fn pull(
         .collect::<BackendResult<Vec<_>>>()?;
     let mut page = pull_page(&package, auth, after, limit, rows, conflicts)?;
     page.mark = mark_at(tx, space, page.next).await?;
+    // What a laptop checks the page's signatures against.
+    let devices: BTreeSet<Uuid> = page.changes.iter().map(|c| c.entry.device_id).collect();
+    for device in &devices {
+        page.registrations
+            .extend(registration(tx, space, device).await?);
+    }
+    if let Some(row) = tx.query_opt(sql::SIGNED_FROM, params![space]).await? {
+        page.signed_from = row.int(0)?.max(0) as u64;
+    }
+    if !page.changes.is_empty() {
+        page.identities = identities(tx, space)
+            .await?
+            .into_iter()
+            .map(|(juror, public_key)| JurorKey { juror, public_key })
+            .collect();
+    }
     Ok(page)
 }
 

@@ -5,12 +5,13 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use tinjau_core::chain::{ChangeEntry, GENESIS_HASH, verify_device_chain, verify_partial_chain};
 use tinjau_core::change::{Change, FieldValue, Refusal, RefusalCode};
 use tinjau_core::hlc::Hlc;
+use tinjau_core::signing::Signature;
 use tinjau_core::views::AuditReport;
 use tinjau_core::{Package, ids};
 use uuid::Uuid;
 
 use crate::projection::{field_version, project};
-use crate::{RandomSource, Result, Store, StoreError, meta_get, meta_set};
+use crate::{RandomSource, Result, Store, StoreError, device_key_of, meta_get, meta_set};
 
 /// One transaction that changes domain rows and appends their change-log entries. Nothing is
 /// visible, and nothing is durable, until [`ChangeWriter::commit`] returns.
@@ -117,8 +118,12 @@ impl<'a> ChangeWriter<'a> {
             resolves,
             prev_hash: String::new(),
             hash: String::new(),
+            signature: None,
         }
-        .seal(&self.last_hash);
+        .seal(&self.last_hash)
+        // Read at each change: a copied folder continuing as a new device changes its key
+        // inside the writer's transaction.
+        .signed(&device_key_of(&self.tx)?);
         insert_entry(&self.tx, &entry, "pending")?;
         let change = Change::local(entry, value);
         if !project(&self.tx, self.package, &change)? {
@@ -153,8 +158,8 @@ pub(crate) fn insert_entry(conn: &Connection, entry: &ChangeEntry, sync_state: &
     conn.execute(
         "INSERT INTO change_log (device_id, seq, change_id, author, entity, row_id, visit_id,
                                  target_id, field, value, base_version, hlc, prev_hash, hash, sync_state,
-                                 resolves)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                                 resolves, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         params![
             entry.device_id.to_string(),
             entry.seq as i64,
@@ -172,6 +177,7 @@ pub(crate) fn insert_entry(conn: &Connection, entry: &ChangeEntry, sync_state: &
             entry.hash,
             sync_state,
             entry.resolves.map(|r| r.to_string()),
+            entry.signature.map(|s| s.to_string()),
         ],
     )?;
     Ok(())
@@ -342,6 +348,18 @@ pub(crate) fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Change
         hlc: parse(11, row.get(11)?)?,
         prev_hash: row.get(12)?,
         hash: row.get(13)?,
+        signature: row
+            .get::<_, Option<String>>(15)?
+            .map(|text| {
+                Signature::parse_hex(&text).ok_or_else(|| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        15,
+                        rusqlite::types::Type::Text,
+                        "a signature is 128 hex digits".into(),
+                    )
+                })
+            })
+            .transpose()?,
         resolves: row
             .get::<_, Option<String>>(14)?
             .map(|text| parse(14, text))
@@ -350,7 +368,8 @@ pub(crate) fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Change
 }
 
 pub(crate) const ENTRY_COLUMNS: &str = "device_id, seq, change_id, author, entity, row_id, visit_id, \
-                             target_id, field, value, base_version, hlc, prev_hash, hash, resolves";
+                             target_id, field, value, base_version, hlc, prev_hash, hash, resolves, \
+                             signature";
 
 impl Store {
     /// Every change-log entry of one device, in sequence order.

@@ -13,6 +13,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use tinjau_core::chain::{ChangeEntry, verify_device_chain};
 use tinjau_core::change::{Change, FieldValue, Refusal, RefusalCode, clock_limit};
+use tinjau_core::signing::SignedRegistration;
 use tinjau_core::sync::{refusal, withdrawal_refused};
 use tinjau_core::{Entity, SheetState};
 use uuid::Uuid;
@@ -40,6 +41,10 @@ pub struct SheetFile {
     pub entries: Vec<ChangeEntry>,
     #[serde(default)]
     pub evidence: Vec<EvidenceBlob>,
+    /// The registration of the file's device, signed by the juror's identity key
+    /// (`docs/signing.md`); none from a laptop that never had the juror's token.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registrations: Vec<SignedRegistration>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,6 +105,7 @@ impl Store {
             exported_at: self.now_text(),
             entries,
             evidence,
+            registrations: self.own_registration()?.into_iter().collect(),
         };
         Ok(serde_json::to_vec_pretty(&file).expect("a sheet file always serialises"))
     }
@@ -194,6 +200,16 @@ impl Store {
                     .transpose()
             })
             .collect::<rusqlite::Result<_>>()?;
+        if file.registrations.len() > tinjau_core::sync::MAX_PUSH_REGISTRATIONS {
+            return Err(StoreError::SheetFile(format!(
+                "the file carries {} device registrations; a sheet has its device's",
+                file.registrations.len()
+            )));
+        }
+        let registry =
+            crate::signing::registry_for(&tx, &package.competition.id, &[], &file.registrations)?;
+        // A juror whose identity key this laptop holds must have signed every change.
+        let signatures_checked = registry.knows(&file.juror);
         let mut report = SheetImportReport {
             juror: file.juror.clone(),
             visit: file.visit.clone(),
@@ -203,6 +219,7 @@ impl Store {
             quarantined: Vec::new(),
             evidence_stored,
             evidence_missing: 0,
+            signatures_checked,
         };
         for entry in &file.entries {
             let stored: Option<(String, String)> = tx
@@ -238,6 +255,11 @@ impl Store {
                             file.juror
                         ),
                     ))
+                } else if let Some(refusal) = signatures_checked
+                    .then(|| registry.check(change.entry()).err())
+                    .flatten()
+                {
+                    Some(refusal)
                 } else if let Some(refusal) =
                     refusal(package, |visit| locked.contains(visit), change)
                 {

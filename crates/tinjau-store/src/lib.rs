@@ -17,6 +17,7 @@ mod projection;
 mod queries;
 mod records;
 mod reports;
+mod signing;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tinjau_core::Package;
+use tinjau_core::chain::ChangeEntry;
 use uuid::Uuid;
 
 pub use documents::save_without_overwriting;
@@ -170,6 +172,7 @@ impl Store {
         if meta_get(&tx, DEVICE_KEY)?.is_none() {
             meta_set(&tx, DEVICE_KEY, &new_device_key(options.random.as_mut()))?;
         }
+        sign_own_history(&tx, device_id)?;
         // A push interrupted by a crash left its changes in flight: send them again.
         tx.execute(
             "UPDATE change_log SET sync_state = 'pending' WHERE sync_state = 'inflight'",
@@ -231,13 +234,9 @@ impl Store {
         self.device_id
     }
 
-    /// This device's signing key. Not yet used to sign what it sends (issue 12 in progress).
+    /// This device's signing key: every change it writes is signed with it.
     pub fn device_key(&self) -> Result<tinjau_core::signing::DeviceKey> {
-        let text = meta_get(&self.conn, DEVICE_KEY)?
-            .ok_or_else(|| StoreError::Corrupt("meta.device_key is missing".into()))?;
-        let seed: [u8; 32] = tinjau_core::hex::decode_array(&text)
-            .ok_or_else(|| StoreError::Corrupt("meta.device_key is not 32 bytes of hex".into()))?;
-        Ok(tinjau_core::signing::DeviceKey::from_seed(seed))
+        device_key_of(&self.conn)
     }
 
     /// The imported package, or an error saying none was imported.
@@ -357,6 +356,48 @@ pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> 
 
 /// Where a data folder keeps its device's signing key (the seed, hex).
 const DEVICE_KEY: &str = "device_key";
+
+/// Signs this device's entries written before signing (once, at the first open after the
+/// upgrade; later opens find none): its own history is its own to sign, so what it has not yet
+/// sent goes out signed, and what it sent before is covered as well (`docs/signing.md`).
+fn sign_own_history(conn: &Connection, device_id: Uuid) -> Result<()> {
+    let unsigned: Vec<ChangeEntry> = conn
+        .prepare(&format!(
+            "SELECT {} FROM change_log WHERE device_id = ?1 AND signature IS NULL ORDER BY seq",
+            changes::ENTRY_COLUMNS
+        ))?
+        .query_map([device_id.to_string()], changes::entry_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    if unsigned.is_empty() {
+        return Ok(());
+    }
+    let key = device_key_of(conn)?;
+    for entry in &unsigned {
+        conn.execute(
+            "UPDATE change_log SET signature = ?1 WHERE change_id = ?2",
+            params![
+                key.sign_change(entry).to_string(),
+                entry.change_id.to_string()
+            ],
+        )?;
+    }
+    tracing::info!(
+        signed = unsigned.len(),
+        "signed this device's history from before signing"
+    );
+    Ok(())
+}
+
+/// The device signing key a data folder keeps.
+pub(crate) fn device_key_of(conn: &Connection) -> Result<tinjau_core::signing::DeviceKey> {
+    let text = meta_get(conn, DEVICE_KEY)?
+        .ok_or_else(|| StoreError::Corrupt("meta.device_key is missing".into()))?;
+    let seed = zeroize::Zeroizing::new(
+        tinjau_core::hex::decode_array::<32>(&text)
+            .ok_or_else(|| StoreError::Corrupt("meta.device_key is not 32 bytes of hex".into()))?,
+    );
+    Ok(tinjau_core::signing::DeviceKey::from_seed(*seed))
+}
 
 /// A new device signing key's seed (32 random bytes), as the data folder keeps it.
 fn new_device_key(random: &mut dyn RandomSource) -> zeroize::Zeroizing<String> {

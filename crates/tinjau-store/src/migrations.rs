@@ -29,6 +29,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0008_evidence_preview",
         include_str!("../migrations/0008_evidence_preview.sql"),
     ),
+    (
+        "0009_signed_changes",
+        include_str!("../migrations/0009_signed_changes.sql"),
+    ),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

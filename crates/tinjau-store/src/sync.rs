@@ -228,10 +228,19 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut hlc = stored_hlc(&tx)?;
+        let registry =
+            crate::signing::registry_for(&tx, &space, &page.identities, &page.registrations)?;
+        let signed_from = crate::signing::signed_from(&tx, page.signed_from)?;
         let mut new = 0;
         for pulled in &page.changes {
             let entry = &pulled.entry;
+            // History the server took before it checked signatures may be unsigned; everything
+            // else must be signed by a device registered to its author.
+            let before_signing = pulled.seq < signed_from && entry.signature.is_none();
             let received = take_in(&tx, &package, entry, limit, &received_at, |change| {
+                if !before_signing && let Err(refusal) = registry.check(change.entry()) {
+                    return Ok(Some(refusal));
+                }
                 Ok(tinjau_core::authority::check_change(&package, change).err())
             })?;
             if matches!(received, Received::Duplicate) {
@@ -409,6 +418,7 @@ impl Store {
             resolves: None,
             prev_hash: String::new(),
             hash: String::new(),
+            signature: None,
         };
         tinjau_core::authority::check_change(self.package()?, &Change::local(probe, value.clone()))
             .map_err(|r| StoreError::Refused(r.message))?;

@@ -454,6 +454,7 @@ pub fn join(
     store.import_package(&client.package()?)?;
     if whoami.role != tinjau_core::sync::AccessRole::Organiser {
         store.init_juror(&whoami.juror)?;
+        store.register_device(token)?;
     }
     store.set_sync_settings(&SyncSettings {
         server: server.to_string(),
@@ -564,10 +565,14 @@ fn sync_round(
         if batch.is_empty() {
             break;
         }
+        // The registration binding this device to its juror travels with every push (the
+        // server keeps the first; a server restored from a backup gets it again).
+        let registration = store.register_device(&client.token)?;
         let request = PushRequest {
             device_id: store.device_id(),
             client_time_ms: store.now_millis(),
             changes: batch,
+            registrations: vec![registration],
         };
         let (answer, sent, received) = match client.push(&request) {
             Ok(answer) => answer,

@@ -8,4 +8,10 @@ export type SheetImportReport = { juror: string, visit: string, device_id: strin
 /**
  * Evidence referenced by the sheet but not in the file (still "pending").
  */
-evidence_missing: number, };
+evidence_missing: number, 
+/**
+ * Whether each change's signature was checked against the juror's identity key. Not when
+ * this laptop holds no identity key of the juror yet (it never synced with a server that
+ * knows them): the file's changes are then taken on the rules alone, as before signing.
+ */
+signatures_checked: boolean, };

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use proptest::prelude::*;
 use tinjau_core::chain::{ChangeEntry, GENESIS_HASH};
 use tinjau_core::hlc::Hlc;
+use tinjau_core::signing::{DeviceKey, JurorIdentity, Registration, Registry};
 use tinjau_core::sync::{
     ConflictView, DeviceChain, FieldKey, FieldState, Known, Outcome, PushContext, plan_push,
 };
@@ -26,8 +27,20 @@ struct Server {
 }
 
 impl Server {
+    /// Pushes the batch as its laptops send it: each change signed by its device.
     fn push(&mut self, package: &Package, batch: &[ChangeEntry]) -> Vec<Outcome> {
+        let signed: Vec<ChangeEntry> = batch
+            .iter()
+            .map(|entry| entry.clone().signed(&device_key(entry.device_id)))
+            .collect();
+        self.push_as_sent(package, &signed)
+    }
+
+    /// Pushes the batch exactly as given.
+    fn push_as_sent(&mut self, package: &Package, batch: &[ChangeEntry]) -> Vec<Outcome> {
         let locked = HashSet::new();
+        static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+        let registry = REGISTRY.get_or_init(registry);
         let plan = plan_push(
             &PushContext {
                 package,
@@ -38,6 +51,7 @@ impl Server {
                 known: &self.known,
                 states: &self.states,
                 conflicts: &self.conflicts,
+                registry,
             },
             batch,
         );
@@ -70,6 +84,33 @@ impl Server {
     }
 }
 
+const TOKEN: &str = "tjk_akademisi-token";
+
+/// The key of test device `device` (a laptop's own, random in real life).
+fn device_key(device: Uuid) -> DeviceKey {
+    DeviceKey::from_seed([device.as_u128() as u8; 32])
+}
+
+/// What the server checks signatures against: akademisi's identity key (from the token), and
+/// devices 1 to 9 registered to akademisi by it.
+fn registry() -> Registry {
+    let identity = JurorIdentity::derive(TOKEN, "skk-jatim-2023", "akademisi");
+    let mut registry = Registry::new("skk-jatim-2023");
+    registry.trust("akademisi", identity.public());
+    for device in 1..10u128 {
+        let id = Uuid::from_u128(device);
+        let registration = identity.register(Registration::new(
+            "skk-jatim-2023",
+            "akademisi",
+            id,
+            device_key(id).public(),
+            chrono::DateTime::UNIX_EPOCH,
+        ));
+        assert_eq!(registry.admit(&registration), Ok(true));
+    }
+    registry
+}
+
 /// One change by akademisi on a given device to a score of indicator `k`.
 fn change(device: u128, seq: u64, k: usize, value: u32, wall: u64) -> ChangeEntry {
     let indicator = format!("I{}", k + 1);
@@ -93,6 +134,7 @@ fn change(device: u128, seq: u64, k: usize, value: u32, wall: u64) -> ChangeEntr
         resolves: None,
         prev_hash: String::new(),
         hash: String::new(),
+        signature: None,
     }
     .seal(GENESIS_HASH)
 }
@@ -213,4 +255,118 @@ fn a_change_that_saw_the_latest_version_fast_forwards_even_with_an_older_clock()
         [Outcome::Applied]
     );
     assert_eq!(server.values()[0].1, "60.0");
+}
+
+#[test]
+fn a_change_is_applied_only_when_signed_by_a_device_registered_to_its_author() {
+    let package = Package::parse(DEMO.as_bytes()).unwrap();
+    let mut server = Server::default();
+    let code = |outcomes: Vec<Outcome>| match outcomes.as_slice() {
+        [Outcome::Rejected { code, .. }] => Some(*code),
+        _ => None,
+    };
+    use tinjau_core::change::RefusalCode;
+
+    // The same place in device 1's chain, each time another change (another id).
+    let at_one = |id: u128| {
+        let mut entry = change(1, 1, 0, 80, 1_000);
+        entry.change_id = Uuid::from_u128(id);
+        entry.seal(GENESIS_HASH)
+    };
+    // Unsigned (a laptop from before signing, or one that stripped it).
+    let unsigned = at_one(101);
+    assert_eq!(
+        code(server.push_as_sent(&package, &[unsigned])),
+        Some(RefusalCode::Unsigned)
+    );
+    // Signed by another device's key.
+    let forged = at_one(102).signed(&device_key(Uuid::from_u128(2)));
+    assert_eq!(
+        code(server.push_as_sent(&package, &[forged])),
+        Some(RefusalCode::BadSignature)
+    );
+    // Signed, then edited (the hash re-made to match, as a forger would).
+    let mut edited = at_one(103).signed(&device_key(Uuid::from_u128(1)));
+    let signature = edited.signature;
+    edited.value = "95.0".into();
+    let mut edited = edited.seal(GENESIS_HASH);
+    edited.signature = signature;
+    assert_eq!(
+        code(server.push_as_sent(&package, &[edited])),
+        Some(RefusalCode::BadSignature)
+    );
+    // A device nobody registered.
+    let stranger = change(77, 1, 0, 80, 1_000).signed(&device_key(Uuid::from_u128(77)));
+    assert_eq!(
+        code(server.push_as_sent(&package, &[stranger])),
+        Some(RefusalCode::ForeignDevice)
+    );
+    // None of them took a place in the chain: the honest change at that place is applied.
+    let honest = at_one(104).signed(&device_key(Uuid::from_u128(1)));
+    assert_eq!(server.push_as_sent(&package, &[honest]), [Outcome::Applied]);
+    // A copied folder signs with the same key: it is still caught by its chain.
+    let copy = at_one(105).signed(&device_key(Uuid::from_u128(1)));
+    assert_eq!(
+        code(server.push_as_sent(&package, &[copy])),
+        Some(RefusalCode::DeviceCopied)
+    );
+}
+
+#[test]
+fn a_registration_not_signed_by_the_jurors_identity_key_binds_nothing() {
+    let identity = JurorIdentity::derive(TOKEN, "skk-jatim-2023", "akademisi");
+    let mut registry = Registry::new("skk-jatim-2023");
+    registry.trust("akademisi", identity.public());
+    let device = Uuid::from_u128(40);
+    let claim = |by: &JurorIdentity, juror: &str| {
+        by.register(Registration::new(
+            "skk-jatim-2023",
+            juror,
+            device,
+            device_key(device).public(),
+            chrono::DateTime::UNIX_EPOCH,
+        ))
+    };
+    use tinjau_core::change::RefusalCode;
+    // Signed with the wrong identity key (another token, as a hub or a server could make).
+    let wrong = JurorIdentity::derive("tjk_someone-else", "skk-jatim-2023", "akademisi");
+    assert_eq!(
+        registry
+            .admit(&claim(&wrong, "akademisi"))
+            .map_err(|r| r.code),
+        Err(RefusalCode::BadSignature)
+    );
+    let entry = change(40, 1, 0, 80, 1_000).signed(&device_key(device));
+    assert_eq!(
+        registry.check(&entry).map_err(|r| r.code),
+        Err(RefusalCode::BadSignature),
+        "the device's changes are refused for the reason its registration was"
+    );
+    // A juror whose identity key is not known here.
+    assert_eq!(
+        registry
+            .admit(&claim(&identity, "dinkes"))
+            .map_err(|r| r.code),
+        Err(RefusalCode::ForeignDevice)
+    );
+    // The real registration binds it; a second one for another juror or key changes nothing.
+    assert_eq!(registry.admit(&claim(&identity, "akademisi")), Ok(true));
+    assert_eq!(registry.admit(&claim(&identity, "akademisi")), Ok(false));
+    assert_eq!(registry.check(&entry), Ok(()));
+    let mut rekeyed = claim(&identity, "akademisi");
+    rekeyed.registration.device_key = device_key(Uuid::from_u128(41)).public();
+    let rekeyed = identity.register(rekeyed.registration);
+    assert_eq!(
+        registry.admit(&rekeyed).map_err(|r| r.code),
+        Err(RefusalCode::ForeignDevice)
+    );
+    assert_eq!(registry.check(&entry), Ok(()));
+    // Another juror's change from this device.
+    let mut theirs = change(40, 2, 0, 80, 1_000);
+    theirs.author = "dinkes".into();
+    let theirs = theirs.seal(&entry.hash).signed(&device_key(device));
+    assert_eq!(
+        registry.check(&theirs).map_err(|r| r.code),
+        Err(RefusalCode::ForeignDevice)
+    );
 }

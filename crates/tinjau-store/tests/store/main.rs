@@ -6,3 +6,4 @@ mod import;
 mod lead;
 mod migrations;
 mod records;
+mod signing;

@@ -117,6 +117,7 @@ fn every_data_folder_keeps_a_device_key_of_its_own() {
         resolves: None,
         prev_hash: String::new(),
         hash: String::new(),
+        signature: None,
     };
     let signature = copy.store.device_key().unwrap().sign_change(&entry);
     assert_eq!(

@@ -1,0 +1,138 @@
+//! The store's side of signed changes (`docs/signing.md`): this device's registration, made
+//! from its juror's token, and the registry received changes are checked against — the
+//! identity keys and device registrations this laptop holds, plus what arrived with them.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tinjau_core::signing::{JurorIdentity, JurorKey, Registration, Registry, SignedRegistration};
+
+use crate::{Result, Store, StoreError, meta_get, meta_set};
+
+/// Where a laptop keeps the lowest `signed_from` a server ever gave it.
+const SIGNED_FROM: &str = "signed_from";
+
+impl Store {
+    /// This device's registration, signed with the identity key `token` derives for this
+    /// store's juror: made once per device (a folder continuing as a new device makes a new
+    /// one), kept, and sent with every push. The juror's identity key is trusted from then on.
+    pub fn register_device(&mut self, token: &str) -> Result<SignedRegistration> {
+        if let Some(held) = self.own_registration()? {
+            return Ok(held);
+        }
+        let competition = self.package()?.competition.id.clone();
+        let juror = self.juror_id()?;
+        let identity = JurorIdentity::derive(token, &competition, &juror);
+        let signed = identity.register(Registration::new(
+            &competition,
+            &juror,
+            self.device_id,
+            self.device_key()?.public(),
+            self.now(),
+        ));
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        trust(&tx, &juror, &identity.public().to_string())?;
+        keep(&tx, &signed)?;
+        tx.commit()?;
+        tracing::info!(device = %self.device_id, "registered this device to its juror");
+        Ok(signed)
+    }
+
+    /// This device's registration, once made.
+    pub fn own_registration(&self) -> Result<Option<SignedRegistration>> {
+        registration_of(&self.conn, &self.device_id.to_string())
+    }
+}
+
+/// A device's registration as this laptop holds it.
+fn registration_of(conn: &Connection, device: &str) -> Result<Option<SignedRegistration>> {
+    conn.query_row(
+        "SELECT registration FROM device_registration WHERE device_id = ?1",
+        [device],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()?
+    .map(|text| {
+        serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("device registration {device}: {e}")))
+    })
+    .transpose()
+}
+
+fn trust(conn: &Connection, juror: &str, key: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO juror_identity (juror, public_key) VALUES (?1, ?2)
+         ON CONFLICT (juror, public_key) DO NOTHING",
+        params![juror, key],
+    )?;
+    Ok(())
+}
+
+fn keep(conn: &Connection, signed: &SignedRegistration) -> Result<()> {
+    let r = &signed.registration;
+    conn.execute(
+        "INSERT INTO device_registration (device_id, juror, registration) VALUES (?1, ?2, ?3)
+         ON CONFLICT (device_id) DO NOTHING",
+        params![
+            r.device_id.to_string(),
+            r.juror,
+            serde_json::to_string(signed).expect("a registration serialises")
+        ],
+    )?;
+    Ok(())
+}
+
+/// The registry for changes arriving with `registrations` and `identities` (a pulled page):
+/// the identity keys this laptop trusts and those the server published (kept from now on),
+/// every registration it holds, and the arriving registrations that verify (kept too).
+pub(crate) fn registry_for(
+    conn: &Connection,
+    competition: &str,
+    identities: &[JurorKey],
+    registrations: &[SignedRegistration],
+) -> Result<Registry> {
+    for key in identities {
+        trust(conn, &key.juror, &key.public_key.to_string())?;
+    }
+    let mut registry = Registry::new(competition);
+    let trusted: Vec<(String, String)> = conn
+        .prepare("SELECT juror, public_key FROM juror_identity")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (juror, key) in trusted {
+        let key = tinjau_core::signing::PublicKey::parse_hex(&key)
+            .map_err(|e| StoreError::Corrupt(format!("identity key of {juror}: {e}")))?;
+        registry.trust(&juror, key);
+    }
+    let held: Vec<String> = conn
+        .prepare("SELECT registration FROM device_registration")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for text in held {
+        registry.known(
+            serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("device registration: {e}")))?,
+        );
+    }
+    for signed in registrations {
+        if let Ok(true) = registry.admit(signed) {
+            keep(conn, signed)?;
+        }
+    }
+    Ok(registry)
+}
+
+/// The first log position a server must have signed: the lowest it ever said (a server cannot
+/// widen what it said before). A server from before signing says 0 and is not remembered: all
+/// it sends must be signed.
+pub(crate) fn signed_from(conn: &Connection, said: u64) -> Result<u64> {
+    let held = meta_get(conn, SIGNED_FROM)?.and_then(|text| text.parse::<u64>().ok());
+    if said == 0 {
+        return Ok(held.unwrap_or(0));
+    }
+    let lowest = held.map_or(said, |held| held.min(said));
+    if held != Some(lowest) {
+        meta_set(conn, SIGNED_FROM, &lowest.to_string())?;
+    }
+    Ok(lowest)
+}
