@@ -435,6 +435,18 @@ impl Server {
         self.child.as_ref().expect("the server runs").id()
     }
 
+    /// Revokes a device (from `from_seq`, or after what the server holds); what the server says.
+    pub fn revoke_device(&self, device: uuid::Uuid, from_seq: Option<u64>) -> String {
+        let device = device.to_string();
+        let from = from_seq.map(|seq| seq.to_string());
+        let mut args = vec!["revoke-device", "--device", device.as_str()];
+        if let Some(from) = &from {
+            args.extend(["--from-seq", from.as_str()]);
+        }
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        Self::admin_ok(&self.db, &self.data_dir, &args)
+    }
+
     pub fn revoke(&self, token: &str) {
         let output = Self::admin(&self.db, &self.data_dir)
             .args(["token", "--revoke", token])

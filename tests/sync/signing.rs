@@ -327,7 +327,78 @@ fn a_sheet_on_a_usb_stick_is_checked_against_the_jurors_identity_key(db: Db) {
     assert_eq!(lead_sees(&third, "akademisi"), Some(70.0), "{db:?}");
 }
 
+fn a_revoked_device_is_refused_everywhere_from_its_revocation_on(db: Db) {
+    let (server, tokens) = Server::start(db.clone(), JURY);
+    let url = &server.url;
+    let mut stolen = Laptop::joined(url, &tokens["akademisi"], Duration::zero());
+    stolen.store.score(VISIT, "I1", 60.0, None).unwrap();
+    stolen.sync(url).unwrap();
+    let device = stolen.store.sync_status().unwrap().device_id;
+    assert_eq!(device, stolen.store.device_id());
+
+    // The laptop is stolen: the organiser revokes its device, from the change after the last
+    // one the server holds. (The token is left valid here, to show the device's revocation is
+    // enough: in the field the organiser withdraws both.)
+    let said = server.revoke_device(device, None);
+    assert!(said.contains("revoked from its change 2"), "{said}");
+    assert!(
+        server
+            .admin_command()
+            .args([
+                "revoke-device",
+                "--device",
+                &device.to_string(),
+                "--from-seq",
+                "0"
+            ])
+            .output()
+            .map(|o| !o.status.success())
+            .unwrap(),
+        "position 0 is refused, not stored"
+    );
+    stolen.score_and_submit(VISIT, 10.0);
+    let report = stolen.sync(url).expect("the thief's sync is answered");
+    assert_eq!(report.pushed, 0, "{db:?}: {report:?}");
+    let refused = stolen.store.sync_status().unwrap().quarantined;
+    assert_eq!(refused.len(), 8, "{db:?}: {refused:?}");
+    assert!(
+        refused.iter().all(|r| r.reason.contains("was revoked")),
+        "{db:?}: {refused:?}"
+    );
+
+    // Its sheet on a USB stick is refused by the lead, who learnt of the revocation at sync.
+    let mut lead = Laptop::joined(url, &tokens["ketua"], Duration::zero());
+    lead.sync(url).unwrap();
+    let report = lead
+        .store
+        .import_sheet(&stolen.store.export_sheet(VISIT, false).unwrap())
+        .unwrap();
+    assert_eq!(
+        (report.applied, report.duplicates),
+        (0, 1),
+        "{db:?}: {report:?}"
+    );
+    assert_eq!(report.quarantined.len(), 8, "{db:?}: {report:?}");
+    assert!(
+        report
+            .quarantined
+            .iter()
+            .all(|r| r.reason.contains("revoked")),
+        "{db:?}: {report:?}"
+    );
+    assert_eq!(lead_sees(&lead, "akademisi"), Some(60.0), "{db:?}");
+
+    // The juror goes on from a new laptop (a new device).
+    let mut replacement = Laptop::joined(url, &tokens["akademisi"], Duration::zero());
+    replacement.store.score(VISIT, "I1", 65.0, None).unwrap();
+    let report = replacement.sync(url).unwrap();
+    assert_eq!(report.quarantined, 0, "{db:?}: {report:?}");
+    lead.sync(url).unwrap();
+    assert_eq!(lead_sees(&lead, "akademisi"), Some(65.0), "{db:?}");
+}
+
 tinjau_tests::per_backend!(
+    a_revoked_device_is_refused_everywhere_from_its_revocation_on,
     a_sheet_on_a_usb_stick_is_checked_against_the_jurors_identity_key,
     a_change_not_signed_by_a_device_registered_to_its_author_is_refused_and_the_rest_go_on,
     a_laptop_refuses_what_the_servers_own_database_forges_in_a_jurors_name,

@@ -443,6 +443,7 @@ impl Output {
                 .as_deref()
                 .unwrap_or("(not set: run tinjau sync --server URL --token TOKEN)")
         );
+        let _ = writeln!(text, "This laptop's device: {}", status.device_id);
         let _ = writeln!(text, "Pending changes: {}", status.pending_changes);
         let _ = writeln!(
             text,

@@ -56,6 +56,8 @@ pub enum RefusalCode {
     Unsigned,
     /// Its signature (or its device's registration) does not verify.
     BadSignature,
+    /// Its device was revoked (a lost or stolen laptop) before this change's place in its chain.
+    RevokedDevice,
     /// An earlier change of this device never arrived.
     ChainGap,
     /// Its clock is further ahead than any laptop's clock may be.

@@ -279,6 +279,16 @@ pub struct JurorKey {
     pub public_key: PublicKey,
 }
 
+/// "This device's changes from chain position `from_seq` on are not to be accepted": the
+/// organiser's word about a lost or stolen laptop. Earlier changes, already accepted, stay
+/// valid; the juror goes on from another laptop (a new device).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Revocation {
+    pub device_id: Uuid,
+    pub from_seq: u64,
+}
+
 /// The most identity keys one juror may have (one per token ever issued to them).
 pub const MAX_KEYS_PER_JUROR: usize = 64;
 
@@ -292,6 +302,8 @@ pub struct Registry {
     devices: HashMap<Uuid, SignedRegistration>,
     /// Registrations that arrived and did not verify, by device: why its changes are refused.
     refused: HashMap<Uuid, Refusal>,
+    /// Revoked devices, from which chain position.
+    revoked: HashMap<Uuid, u64>,
 }
 
 impl Registry {
@@ -308,6 +320,15 @@ impl Registry {
         if !keys.contains(&key) && keys.len() < MAX_KEYS_PER_JUROR {
             keys.push(key);
         }
+    }
+
+    /// Refuses a device's changes from `revocation.from_seq` on (the earliest position wins
+    /// when a device is revoked twice).
+    pub fn revoke(&mut self, revocation: &Revocation) {
+        self.revoked
+            .entry(revocation.device_id)
+            .and_modify(|from| *from = (*from).min(revocation.from_seq))
+            .or_insert(revocation.from_seq);
     }
 
     /// Whether an identity key of `juror` is trusted here.
@@ -445,7 +466,18 @@ impl Registry {
                     entry.change_id, entry.device_id
                 ),
             )
-        })
+        })?;
+        match self.revoked.get(&entry.device_id) {
+            Some(from) if entry.seq >= *from => Err(Refusal::new(
+                RefusalCode::RevokedDevice,
+                format!(
+                    "device {} was revoked from its change {from} on (a lost or stolen laptop); \
+                     this is its change {}",
+                    entry.device_id, entry.seq
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 

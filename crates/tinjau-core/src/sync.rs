@@ -24,7 +24,7 @@ use crate::change::{
 use crate::domain::{Entity, SheetState};
 use crate::hlc::Hlc;
 use crate::package::{Package, Role};
-use crate::signing::{JurorKey, Registry, SignedRegistration};
+use crate::signing::{JurorKey, Registry, Revocation, SignedRegistration};
 
 /// Changes per push batch.
 pub const MAX_BATCH_CHANGES: usize = 500;
@@ -220,6 +220,9 @@ pub struct PullResponse {
     /// was ever told, so a server cannot later widen it. 0 from a server from before signing.
     #[serde(default)]
     pub signed_from: u64,
+    /// Every device of the competition the organiser revoked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revocations: Vec<Revocation>,
 }
 
 /// What stands at a position of a space's log, without saying what it is: BLAKE3 over the

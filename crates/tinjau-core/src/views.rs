@@ -151,6 +151,8 @@ pub struct AuditReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SyncStatus {
     pub server: Option<String>,
+    /// This laptop's device id: what the organiser names to revoke a lost laptop.
+    pub device_id: Uuid,
     /// This device's changes the server has not acknowledged yet.
     pub pending_changes: u64,
     /// This device's changes the server refused, with reasons (kept, never dropped).

@@ -374,6 +374,11 @@ pub fn pulled_page(data: &[u8]) {
         registrations,
         identities,
         signed_from,
+        // Device 4 revoked from its third change on.
+        revocations: vec![tinjau_core::signing::Revocation {
+            device_id: Uuid::from_u128(4),
+            from_seq: 3,
+        }],
     };
     with_lead_store(|store| {
         store

@@ -305,6 +305,24 @@ impl Backend {
         transact!(self, Write, |tx| store::revoke_token(tx, &hash, &at))
     }
 
+    /// Revokes a device of `competition` from chain position `from_seq` on (by default, the
+    /// position after the last one the server holds): its later changes are refused here and
+    /// by every laptop that pulls. Returns the position it is revoked from.
+    pub async fn revoke_device(
+        &self,
+        competition: Option<&str>,
+        device: Uuid,
+        from_seq: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> BackendResult<(String, u64)> {
+        let competition = self.competition(competition).await?;
+        let (space, at) = (competition.clone(), timestamp(now));
+        let from = transact!(self, Write, |tx| store::revoke_device(
+            tx, &space, device, from_seq, &at
+        ))?;
+        Ok((competition, from))
+    }
+
     pub async fn authenticate(&self, hash: &str) -> BackendResult<Option<TokenRecord>> {
         let hash = hash.to_string();
         transact!(self, Read, |tx| store::authenticate(tx, &hash))
@@ -452,6 +470,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_hostile_laptops.sql"),
     include_str!("../migrations/0003_console.sql"),
     include_str!("../migrations/0004_signed_changes.sql"),
+    include_str!("../migrations/0005_device_revocation.sql"),
 ];
 
 /// The schema version that introduced `evidence_ref` and `device_entry`: a database upgraded
@@ -699,6 +718,13 @@ pub(crate) mod sql {
              skew_ms = excluded.skew_ms";
     pub const DEVICE: &str = "SELECT juror FROM device WHERE competition = $1 AND device_id = $2";
     pub const SIGNED_FROM: &str = "SELECT signed_from FROM competition WHERE id = $1";
+    pub const REVOCATIONS: &str = "SELECT device_id, from_seq FROM device_revocation WHERE competition = $1 ORDER BY device_id";
+    pub const DEVICE_HEAD: &str =
+        "SELECT COALESCE(MAX(seq), 0) FROM device_entry WHERE competition = $1 AND device_id = $2";
+    pub const REVOKE_DEVICE: &str = "INSERT INTO device_revocation (competition, device_id, from_seq, revoked_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (competition, device_id) DO UPDATE SET from_seq = CASE WHEN excluded.from_seq < device_revocation.from_seq
+             THEN excluded.from_seq ELSE device_revocation.from_seq END";
     pub const LEARN_IDENTITY: &str =
         "UPDATE token SET identity_key = $1 WHERE hash = $2 AND identity_key IS NULL";
     pub const IDENTITIES: &str = "SELECT DISTINCT juror, identity_key FROM token
@@ -799,6 +825,9 @@ pub(crate) mod sql {
         UPSERT_DEVICE,
         DEVICE,
         SIGNED_FROM,
+        REVOCATIONS,
+        DEVICE_HEAD,
+        REVOKE_DEVICE,
         LEARN_IDENTITY,
         IDENTITIES,
         REGISTRATION,
@@ -930,6 +959,7 @@ pub(crate) fn pull_page(
         registrations: Vec::new(),
         identities: Vec::new(),
         signed_from: 0,
+        revocations: Vec::new(),
     })
 }
 

@@ -81,6 +81,20 @@ enum Command {
     /// The competition workbook: a template to fill in, and conversions to and from JSON.
     #[command(subcommand)]
     Package(PackageCommand),
+    /// Revoke a device (a lost or stolen laptop): its changes from a chain position on are
+    /// refused here and by every laptop that pulls. Revoke the juror's token as well, and give
+    /// them a new one for their new laptop.
+    RevokeDevice {
+        /// The device's id (`tinjau status` on the laptop, or the console's juror page).
+        #[arg(long)]
+        device: uuid::Uuid,
+        /// The first position refused; by default the one after the last this server holds.
+        #[arg(long, value_name = "SEQ")]
+        from_seq: Option<u64>,
+        /// The competition, when several are published.
+        #[arg(long)]
+        competition: Option<String>,
+    },
     /// Issue a token for a juror (printed once; only its hash is kept), or revoke one.
     Token {
         #[arg(long, required_unless_present_any = ["revoke", "organiser", "all"])]
@@ -285,6 +299,18 @@ async fn run(cli: Cli) -> Result<()> {
             }
             let outcome = backend.publish(&package, chrono::Utc::now()).await?;
             say(&serde_json::to_string(&outcome)?)
+        }
+        Command::RevokeDevice {
+            device,
+            from_seq,
+            competition,
+        } => {
+            let (competition, from) = backend
+                .revoke_device(competition.as_deref(), device, from_seq, chrono::Utc::now())
+                .await?;
+            say(&format!(
+                "device {device} of {competition} revoked from its change {from} on"
+            ))
         }
         Command::Token {
             juror,

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use tinjau_core::Package;
-use tinjau_core::signing::{JurorKey, PublicKey, Registry, SignedRegistration};
+use tinjau_core::signing::{JurorKey, PublicKey, Registry, Revocation, SignedRegistration};
 use tinjau_core::sync::{
     AccessRole, ChangeOutcome, ConflictView, DeviceChain, FieldKey, FieldState, Known, Link,
     PullResponse, PushRequest,
@@ -747,6 +747,9 @@ async fn gather_registry(
     for (juror, key) in identities(tx, space).await? {
         registry.trust(&juror, key);
     }
+    for revocation in revocations(tx, space).await? {
+        registry.revoke(&revocation);
+    }
     let devices: BTreeSet<Uuid> = request.changes.iter().map(|c| c.device_id).collect();
     for device in &devices {
         if let Some(stored) = registration(tx, space, device).await? {
@@ -769,6 +772,52 @@ async fn gather_registry(
         }
     }
     Ok(registry)
+}
+
+/// Every device of `space` the organiser revoked.
+async fn revocations(tx: &mut impl Tx, space: &str) -> BackendResult<Vec<Revocation>> {
+    tx.query(sql::REVOCATIONS, params![space])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Revocation {
+                device_id: r.uuid(0)?,
+                from_seq: r.int(1)?.max(1) as u64,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn revoke_device(
+    tx: &mut impl Tx,
+    space: &str,
+    device: Uuid,
+    from_seq: Option<u64>,
+    at: &str,
+) -> BackendResult<u64> {
+    let device_text = device.to_string();
+    let from = match from_seq {
+        Some(0) => {
+            return Err(BackendError::Invalid(
+                "chain positions start at 1: --from-seq 1 revokes every change of the device"
+                    .into(),
+            ));
+        }
+        Some(from) => from,
+        None => match tx
+            .query_opt(sql::DEVICE_HEAD, params![space, device_text.as_str()])
+            .await?
+        {
+            Some(row) => row.int(0)?.max(0) as u64 + 1,
+            None => 1,
+        },
+    };
+    tx.execute(
+        sql::REVOKE_DEVICE,
+        params![space, device_text.as_str(), position(from), at],
+    )
+    .await?;
+    Ok(from)
 }
 
 /// The identity keys of `space`'s jurors that the server has learnt.
@@ -837,6 +886,7 @@ pub(crate) async fn pull(
             registrations: Vec::new(),
             identities: Vec::new(),
             signed_from: 0,
+            revocations: Vec::new(),
         });
     }
     let after_position = after.min(i64::MAX as u64) as i64;
@@ -875,6 +925,7 @@ pub(crate) async fn pull(
     if let Some(row) = tx.query_opt(sql::SIGNED_FROM, params![space]).await? {
         page.signed_from = row.int(0)?.max(0) as u64;
     }
+    page.revocations = revocations(tx, space).await?;
     if !page.changes.is_empty() {
         page.identities = identities(tx, space)
             .await?

@@ -206,8 +206,13 @@ impl Store {
                 file.registrations.len()
             )));
         }
-        let registry =
-            crate::signing::registry_for(&tx, &package.competition.id, &[], &file.registrations)?;
+        let registry = crate::signing::registry_for(
+            &tx,
+            &package.competition.id,
+            &[],
+            &file.registrations,
+            &[],
+        )?;
         // A juror whose identity key this laptop holds must have signed every change.
         let signatures_checked = registry.knows(&file.juror);
         let mut report = SheetImportReport {

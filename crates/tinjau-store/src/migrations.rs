@@ -33,6 +33,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0009_signed_changes",
         include_str!("../migrations/0009_signed_changes.sql"),
     ),
+    (
+        "0010_device_revocation",
+        include_str!("../migrations/0010_device_revocation.sql"),
+    ),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

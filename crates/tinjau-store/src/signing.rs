@@ -1,9 +1,12 @@
 //! The store's side of signed changes (`docs/signing.md`): this device's registration, made
 //! from its juror's token, and the registry received changes are checked against — the
-//! identity keys and device registrations this laptop holds, plus what arrived with them.
+//! identity keys, device registrations and revocations this laptop holds, plus what arrived
+//! with them.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use tinjau_core::signing::{JurorIdentity, JurorKey, Registration, Registry, SignedRegistration};
+use tinjau_core::signing::{
+    JurorIdentity, JurorKey, Registration, Registry, Revocation, SignedRegistration,
+};
 
 use crate::{Result, Store, StoreError, meta_get, meta_set};
 
@@ -90,9 +93,20 @@ pub(crate) fn registry_for(
     competition: &str,
     identities: &[JurorKey],
     registrations: &[SignedRegistration],
+    revocations: &[Revocation],
 ) -> Result<Registry> {
     for key in identities {
         trust(conn, &key.juror, &key.public_key.to_string())?;
+    }
+    for revocation in revocations {
+        conn.execute(
+            "INSERT INTO device_revocation (device_id, from_seq) VALUES (?1, ?2)
+             ON CONFLICT (device_id) DO UPDATE SET from_seq = MIN(from_seq, excluded.from_seq)",
+            params![
+                revocation.device_id.to_string(),
+                revocation.from_seq.min(i64::MAX as u64) as i64
+            ],
+        )?;
     }
     let mut registry = Registry::new(competition);
     let trusted: Vec<(String, String)> = conn
@@ -118,6 +132,18 @@ pub(crate) fn registry_for(
         if let Ok(true) = registry.admit(signed) {
             keep(conn, signed)?;
         }
+    }
+    let revoked: Vec<(String, i64)> = conn
+        .prepare("SELECT device_id, from_seq FROM device_revocation")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (device, from_seq) in revoked {
+        let device_id = uuid::Uuid::parse_str(&device)
+            .map_err(|e| StoreError::Corrupt(format!("revoked device {device}: {e}")))?;
+        registry.revoke(&Revocation {
+            device_id,
+            from_seq: from_seq.max(1) as u64,
+        });
     }
     Ok(registry)
 }

@@ -228,8 +228,13 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut hlc = stored_hlc(&tx)?;
-        let registry =
-            crate::signing::registry_for(&tx, &space, &page.identities, &page.registrations)?;
+        let registry = crate::signing::registry_for(
+            &tx,
+            &space,
+            &page.identities,
+            &page.registrations,
+            &page.revocations,
+        )?;
         let signed_from = crate::signing::signed_from(&tx, page.signed_from)?;
         let mut new = 0;
         for pulled in &page.changes {
@@ -608,6 +613,7 @@ impl Store {
         };
         Ok(SyncStatus {
             server: meta_get(&self.conn, "sync_server")?,
+            device_id: self.device_id,
             pending_changes: pending_changes as u64,
             quarantined,
             pending_evidence_files: uploads.len() as u64,

@@ -7,6 +7,10 @@ import type { RefusedChangeView } from "./RefusedChangeView";
  */
 export type SyncStatus = { server: string | null, 
 /**
+ * This laptop's device id: what the organiser names to revoke a lost laptop.
+ */
+device_id: string, 
+/**
  * This device's changes the server has not acknowledged yet.
  */
 pending_changes: number, 

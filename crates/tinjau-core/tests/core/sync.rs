@@ -370,3 +370,39 @@ fn a_registration_not_signed_by_the_jurors_identity_key_binds_nothing() {
         Err(RefusalCode::ForeignDevice)
     );
 }
+
+#[test]
+fn a_revoked_device_is_refused_from_its_revocation_on_and_not_before() {
+    use tinjau_core::change::RefusalCode;
+    use tinjau_core::signing::Revocation;
+    let mut registry = registry();
+    let device = Uuid::from_u128(3);
+    let first = change(3, 1, 0, 80, 1_000).signed(&device_key(device));
+    let second = change(3, 2, 1, 80, 1_001)
+        .seal(&first.hash)
+        .signed(&device_key(device));
+    registry.revoke(&Revocation {
+        device_id: device,
+        from_seq: 5,
+    });
+    registry.revoke(&Revocation {
+        device_id: device,
+        from_seq: 2,
+    });
+    assert_eq!(
+        registry.check(&first),
+        Ok(()),
+        "accepted before the revocation"
+    );
+    assert_eq!(
+        registry.check(&second).map_err(|r| r.code),
+        Err(RefusalCode::RevokedDevice),
+        "the earliest revocation wins"
+    );
+    // A forged signature is still named as such, not as a revocation.
+    let forged = change(3, 9, 1, 80, 1_001).signed(&device_key(Uuid::from_u128(4)));
+    assert_eq!(
+        registry.check(&forged).map_err(|r| r.code),
+        Err(RefusalCode::BadSignature)
+    );
+}

@@ -34,6 +34,7 @@ fn page(changes: Vec<(u64, ChangeEntry)>, signed_from: u64, with_keys: bool) -> 
         registrations,
         identities,
         signed_from,
+        revocations: Vec::new(),
     }
 }
 
