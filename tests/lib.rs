@@ -710,6 +710,20 @@ impl HostileLaptop {
     }
 }
 
+/// The score of `juror` on `indicator` of the demo visit that a laptop holds.
+pub fn score_on(laptop: &Laptop, juror: &str, indicator: &str) -> Option<f64> {
+    use rusqlite::OptionalExtension;
+    rusqlite::Connection::open(laptop.dir.path().join(tinjau_store::DATABASE_FILE))
+        .unwrap()
+        .query_row(
+            "SELECT value FROM score WHERE juror_id = ?1 AND visit_id = ?2 AND indicator_id = ?3",
+            [juror, VISIT, indicator],
+            |r| r.get(0),
+        )
+        .optional()
+        .unwrap()
+}
+
 /// The refusal code of an outcome, when it is a refusal.
 pub fn refusal_code(
     outcome: &tinjau_core::sync::Outcome,

@@ -11,6 +11,7 @@ use tinjau_store::StoreError;
 use tinjau_sync::SyncError;
 use tinjau_tests::{
     Db, HostileLaptop, INDICATORS, Laptop, Server, VISIT, copy_laptop, photo, refusal_code,
+    score_on as lead_sees,
 };
 
 const JURY: &[(&str, &str)] = &[
@@ -18,20 +19,6 @@ const JURY: &[(&str, &str)] = &[
     ("akademisi", "juror"),
     ("dindik", "juror"),
 ];
-
-/// The score of `juror` on `indicator` that the lead's laptop holds.
-fn lead_sees(lead: &Laptop, juror: &str, indicator: &str) -> Option<f64> {
-    use rusqlite::OptionalExtension;
-    rusqlite::Connection::open(lead.dir.path().join(tinjau_store::DATABASE_FILE))
-        .unwrap()
-        .query_row(
-            "SELECT value FROM score WHERE juror_id = ?1 AND visit_id = ?2 AND indicator_id = ?3",
-            [juror, VISIT, indicator],
-            |r| r.get(0),
-        )
-        .optional()
-        .unwrap()
-}
 
 /// Every honest laptop still syncs, and its audit trail verifies.
 fn everyone_still_syncs(db: &tinjau_tests::Db, url: &str, laptops: &mut [&mut Laptop]) {

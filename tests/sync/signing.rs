@@ -6,32 +6,13 @@
 use chrono::Duration;
 use tinjau_core::change::RefusalCode;
 use tinjau_core::signing::{DeviceKey, JurorIdentity, Registration};
-use tinjau_tests::{COMPETITION, Db, HostileLaptop, Laptop, Server, VISIT, refusal_code};
+use tinjau_tests::{COMPETITION, Db, HostileLaptop, Laptop, Server, VISIT, refusal_code, score_on};
 
 const JURY: &[(&str, &str)] = &[
     ("ketua", "lead"),
     ("akademisi", "juror"),
     ("dindik", "juror"),
 ];
-
-/// The score of `juror` on I1 the lead's laptop holds.
-fn lead_sees(lead: &Laptop, juror: &str) -> Option<f64> {
-    score_on(lead, juror, "I1")
-}
-
-/// The score of `juror` on `indicator` the lead's laptop holds.
-fn score_on(lead: &Laptop, juror: &str, indicator: &str) -> Option<f64> {
-    use rusqlite::OptionalExtension;
-    rusqlite::Connection::open(lead.dir.path().join(tinjau_store::DATABASE_FILE))
-        .unwrap()
-        .query_row(
-            "SELECT value FROM score WHERE juror_id = ?1 AND visit_id = ?2 AND indicator_id = ?3",
-            [juror, VISIT, indicator],
-            |r| r.get(0),
-        )
-        .optional()
-        .unwrap()
-}
 
 /// Runs `statement` on the server's own database, as whoever holds it could (`$1`… parameters
 /// mean the same on both backends).
@@ -139,8 +120,8 @@ fn a_change_not_signed_by_a_device_registered_to_its_author_is_refused_and_the_r
     honest.store.score(VISIT, "I1", 70.0, None).unwrap();
     honest.sync(url).expect("an honest laptop syncs");
     lead.sync(url).expect("the lead syncs");
-    assert_eq!(lead_sees(&lead, "akademisi"), Some(81.0), "{db:?}");
-    assert_eq!(lead_sees(&lead, "dindik"), Some(70.0), "{db:?}");
+    assert_eq!(score_on(&lead, "akademisi", "I1"), Some(81.0), "{db:?}");
+    assert_eq!(score_on(&lead, "dindik", "I1"), Some(70.0), "{db:?}");
     lead.store.audit().expect("the lead's audit trail verifies");
     assert!(
         lead.store.quarantine().unwrap().is_empty(),
@@ -181,7 +162,7 @@ fn a_laptop_refuses_what_the_servers_own_database_forges_in_a_jurors_name(db: Db
     let mut lead = Laptop::joined(url, &tokens["ketua"], Duration::zero());
     lead.sync(url).expect("the lead's sync goes on");
     assert_eq!(
-        lead_sees(&lead, "akademisi"),
+        score_on(&lead, "akademisi", "I1"),
         None,
         "{db:?}: the forgery is not applied"
     );
@@ -218,7 +199,7 @@ fn a_laptop_refuses_what_the_servers_own_database_forges_in_a_jurors_name(db: Db
     second
         .sync(url)
         .expect("a second lead laptop's sync goes on");
-    assert_eq!(lead_sees(&second, "akademisi"), None, "{db:?}");
+    assert_eq!(score_on(&second, "akademisi", "I1"), None, "{db:?}");
     let refused = second.store.quarantine().unwrap();
     assert_eq!(refused.len(), 1, "{db:?}: {refused:?}");
 }
@@ -247,7 +228,7 @@ fn a_data_folder_from_before_signing_signs_its_own_history_and_syncs(db: Db) {
     assert_eq!(report.quarantined, 0, "{db:?}: {report:?}");
     let mut lead = Laptop::joined(url, &tokens["ketua"], Duration::zero());
     lead.sync(url).unwrap();
-    assert_eq!(lead_sees(&lead, "akademisi"), Some(77.0), "{db:?}");
+    assert_eq!(score_on(&lead, "akademisi", "I1"), Some(77.0), "{db:?}");
 }
 
 fn a_sheet_on_a_usb_stick_is_checked_against_the_jurors_identity_key(db: Db) {
@@ -294,7 +275,7 @@ fn a_sheet_on_a_usb_stick_is_checked_against_the_jurors_identity_key(db: Db) {
     );
     // What came before the edit is the juror's and counts; the edited score and all after it
     // do not (the submission neither).
-    assert_eq!(lead_sees(&lead, "akademisi"), Some(70.0), "{db:?}");
+    assert_eq!(score_on(&lead, "akademisi", "I1"), Some(70.0), "{db:?}");
     assert_eq!(score_on(&lead, "akademisi", "I3"), Some(72.0), "{db:?}");
     assert_eq!(score_on(&lead, "akademisi", "I4"), None, "{db:?}");
 
@@ -324,7 +305,7 @@ fn a_sheet_on_a_usb_stick_is_checked_against_the_jurors_identity_key(db: Db) {
     let report = third.store.import_sheet(&sheet).unwrap();
     assert!(report.signatures_checked, "{db:?}");
     assert!(report.quarantined.is_empty(), "{db:?}: {report:?}");
-    assert_eq!(lead_sees(&third, "akademisi"), Some(70.0), "{db:?}");
+    assert_eq!(score_on(&third, "akademisi", "I1"), Some(70.0), "{db:?}");
 }
 
 fn a_revoked_device_is_refused_everywhere_from_its_revocation_on(db: Db) {
@@ -386,7 +367,7 @@ fn a_revoked_device_is_refused_everywhere_from_its_revocation_on(db: Db) {
             .all(|r| r.reason.contains("revoked")),
         "{db:?}: {report:?}"
     );
-    assert_eq!(lead_sees(&lead, "akademisi"), Some(60.0), "{db:?}");
+    assert_eq!(score_on(&lead, "akademisi", "I1"), Some(60.0), "{db:?}");
 
     // The juror goes on from a new laptop (a new device).
     let mut replacement = Laptop::joined(url, &tokens["akademisi"], Duration::zero());
@@ -394,7 +375,7 @@ fn a_revoked_device_is_refused_everywhere_from_its_revocation_on(db: Db) {
     let report = replacement.sync(url).unwrap();
     assert_eq!(report.quarantined, 0, "{db:?}: {report:?}");
     lead.sync(url).unwrap();
-    assert_eq!(lead_sees(&lead, "akademisi"), Some(65.0), "{db:?}");
+    assert_eq!(score_on(&lead, "akademisi", "I1"), Some(65.0), "{db:?}");
 }
 
 tinjau_tests::per_backend!(
