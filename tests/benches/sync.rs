@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tinjau_core::sync::{MAX_BATCH_BYTES, MAX_BATCH_CHANGES, PushRequest};
-use tinjau_server::{AppState, Backend, token_hash};
+use tinjau_server::{AppState, Backend};
 use tinjau_tests::{DEMO, Fault, Laptop, Proxy, VISIT};
 
 fn serve(data_dir: &std::path::Path) -> (String, String, String) {
@@ -35,7 +35,7 @@ fn serve(data_dir: &std::path::Path) -> (String, String, String) {
                 None,
                 "akademisi",
                 tinjau_core::sync::AccessRole::Juror,
-                &token_hash(&juror),
+                &juror,
                 now,
             )
             .await
@@ -45,7 +45,7 @@ fn serve(data_dir: &std::path::Path) -> (String, String, String) {
                 None,
                 "ketua",
                 tinjau_core::sync::AccessRole::Lead,
-                &token_hash(&lead),
+                &lead,
                 now,
             )
             .await

@@ -38,7 +38,8 @@ fn a_juror_cannot_write_another_jurors_sheet(db: Db) {
     b.store.score(VISIT, "I1", 90.0, None).unwrap();
     a.store.score(VISIT, "I1", 40.0, None).unwrap();
 
-    // A pushes B's change as if it were theirs to send.
+    // A pushes B's change (A cannot have B's device registration, which B's identity key
+    // signs): whoever pushes, a change counts only when its author's device signed it.
     let b_entries = b.store.device_entries(b.store.device_id()).unwrap();
     let client = a.client(&server.url);
     let request = PushRequest {
@@ -49,7 +50,7 @@ fn a_juror_cannot_write_another_jurors_sheet(db: Db) {
     };
     let (answer, _, _) = client.push(&request).unwrap();
     assert!(
-        matches!(&answer.outcomes[0].outcome, Outcome::Rejected { reason, .. } if reason.contains("may not push")),
+        matches!(&answer.outcomes[0].outcome, Outcome::Rejected { reason, code: tinjau_core::change::RefusalCode::ForeignDevice } if reason.contains("no registration binds")),
         "{db:?}: {answer:?}"
     );
 

@@ -378,7 +378,59 @@ fn a_revoked_device_is_refused_everywhere_from_its_revocation_on(db: Db) {
     assert_eq!(score_on(&lead, "akademisi", "I1"), Some(65.0), "{db:?}");
 }
 
+fn a_sheet_from_a_usb_stick_reaches_the_server_through_the_lead_and_converges(db: Db) {
+    let (server, tokens) = Server::start(db.clone(), JURY);
+    let url = &server.url;
+    // A juror whose laptop joined, then never reached the server again.
+    let mut juror = Laptop::joined(url, &tokens["akademisi"], Duration::zero());
+    juror.score_and_submit(VISIT, 70.0);
+    let sheet = juror.store.export_sheet(VISIT, false).unwrap();
+
+    // The lead (who synced before the visit, and so holds every juror's identity key) takes
+    // the sheet from the USB stick, checks it, and relays it at the next sync.
+    let mut lead = Laptop::joined(url, &tokens["ketua"], Duration::zero());
+    lead.sync(url).unwrap();
+    let report = lead.store.import_sheet(&sheet).unwrap();
+    assert!(report.signatures_checked, "{db:?}: {report:?}");
+    assert_eq!(report.applied, 8, "{db:?}: {report:?}");
+    let relay = lead.sync(url).expect("the lead's sync relays the sheet");
+    assert_eq!(relay.relayed, 8, "{db:?}: {relay:?}");
+    assert_eq!(lead.sync(url).unwrap().relayed, 0, "{db:?}: relayed once");
+
+    // The server holds the juror's work: another lead laptop pulls it.
+    let mut other = Laptop::joined(url, &tokens["ketua"], Duration::zero());
+    other.sync(url).unwrap();
+    assert_eq!(score_on(&other, "akademisi", "I1"), Some(70.0), "{db:?}");
+    assert_eq!(score_on(&other, "akademisi", "I7"), Some(76.0), "{db:?}");
+    assert!(other.store.quarantine().unwrap().is_empty(), "{db:?}");
+
+    // The juror syncs directly later: every change is already there, none applied twice.
+    let direct = juror.sync(url).unwrap();
+    assert_eq!(
+        (direct.pushed, direct.duplicates, direct.quarantined),
+        (0, 8, 0),
+        "{db:?}: {direct:?}"
+    );
+    juror
+        .store
+        .audit()
+        .expect("the juror's audit trail verifies");
+
+    // A relayer cannot write in a juror's name: a registration for akademisi made from the
+    // lead's token is not signed by akademisi's identity key.
+    let mut relayer = HostileLaptop::new(url, &tokens["ketua"], "akademisi");
+    let change = relayer.change(|e| e.value = "11.0".into());
+    assert_eq!(
+        refusal_code(&relayer.push_one(change)),
+        Some(RefusalCode::BadSignature),
+        "{db:?}"
+    );
+    other.sync(url).unwrap();
+    assert_eq!(score_on(&other, "akademisi", "I1"), Some(70.0), "{db:?}");
+}
+
 tinjau_tests::per_backend!(
+    a_sheet_from_a_usb_stick_reaches_the_server_through_the_lead_and_converges,
     a_revoked_device_is_refused_everywhere_from_its_revocation_on,
     a_sheet_on_a_usb_stick_is_checked_against_the_jurors_identity_key,
     a_change_not_signed_by_a_device_registered_to_its_author_is_refused_and_the_rest_go_on,

@@ -409,12 +409,14 @@ impl Output {
 
     pub fn synced(&self, report: &tinjau_sync::SyncReport) -> Result<()> {
         let text = format!(
-            "Synced: sent {} change(s) ({} already there, {} in conflict, {} refused), received {}; \
-             evidence {} up ({} previews), {} down; {} bytes sent, {} received{}",
+            "Synced: sent {} change(s) ({} already there, {} in conflict, {} refused), relayed {} \
+             from sheet files, received {}; evidence {} up ({} previews), {} down; {} bytes sent, \
+             {} received{}",
             report.pushed,
             report.duplicates,
             report.conflicts,
             report.quarantined,
+            report.relayed,
             report.pulled,
             report.evidence_uploaded,
             report.previews_uploaded,

@@ -317,8 +317,8 @@ pub struct Link {
     pub prev_hash: String,
 }
 
-/// What the server holds of one device's hash chain: who the device belongs to (the juror whose
-/// token first pushed it) and the links around the positions a push names. Changes may arrive
+/// What the server holds of one device's hash chain: who the device belongs to (the author of
+/// its first accepted change, whom its registration names) and the links around the positions a push names. Changes may arrive
 /// in any order, but each position holds one change, and neighbours must link: a second change
 /// at a taken position, or one that does not link to its neighbour, comes from a copy of the
 /// data folder.
@@ -346,8 +346,6 @@ pub fn positions_to_gather(batch: &[ChangeEntry]) -> BTreeMap<Uuid, (u64, u64)> 
 
 pub struct PushContext<'a> {
     pub package: &'a Package,
-    /// The juror the token belongs to.
-    pub requester: &'a str,
     /// The latest HLC accepted ([`crate::change::clock_limit`] of the server's clock).
     pub clock_limit_millis: u64,
     /// The chains of the devices the batch names, around the positions it names.
@@ -608,20 +606,15 @@ pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
             .get(&entry.device_id)
             .map(|c| c.juror.as_str())
             .or_else(|| known.map(|c| c.juror.as_str()));
-        let standing = if let Some(owner) = owner.filter(|o| *o != ctx.requester) {
+        // Who pushes does not matter: the author's signature, by a device registered to them,
+        // proves who wrote it, so a change may be relayed by anyone who holds it (the lead
+        // bringing sheets from USB sticks, later a visit's hub).
+        let standing = if let Some(owner) = owner.filter(|o| *o != entry.author) {
             Err(Refusal::new(
                 RefusalCode::ForeignDevice,
                 format!(
                     "device {} belongs to \"{owner}\", not to \"{}\"",
-                    entry.device_id, ctx.requester
-                ),
-            ))
-        } else if entry.author != ctx.requester {
-            Err(Refusal::new(
-                RefusalCode::NotAllowed,
-                format!(
-                    "\"{}\" may not push a change written by \"{}\"",
-                    ctx.requester, entry.author
+                    entry.device_id, entry.author
                 ),
             ))
         } else if matches!(&parsed, Err(r) if r.code == RefusalCode::HashMismatch) {
@@ -648,7 +641,7 @@ pub fn plan_push(ctx: &PushContext<'_>, batch: &[ChangeEntry]) -> PushPlan {
         plan.devices
             .entry(entry.device_id)
             .or_insert_with(|| DeviceChain {
-                juror: ctx.requester.to_string(),
+                juror: entry.author.clone(),
                 links: BTreeMap::new(),
             })
             .links

@@ -243,12 +243,10 @@ pub fn push(data: &[u8]) {
     static PACKAGE: std::sync::OnceLock<Package> = std::sync::OnceLock::new();
     let package =
         PACKAGE.get_or_init(|| Package::parse(DEMO.as_bytes()).expect("the demo package is valid"));
-    let requester = *u.choose(&JURORS).unwrap_or(&"akademisi");
     let locked = HashSet::new();
     let empty = HashMap::new();
     let context = PushContext {
         package,
-        requester,
         clock_limit_millis: tinjau_core::change::clock_limit(1_700_000_000_000),
         devices: &empty,
         locked_visits: &locked,

@@ -33,6 +33,15 @@ pub struct TokenRecord {
     pub presented: Option<Presented>,
 }
 
+/// A token as stored when it is issued: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IssuedToken {
+    pub juror: String,
+    pub role: AccessRole,
+    pub hash: String,
+    pub identity: PublicKey,
+}
+
 /// What a request's bearer token proves beyond its juror: the token's hash (the row it is) and
 /// the identity public key derived from the token's text, which only its holder can derive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,32 +242,29 @@ impl Backend {
         transact!(self, Read, |tx| store::console_facts(tx, &competition))
     }
 
-    /// Stores a new token's hash; returns the competition it is for.
+    /// Stores a new token's hash and the juror identity public key it derives (the token
+    /// itself is not kept); returns the competition it is for.
     pub async fn issue_token(
         &self,
         competition: Option<&str>,
         juror: &str,
         role: AccessRole,
-        hash: &str,
+        token: &str,
         now: DateTime<Utc>,
     ) -> BackendResult<String> {
         let competition = self.competition(competition).await?;
-        let package = self.package(&competition).await?;
-        tinjau_core::sync::role_allowed(&package, juror, role).map_err(BackendError::Invalid)?;
-        let (space, juror, hash, at) = (
-            competition.clone(),
-            juror.to_string(),
-            hash.to_string(),
-            timestamp(now),
-        );
-        transact!(self, Write, |tx| store::insert_token(
-            tx, &space, &juror, role, &hash, &at
-        ))?;
+        self.issue_tokens(
+            &competition,
+            &[(juror.to_string(), role, token.to_string())],
+            now,
+        )
+        .await?;
         Ok(competition)
     }
 
-    /// Stores the hashes of several new tokens of `competition` in one transaction: all of
-    /// them or none. Each (juror, role, hash) is checked against the package first.
+    /// Stores several new tokens of `competition` (juror, role, token) in one transaction: all
+    /// of them or none, each checked against the package first. Of each token only its hash
+    /// and its identity public key are kept.
     pub async fn issue_tokens(
         &self,
         competition: &str,
@@ -266,13 +272,22 @@ impl Backend {
         now: DateTime<Utc>,
     ) -> BackendResult<()> {
         let package = self.package(competition).await?;
-        for (juror, role, _) in tokens {
+        let mut issued = Vec::with_capacity(tokens.len());
+        for (juror, role, token) in tokens {
             tinjau_core::sync::role_allowed(&package, juror, *role)
                 .map_err(BackendError::Invalid)?;
+            let identity =
+                tinjau_core::signing::JurorIdentity::derive(token, competition, juror).public();
+            issued.push(IssuedToken {
+                juror: juror.clone(),
+                role: *role,
+                hash: crate::token_hash(token),
+                identity,
+            });
         }
-        let (space, tokens, at) = (competition.to_string(), tokens.to_vec(), timestamp(now));
+        let (space, at) = (competition.to_string(), timestamp(now));
         transact!(self, Write, |tx| store::insert_tokens(
-            tx, &space, &tokens, &at
+            tx, &space, &issued, &at
         ))
     }
 
@@ -589,16 +604,10 @@ pub(crate) fn position(seq: u64) -> i64 {
     seq.min(i64::MAX as u64) as i64
 }
 
-pub(crate) fn plan(
-    gathered: &Gathered,
-    auth: &TokenRecord,
-    request: &PushRequest,
-    now: DateTime<Utc>,
-) -> PushPlan {
+pub(crate) fn plan(gathered: &Gathered, request: &PushRequest, now: DateTime<Utc>) -> PushPlan {
     plan_push(
         &PushContext {
             package: &gathered.package,
-            requester: &auth.juror,
             clock_limit_millis: clock_limit(now.timestamp_millis().max(0) as u64),
             devices: &gathered.devices,
             locked_visits: &gathered.locked,
@@ -693,7 +702,7 @@ pub(crate) mod sql {
         "INSERT INTO competition (id, revision, package, counter) VALUES ($1, $2, $3, 0)";
     pub const UPDATE_COMPETITION: &str =
         "UPDATE competition SET revision = $1, package = $2 WHERE id = $3";
-    pub const INSERT_TOKEN: &str = "INSERT INTO token (hash, competition, juror, role, created_at) VALUES ($1, $2, $3, $4, $5)";
+    pub const INSERT_TOKEN: &str = "INSERT INTO token (hash, competition, juror, role, created_at, identity_key) VALUES ($1, $2, $3, $4, $5, $6)";
     pub const REVOKE_TOKEN: &str =
         "UPDATE token SET revoked_at = $1 WHERE hash = $2 AND revoked_at IS NULL";
     pub const TOKEN_EXISTS: &str = "SELECT COUNT(*) FROM token WHERE hash = $1";

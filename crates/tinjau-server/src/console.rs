@@ -961,7 +961,7 @@ pub async fn issue_slips(
                 format!("the join file would not be accepted: {e}"),
             )
         })?;
-        tokens.push((juror_id.clone(), role, token_hash(&token)));
+        tokens.push((juror_id.clone(), role, token.clone()));
         pages.push(tinjau_report::SlipPage {
             name: juror.name.clone(),
             institution: juror.institution.clone(),

@@ -356,13 +356,7 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let token = new_token(&(os_random())());
             let competition = backend
-                .issue_token(
-                    competition.as_deref(),
-                    &juror,
-                    role,
-                    &token_hash(&token),
-                    now,
-                )
+                .issue_token(competition.as_deref(), &juror, role, &token, now)
                 .await?;
             tracing::info!(%juror, %competition, "issued a token");
             if let (Some(path), Some(server)) = (join_file, server_url) {

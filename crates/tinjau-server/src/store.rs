@@ -9,16 +9,17 @@ use chrono::{DateTime, Utc};
 use tinjau_core::Package;
 use tinjau_core::signing::{JurorKey, PublicKey, Registry, Revocation, SignedRegistration};
 use tinjau_core::sync::{
-    AccessRole, ChangeOutcome, ConflictView, DeviceChain, FieldKey, FieldState, Known, Link,
-    PullResponse, PushRequest,
+    ChangeOutcome, ConflictView, DeviceChain, FieldKey, FieldState, Known, Link, PullResponse,
+    PushRequest,
 };
 use uuid::Uuid;
 
 use crate::backend::{
-    AppendStep, BACKFILL_SCHEMA, BlobStatus, ConsoleFacts, Gathered, LogRow, MIGRATIONS,
-    NewSession, PULL_PAGE_BYTES, PublishOutcome, QuarantineView, RevisionRecord, SessionRecord,
-    TokenRecord, TokenRow, backfill_of_log, parse_json, parse_role, plan, plan_append, position,
-    publish_outcome, pull_page, refusal_code_text, sql, stored_refusal, timestamp, touched,
+    AppendStep, BACKFILL_SCHEMA, BlobStatus, ConsoleFacts, Gathered, IssuedToken, LogRow,
+    MIGRATIONS, NewSession, PULL_PAGE_BYTES, PublishOutcome, QuarantineView, RevisionRecord,
+    SessionRecord, TokenRecord, TokenRow, backfill_of_log, parse_json, parse_role, plan,
+    plan_append, position, publish_outcome, pull_page, refusal_code_text, sql, stored_refusal,
+    timestamp, touched,
 };
 
 /// What can go wrong in storage.
@@ -404,31 +405,26 @@ pub(crate) async fn competitions(tx: &mut impl Tx) -> BackendResult<Vec<String>>
         .collect()
 }
 
-pub(crate) async fn insert_token(
-    tx: &mut impl Tx,
-    competition: &str,
-    juror: &str,
-    role: AccessRole,
-    hash: &str,
-    now: &str,
-) -> BackendResult<()> {
-    tx.execute(
-        sql::INSERT_TOKEN,
-        params![hash, competition, juror, role.as_str(), now],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Stores several tokens (juror, role, hash) of `competition` at once.
+/// Stores new tokens of `competition` at once.
 pub(crate) async fn insert_tokens(
     tx: &mut impl Tx,
     competition: &str,
-    tokens: &[(String, AccessRole, String)],
+    tokens: &[IssuedToken],
     now: &str,
 ) -> BackendResult<()> {
-    for (juror, role, hash) in tokens {
-        insert_token(tx, competition, juror, *role, hash, now).await?;
+    for token in tokens {
+        tx.execute(
+            sql::INSERT_TOKEN,
+            params![
+                token.hash.as_str(),
+                competition,
+                token.juror.as_str(),
+                token.role.as_str(),
+                now,
+                token.identity.to_string()
+            ],
+        )
+        .await?;
     }
     Ok(())
 }
@@ -611,7 +607,6 @@ pub(crate) async fn push(
             locked,
             devices,
         },
-        auth,
         request,
         now,
     );
@@ -926,13 +921,13 @@ pub(crate) async fn pull(
         page.signed_from = row.int(0)?.max(0) as u64;
     }
     page.revocations = revocations(tx, space).await?;
-    if !page.changes.is_empty() {
-        page.identities = identities(tx, space)
-            .await?
-            .into_iter()
-            .map(|(juror, public_key)| JurorKey { juror, public_key })
-            .collect();
-    }
+    // Every juror's, on every page: a lead who syncs before a visit can check sheet files of
+    // jurors who never reached the server.
+    page.identities = identities(tx, space)
+        .await?
+        .into_iter()
+        .map(|(juror, public_key)| JurorKey { juror, public_key })
+        .collect();
     Ok(page)
 }
 

@@ -192,6 +192,7 @@ pub(crate) fn receive(
     package: &Package,
     change: &Change,
     refused: Option<(&str, &str)>,
+    source: Source,
 ) -> Result<bool> {
     insert_entry(tx, change.entry(), "acked")?;
     match refused {
@@ -201,6 +202,12 @@ pub(crate) fn receive(
         }
         None => {
             project(tx, package, change)?;
+            if source == Source::Hand {
+                tx.execute(
+                    "INSERT INTO relay_outbox (change_id) VALUES (?1) ON CONFLICT DO NOTHING",
+                    [change.entry().change_id.to_string()],
+                )?;
+            }
             Ok(true)
         }
     }
@@ -213,6 +220,15 @@ fn quarantine(tx: &Transaction<'_>, entry: &ChangeEntry, reason: &str, at: &str)
         params![entry.change_id.to_string(), reason, at],
     )?;
     Ok(())
+}
+
+/// Where a received change came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// A pull: the server has it.
+    Server,
+    /// A file carried by hand: the server may not have it yet, so the next sync relays it.
+    Hand,
 }
 
 /// What became of a change received from elsewhere.
@@ -237,6 +253,7 @@ pub(crate) fn take_in(
     tx: &Transaction<'_>,
     package: &Package,
     entry: &ChangeEntry,
+    source: Source,
     clock_limit_millis: u64,
     received_at: &str,
     check: impl FnOnce(&Change) -> Result<Option<Refusal>>,
@@ -303,6 +320,7 @@ pub(crate) fn take_in(
                 package,
                 &change,
                 reason.as_deref().map(|r| (r, received_at)),
+                source,
             )?;
             Ok(match (applied, reason) {
                 (true, _) => Received::Applied,

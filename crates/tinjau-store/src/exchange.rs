@@ -18,7 +18,7 @@ use tinjau_core::sync::{refusal, withdrawal_refused};
 use tinjau_core::{Entity, SheetState};
 use uuid::Uuid;
 
-use crate::changes::{Received, stored_hlc, take_in};
+use crate::changes::{Received, Source, stored_hlc, take_in};
 use crate::evidence::stored_path;
 use crate::records::unscored_in;
 use crate::{Result, Store, StoreError, meta_set};
@@ -250,41 +250,49 @@ impl Store {
             if entry.hlc.wall_millis <= limit {
                 hlc = hlc.observe(entry.hlc, now_millis);
             }
-            let received = take_in(&tx, package, entry, limit, &now_text, |change| {
-                let refusal = if change.entry().author != file.juror {
-                    Some(Refusal::new(
-                        RefusalCode::NotAllowed,
-                        format!(
-                            "written by \"{}\", not by the sheet's juror \"{}\"",
-                            change.entry().author,
-                            file.juror
-                        ),
-                    ))
-                } else if let Some(refusal) = signatures_checked
-                    .then(|| registry.check(change.entry()).err())
-                    .flatten()
-                {
-                    Some(refusal)
-                } else if let Some(refusal) =
-                    refusal(package, |visit| locked.contains(visit), change)
-                {
-                    Some(refusal)
-                } else if let Some(refusal) = withdrawal_refused(
-                    package,
-                    change,
-                    held_before
-                        .get(&(
-                            change.entry().author.clone(),
-                            change.entry().visit_id.clone().unwrap_or_default(),
+            let received = take_in(
+                &tx,
+                package,
+                entry,
+                Source::Hand,
+                limit,
+                &now_text,
+                |change| {
+                    let refusal = if change.entry().author != file.juror {
+                        Some(Refusal::new(
+                            RefusalCode::NotAllowed,
+                            format!(
+                                "written by \"{}\", not by the sheet's juror \"{}\"",
+                                change.entry().author,
+                                file.juror
+                            ),
                         ))
-                        .copied(),
-                ) {
-                    Some(refusal)
-                } else {
-                    incomplete_submission(&tx, package, change)?
-                };
-                Ok(refusal)
-            })?;
+                    } else if let Some(refusal) = signatures_checked
+                        .then(|| registry.check(change.entry()).err())
+                        .flatten()
+                    {
+                        Some(refusal)
+                    } else if let Some(refusal) =
+                        refusal(package, |visit| locked.contains(visit), change)
+                    {
+                        Some(refusal)
+                    } else if let Some(refusal) = withdrawal_refused(
+                        package,
+                        change,
+                        held_before
+                            .get(&(
+                                change.entry().author.clone(),
+                                change.entry().visit_id.clone().unwrap_or_default(),
+                            ))
+                            .copied(),
+                    ) {
+                        Some(refusal)
+                    } else {
+                        incomplete_submission(&tx, package, change)?
+                    };
+                    Ok(refusal)
+                },
+            )?;
             match received {
                 Received::Applied => {
                     if entry.entity == Entity::Lock

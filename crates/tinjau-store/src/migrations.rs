@@ -37,6 +37,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0010_device_revocation",
         include_str!("../migrations/0010_device_revocation.sql"),
     ),
+    (
+        "0011_relay_outbox",
+        include_str!("../migrations/0011_relay_outbox.sql"),
+    ),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

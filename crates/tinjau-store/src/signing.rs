@@ -48,7 +48,10 @@ impl Store {
 }
 
 /// A device's registration as this laptop holds it.
-fn registration_of(conn: &Connection, device: &str) -> Result<Option<SignedRegistration>> {
+pub(crate) fn registration_of(
+    conn: &Connection,
+    device: &str,
+) -> Result<Option<SignedRegistration>> {
     conn.query_row(
         "SELECT registration FROM device_registration WHERE device_id = ?1",
         [device],

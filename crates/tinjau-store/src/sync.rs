@@ -9,7 +9,9 @@ use tinjau_core::sync::{ChangeOutcome, ConflictView, Outcome, PullResponse};
 use tinjau_core::views::{OriginalsPolicy, RefusedChangeView, SyncStatus};
 use uuid::Uuid;
 
-use crate::changes::{ChangeTarget, ENTRY_COLUMNS, Received, entry_from_row, stored_hlc, take_in};
+use crate::changes::{
+    ChangeTarget, ENTRY_COLUMNS, Received, Source, entry_from_row, stored_hlc, take_in,
+};
 use crate::evidence::stored_path;
 use crate::records::invalid;
 use crate::{Result, Store, StoreError, meta_get, meta_set};
@@ -154,6 +156,63 @@ impl Store {
         Ok(())
     }
 
+    /// Changes received by hand (sheet files) that the server may not have, oldest first per
+    /// device, with the registrations of their devices: what the next sync relays.
+    pub fn relay_batch(
+        &self,
+        max_changes: usize,
+        max_bytes: usize,
+    ) -> Result<(
+        Vec<ChangeEntry>,
+        Vec<tinjau_core::signing::SignedRegistration>,
+    )> {
+        let columns = ENTRY_COLUMNS
+            .split(", ")
+            .map(|c| format!("c.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut statement = self.conn.prepare(&format!(
+            "SELECT {columns} FROM change_log c JOIN relay_outbox r ON r.change_id = c.change_id
+             ORDER BY c.device_id, c.seq LIMIT ?1"
+        ))?;
+        let mut entries = Vec::new();
+        let mut bytes = 0;
+        for row in statement.query_map([max_changes as i64], entry_from_row)? {
+            let entry = row?;
+            bytes += entry.value.len() + 400;
+            if !entries.is_empty() && bytes > max_bytes {
+                break;
+            }
+            entries.push(entry);
+        }
+        let devices: std::collections::BTreeSet<Uuid> =
+            entries.iter().map(|e| e.device_id).collect();
+        let mut registrations = Vec::new();
+        for device in devices {
+            registrations.extend(crate::signing::registration_of(
+                &self.conn,
+                &device.to_string(),
+            )?);
+        }
+        Ok((entries, registrations))
+    }
+
+    /// The server answered relayed changes (whatever it said, they are no longer this laptop's
+    /// to send: a refusal is the server's, kept in its quarantine).
+    pub fn record_relay_outcomes(&mut self, outcomes: &[ChangeOutcome]) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for outcome in outcomes {
+            tx.execute(
+                "DELETE FROM relay_outbox WHERE change_id = ?1",
+                [outcome.change_id.to_string()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Puts changes answered in flight back to pending (the push failed before an answer).
     pub fn release_inflight(&mut self) -> Result<()> {
         self.conn.execute(
@@ -242,12 +301,20 @@ impl Store {
             // History the server took before it checked signatures may be unsigned; everything
             // else must be signed by a device registered to its author.
             let before_signing = pulled.seq < signed_from && entry.signature.is_none();
-            let received = take_in(&tx, &package, entry, limit, &received_at, |change| {
-                if !before_signing && let Err(refusal) = registry.check(change.entry()) {
-                    return Ok(Some(refusal));
-                }
-                Ok(tinjau_core::authority::check_change(&package, change).err())
-            })?;
+            let received = take_in(
+                &tx,
+                &package,
+                entry,
+                Source::Server,
+                limit,
+                &received_at,
+                |change| {
+                    if !before_signing && let Err(refusal) = registry.check(change.entry()) {
+                        return Ok(Some(refusal));
+                    }
+                    Ok(tinjau_core::authority::check_change(&package, change).err())
+                },
+            )?;
             if matches!(received, Received::Duplicate) {
                 continue;
             }

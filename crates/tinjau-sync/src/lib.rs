@@ -425,6 +425,8 @@ pub struct SyncReport {
     pub duplicates: u64,
     pub conflicts: u64,
     pub quarantined: u64,
+    /// Other jurors' changes this laptop received on sheet files and the server took from it.
+    pub relayed: u64,
     pub pulled: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
@@ -600,6 +602,30 @@ fn sync_round(
             report.pushed + report.duplicates + report.conflicts + report.quarantined,
             total,
         );
+    }
+
+    // Relay: what this laptop received by hand (sheet files) and the server may not have yet.
+    // The author's signatures, not this laptop's token, prove who wrote each change.
+    loop {
+        let (changes, registrations) = store.relay_batch(MAX_BATCH_CHANGES, MAX_BATCH_BYTES)?;
+        if changes.is_empty() {
+            break;
+        }
+        let request = PushRequest {
+            device_id: store.device_id(),
+            client_time_ms: store.now_millis(),
+            changes,
+            registrations,
+        };
+        let (answer, sent, received) = client.push(&request)?;
+        store.record_relay_outcomes(&answer.outcomes)?;
+        report.relayed += answer
+            .outcomes
+            .iter()
+            .filter(|o| matches!(o.outcome, Outcome::Applied | Outcome::Conflict { .. }))
+            .count() as u64;
+        report.bytes_sent += sent;
+        report.bytes_received += received;
     }
 
     // Pull: pages applied with their cursor in one transaction each.

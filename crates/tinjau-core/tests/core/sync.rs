@@ -44,7 +44,6 @@ impl Server {
         let plan = plan_push(
             &PushContext {
                 package,
-                requester: "akademisi",
                 clock_limit_millis: u64::MAX,
                 devices: &self.devices,
                 locked_visits: &locked,

@@ -122,8 +122,13 @@ pub fn dump(dir: &Path) -> String {
     let mut out = String::new();
     for table in tables {
         out.push_str(&format!("== {table}\n"));
+        let width = conn
+            .prepare(&format!("SELECT * FROM {table}"))
+            .unwrap()
+            .column_count();
+        let order = if width > 1 { "1, 2" } else { "1" };
         let mut statement = conn
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+            .prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))
             .unwrap();
         let columns = statement.column_count();
         let mut rows = statement.query([]).unwrap();
