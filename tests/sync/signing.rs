@@ -429,7 +429,50 @@ fn a_sheet_from_a_usb_stick_reaches_the_server_through_the_lead_and_converges(db
     assert_eq!(score_on(&other, "akademisi", "I1"), Some(70.0), "{db:?}");
 }
 
+fn a_juror_who_never_reaches_a_server_registers_with_the_slips_token(db: Db) {
+    let (server, tokens) = Server::start(db.clone(), JURY);
+    let url = &server.url;
+    let mut lead = Laptop::joined(url, &tokens["ketua"], Duration::zero());
+    lead.sync(url).unwrap();
+    // Set up from the package file, with the token from the slip (`tinjau init --token`).
+    let offline = |juror: &str, token: Option<&str>| {
+        let mut laptop = Laptop::new(Duration::zero());
+        laptop
+            .store
+            .import_package(tinjau_tests::DEMO.as_bytes())
+            .unwrap();
+        laptop.store.init_juror(juror).unwrap();
+        if let Some(token) = token {
+            laptop.store.register_device(token).unwrap();
+        }
+        laptop.score_and_submit(VISIT, 80.0);
+        laptop.store.export_sheet(VISIT, false).unwrap()
+    };
+    let report = lead
+        .store
+        .import_sheet(&offline("akademisi", Some(&tokens["akademisi"])))
+        .unwrap();
+    assert!(report.signatures_checked, "{db:?}: {report:?}");
+    assert_eq!(report.applied, 8, "{db:?}: {report:?}");
+
+    // Without the token the laptop has no registration: its sheet is taken on the rules alone,
+    // says so, and is not relayed (the server would refuse it).
+    let report = lead.store.import_sheet(&offline("dindik", None)).unwrap();
+    assert!(!report.signatures_checked, "{db:?}: {report:?}");
+    assert_eq!(report.applied, 8, "{db:?}: {report:?}");
+    let relay = lead.sync(url).unwrap();
+    assert_eq!(
+        relay.relayed, 8,
+        "{db:?}: only the checked sheet: {relay:?}"
+    );
+    let mut other = Laptop::joined(url, &tokens["ketua"], Duration::zero());
+    other.sync(url).unwrap();
+    assert_eq!(score_on(&other, "akademisi", "I1"), Some(80.0), "{db:?}");
+    assert_eq!(score_on(&other, "dindik", "I1"), None, "{db:?}");
+}
+
 tinjau_tests::per_backend!(
+    a_juror_who_never_reaches_a_server_registers_with_the_slips_token,
     a_sheet_from_a_usb_stick_reaches_the_server_through_the_lead_and_converges,
     a_revoked_device_is_refused_everywhere_from_its_revocation_on,
     a_sheet_on_a_usb_stick_is_checked_against_the_jurors_identity_key,

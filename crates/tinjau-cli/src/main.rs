@@ -62,6 +62,10 @@ enum Command {
     Init {
         #[arg(long, value_name = "JUROR_ID")]
         juror: String,
+        /// Your token from your slip: registers this laptop as yours without any network, so
+        /// the lead can check the sheet files you hand over (and relay them).
+        #[arg(long)]
+        token: Option<String>,
     },
     /// Each visit with your progress.
     Visits,
@@ -392,9 +396,14 @@ fn run(cli: &Cli, out: &Output) -> Result<()> {
                 .with_context(|| format!("importing {source}"))?;
             out.import(&outcome)
         }
-        Command::Init { juror } => {
+        Command::Init { juror, token } => {
             let mut store = open_store(cli)?;
             let juror = store.init_juror(juror)?;
+            if let Some(token) = token {
+                store
+                    .register_device(token.trim())
+                    .context("registering this laptop with your token")?;
+            }
             out.juror(&juror)
         }
         Command::Visits => {

@@ -227,8 +227,13 @@ fn quarantine(tx: &Transaction<'_>, entry: &ChangeEntry, reason: &str, at: &str)
 pub(crate) enum Source {
     /// A pull: the server has it.
     Server,
-    /// A file carried by hand: the server may not have it yet, so the next sync relays it.
+    /// A file carried by hand, its signatures checked: the server may not have it yet, so the
+    /// next sync relays it.
     Hand,
+    /// A file carried by hand whose signatures could not be checked (no identity key of its
+    /// juror here, or a laptop that never had the token): taken on the rules alone, not relayed
+    /// (the server would refuse it).
+    HandUnchecked,
 }
 
 /// What became of a change received from elsewhere.

@@ -213,8 +213,16 @@ impl Store {
             &file.registrations,
             &[],
         )?;
-        // A juror whose identity key this laptop holds must have signed every change.
-        let signatures_checked = registry.knows(&file.juror);
+        // A juror whose identity key this laptop holds must have signed every change. A sheet
+        // with no registration at all comes from a laptop that never had its juror's token
+        // (set up from a package file): it is taken on the rules alone, as before signing, and
+        // says so; it is not relayed.
+        let signatures_checked = registry.knows(&file.juror) && !file.registrations.is_empty();
+        let source = if signatures_checked {
+            Source::Hand
+        } else {
+            Source::HandUnchecked
+        };
         let mut report = SheetImportReport {
             juror: file.juror.clone(),
             visit: file.visit.clone(),
@@ -250,49 +258,41 @@ impl Store {
             if entry.hlc.wall_millis <= limit {
                 hlc = hlc.observe(entry.hlc, now_millis);
             }
-            let received = take_in(
-                &tx,
-                package,
-                entry,
-                Source::Hand,
-                limit,
-                &now_text,
-                |change| {
-                    let refusal = if change.entry().author != file.juror {
-                        Some(Refusal::new(
-                            RefusalCode::NotAllowed,
-                            format!(
-                                "written by \"{}\", not by the sheet's juror \"{}\"",
-                                change.entry().author,
-                                file.juror
-                            ),
+            let received = take_in(&tx, package, entry, source, limit, &now_text, |change| {
+                let refusal = if change.entry().author != file.juror {
+                    Some(Refusal::new(
+                        RefusalCode::NotAllowed,
+                        format!(
+                            "written by \"{}\", not by the sheet's juror \"{}\"",
+                            change.entry().author,
+                            file.juror
+                        ),
+                    ))
+                } else if let Some(refusal) = signatures_checked
+                    .then(|| registry.check(change.entry()).err())
+                    .flatten()
+                {
+                    Some(refusal)
+                } else if let Some(refusal) =
+                    refusal(package, |visit| locked.contains(visit), change)
+                {
+                    Some(refusal)
+                } else if let Some(refusal) = withdrawal_refused(
+                    package,
+                    change,
+                    held_before
+                        .get(&(
+                            change.entry().author.clone(),
+                            change.entry().visit_id.clone().unwrap_or_default(),
                         ))
-                    } else if let Some(refusal) = signatures_checked
-                        .then(|| registry.check(change.entry()).err())
-                        .flatten()
-                    {
-                        Some(refusal)
-                    } else if let Some(refusal) =
-                        refusal(package, |visit| locked.contains(visit), change)
-                    {
-                        Some(refusal)
-                    } else if let Some(refusal) = withdrawal_refused(
-                        package,
-                        change,
-                        held_before
-                            .get(&(
-                                change.entry().author.clone(),
-                                change.entry().visit_id.clone().unwrap_or_default(),
-                            ))
-                            .copied(),
-                    ) {
-                        Some(refusal)
-                    } else {
-                        incomplete_submission(&tx, package, change)?
-                    };
-                    Ok(refusal)
-                },
-            )?;
+                        .copied(),
+                ) {
+                    Some(refusal)
+                } else {
+                    incomplete_submission(&tx, package, change)?
+                };
+                Ok(refusal)
+            })?;
             match received {
                 Received::Applied => {
                     if entry.entity == Entity::Lock
