@@ -141,8 +141,12 @@ async fn lead_tiebreak(
 }
 
 #[tauri::command]
-async fn choose_juror(shell: State<'_, Shell>, juror: String) -> CommandResult<Overview> {
-    shell.session.choose_juror(&juror)
+async fn choose_juror(
+    shell: State<'_, Shell>,
+    juror: String,
+    token: Option<String>,
+) -> CommandResult<Overview> {
+    shell.session.choose_juror(&juror, token.as_deref())
 }
 
 #[tauri::command]

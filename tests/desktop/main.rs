@@ -67,6 +67,12 @@ async fn a_juror_does_a_whole_visit_in_the_app_and_finds_it_after_a_restart() {
     click(&client, "load-demo").await;
     wait_for(&client, "juror-akademisi").await;
     assert_accessible(&client, "choose juror", None).await;
+    // The token from the slip registers this laptop as the juror's, offline.
+    wait_for(&client, "juror-token")
+        .await
+        .send_keys(" tjk_dari-slip-akademisi ")
+        .await
+        .unwrap();
     click(&client, "juror-akademisi").await;
     wait_for(&client, "open-visit-junrejo").await;
     assert_accessible(&client, "visits", None).await;
@@ -275,6 +281,21 @@ async fn a_juror_does_a_whole_visit_in_the_app_and_finds_it_after_a_restart() {
     client.close().await.unwrap();
     drop(driver);
     drop(display);
+    let store = tinjau_tests::open_app_store(data.path());
+    let registration = store
+        .own_registration()
+        .unwrap()
+        .expect("the slip's token registered this laptop");
+    let identity = tinjau_core::signing::JurorIdentity::derive(
+        "tjk_dari-slip-akademisi",
+        "skk-jatim-2023",
+        "akademisi",
+    );
+    assert_eq!(
+        registration.verify(&identity.public(), "skk-jatim-2023", "akademisi"),
+        Ok(&store.device_key().unwrap().public()),
+        "signed by the identity key the token derives (the token trimmed)"
+    );
 }
 
 /// The first run with the demo package, as `juror`, in Junrejo's visit.

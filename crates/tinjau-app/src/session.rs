@@ -175,9 +175,14 @@ impl Session {
         self.import_package(DEMO_PACKAGE.as_bytes())
     }
 
-    pub fn choose_juror(&self, juror: &str) -> AppResult<Overview> {
+    /// Chooses who this laptop's juror is; with the token from their slip, also registers the
+    /// laptop as theirs (offline), so the lead can check and relay their sheet files.
+    pub fn choose_juror(&self, juror: &str, token: Option<&str>) -> AppResult<Overview> {
         self.with(|s| {
             s.init_juror(juror)?;
+            if let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) {
+                s.register_device(token)?;
+            }
             overview(s, &self.data_dir)
         })
     }

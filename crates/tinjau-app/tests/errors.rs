@@ -96,7 +96,7 @@ fn an_error_names_the_kecamatan_and_the_indicators_not_their_ids() {
     )
     .unwrap();
     session.load_demo().unwrap();
-    session.choose_juror("akademisi").unwrap();
+    session.choose_juror("akademisi", None).unwrap();
     let error = session.with(|s| s.submit("visit-junrejo")).unwrap_err();
     assert_eq!(error.code, "sheet_incomplete");
     assert_eq!(error.params["visit"], "Kecamatan Junrejo");

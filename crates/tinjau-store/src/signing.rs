@@ -17,24 +17,37 @@ impl Store {
     /// This device's registration, signed with the identity key `token` derives for this
     /// store's juror: made once per device (a folder continuing as a new device makes a new
     /// one), kept, and sent with every push. The juror's identity key is trusted from then on.
+    ///
+    /// A registration made earlier from another token (a typo in the slip's token, typed
+    /// offline) is replaced: the one kept is always the one this token signs.
     pub fn register_device(&mut self, token: &str) -> Result<SignedRegistration> {
-        if let Some(held) = self.own_registration()? {
-            return Ok(held);
-        }
         let competition = self.package()?.competition.id.clone();
         let juror = self.juror_id()?;
         let identity = JurorIdentity::derive(token, &competition, &juror);
+        let device_key = self.device_key()?.public();
+        let held = self.own_registration()?;
+        if let Some(held) = &held
+            && held.verify(&identity.public(), &competition, &juror) == Ok(&device_key)
+        {
+            return Ok(held.clone());
+        }
         let signed = identity.register(Registration::new(
             &competition,
             &juror,
             self.device_id,
-            self.device_key()?.public(),
+            device_key,
             self.now(),
         ));
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         trust(&tx, &juror, &identity.public().to_string())?;
+        if held.is_some() {
+            tx.execute(
+                "DELETE FROM device_registration WHERE device_id = ?1",
+                [self.device_id.to_string()],
+            )?;
+        }
         keep(&tx, &signed)?;
         tx.commit()?;
         tracing::info!(device = %self.device_id, "registered this device to its juror");

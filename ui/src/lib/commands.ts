@@ -35,7 +35,7 @@ export const commands = {
   leadNote: (visit: string, indicator: string, note: string): Promise<void> => call<void>("lead_note", { visit, indicator, note }),
   leadQuarantine: (): Promise<QuarantinedChange[]> => call<QuarantinedChange[]>("lead_quarantine"),
   leadTiebreak: (order: string[], reason: string): Promise<void> => call<void>("lead_tiebreak", { order, reason }),
-  chooseJuror: (juror: string): Promise<Overview> => call<Overview>("choose_juror", { juror }),
+  chooseJuror: (juror: string, token: string | null): Promise<Overview> => call<Overview>("choose_juror", { juror, token }),
   joinServer: (server: string, token: string, pin: string | null): Promise<Overview> => call<Overview>("join_server", { server, token, pin }),
   // Joins with a join file (`*.tinjau`) the juror picked: its bytes.
   joinWithFile: (body: Uint8Array, headers?: Record<string, string>): Promise<Overview> => call<Overview>("join_with_file", body, headers),

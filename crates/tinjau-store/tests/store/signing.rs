@@ -117,3 +117,20 @@ fn only_history_from_before_signing_may_arrive_unsigned() {
     let refused = lead.store.quarantine().unwrap();
     assert!(refused.is_empty(), "{refused:?}");
 }
+
+#[test]
+fn a_registration_made_with_a_mistyped_token_is_replaced_by_the_right_one() {
+    let mut juror = TestStore::juror("akademisi");
+    let key = juror.store.device_key().unwrap().public();
+    let wrong = juror.store.register_device("tjk_akademisj").unwrap();
+    let right = juror.store.register_device("tjk_akademisi").unwrap();
+    assert_ne!(wrong, right);
+    let identity = JurorIdentity::derive("tjk_akademisi", "skk-jatim-2023", "akademisi");
+    assert_eq!(
+        right.verify(&identity.public(), "skk-jatim-2023", "akademisi"),
+        Ok(&key)
+    );
+    assert_eq!(juror.store.own_registration().unwrap(), Some(right.clone()));
+    // The same token again keeps it.
+    assert_eq!(juror.store.register_device("tjk_akademisi").unwrap(), right);
+}
