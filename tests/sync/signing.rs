@@ -471,7 +471,37 @@ fn a_juror_who_never_reaches_a_server_registers_with_the_slips_token(db: Db) {
     assert_eq!(score_on(&other, "dindik", "I1"), None, "{db:?}");
 }
 
+fn a_push_stuffed_with_registrations_is_refused_whole_and_others_go_on(db: Db) {
+    let (server, tokens) = Server::start(db.clone(), JURY);
+    let url = &server.url;
+    let mut hostile = HostileLaptop::new(url, &tokens["akademisi"], "akademisi");
+    let change = hostile.change(|_| {});
+    let stuffed = tinjau_core::sync::PushRequest {
+        device_id: hostile.device_id,
+        client_time_ms: 0,
+        changes: vec![change],
+        registrations: vec![
+            hostile.registration.clone();
+            tinjau_core::sync::MAX_PUSH_REGISTRATIONS + 1
+        ],
+    };
+    let client = tinjau_sync::Client::new(url, &tokens["akademisi"], None).unwrap();
+    match client.push(&stuffed) {
+        Err(tinjau_sync::SyncError::Server { status: 413, .. }) => {}
+        other => panic!("{db:?}: {other:?}"),
+    }
+    // Nothing of it was taken; the honest laptops sync.
+    let mut honest = Laptop::joined(url, &tokens["dindik"], Duration::zero());
+    honest.store.score(VISIT, "I1", 70.0, None).unwrap();
+    honest.sync(url).expect("an honest laptop syncs");
+    let mut lead = Laptop::joined(url, &tokens["ketua"], Duration::zero());
+    lead.sync(url).unwrap();
+    assert_eq!(score_on(&lead, "akademisi", "I1"), None, "{db:?}");
+    assert_eq!(score_on(&lead, "dindik", "I1"), Some(70.0), "{db:?}");
+}
+
 tinjau_tests::per_backend!(
+    a_push_stuffed_with_registrations_is_refused_whole_and_others_go_on,
     a_juror_who_never_reaches_a_server_registers_with_the_slips_token,
     a_sheet_from_a_usb_stick_reaches_the_server_through_the_lead_and_converges,
     a_revoked_device_is_refused_everywhere_from_its_revocation_on,

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use tinjau_core::chain::{ChangeEntry, GENESIS_HASH, verify_device_chain, verify_partial_chain};
 use tinjau_core::change::{Change, FieldValue, Refusal, RefusalCode};
 use tinjau_core::hlc::Hlc;
-use tinjau_core::signing::Signature;
+use tinjau_core::signing::{DeviceKey, Signature};
 use tinjau_core::views::AuditReport;
 use tinjau_core::{Package, ids};
 use uuid::Uuid;
@@ -25,6 +25,8 @@ pub(crate) struct ChangeWriter<'a> {
     last_seq: u64,
     last_hash: String,
     hlc: Hlc,
+    /// The key every change of this writer is signed with (read once, at `begin`).
+    pub(crate) device_key: DeviceKey,
 }
 
 /// Which record a change writes (its field and value come with the [`FieldValue`]).
@@ -56,6 +58,7 @@ impl<'a> ChangeWriter<'a> {
             None => (0, GENESIS_HASH.to_string()),
         };
         let hlc = stored_hlc(&tx)?;
+        let device_key = device_key_of(&tx)?;
         Ok(ChangeWriter {
             tx,
             package,
@@ -66,6 +69,7 @@ impl<'a> ChangeWriter<'a> {
             last_seq,
             last_hash,
             hlc,
+            device_key,
         })
     }
 
@@ -121,9 +125,7 @@ impl<'a> ChangeWriter<'a> {
             signature: None,
         }
         .seal(&self.last_hash)
-        // Read at each change: a copied folder continuing as a new device changes its key
-        // inside the writer's transaction.
-        .signed(&device_key_of(&self.tx)?);
+        .signed(&self.device_key);
         insert_entry(&self.tx, &entry, "pending")?;
         let change = Change::local(entry, value);
         if !project(&self.tx, self.package, &change)? {

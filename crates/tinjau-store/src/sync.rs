@@ -375,6 +375,7 @@ impl Store {
             meta_set(&writer.tx, "device_id", &new.to_string())?;
             // A new device has a key of its own: the copy's must not sign for it.
             meta_set(&writer.tx, crate::DEVICE_KEY, &device_key)?;
+            writer.device_key = crate::device_key_of(&writer.tx)?;
             writer.tx.execute("DELETE FROM meta WHERE key = 'device_copied'", [])?;
             writer.tx.execute(
                 "INSERT INTO retired_device (device_id, retired_at, reason) VALUES (?1, ?2, ?3)",
