@@ -541,6 +541,13 @@ impl Laptop {
         tinjau_sync::sync_once(&mut self.store, &client, &mut tinjau_sync::NoProgress)
     }
 
+    /// Syncs once with a visit's hub, as this laptop's juror (the token it joined with).
+    pub fn sync_hub(&mut self, hub: &Hub) -> tinjau_sync::SyncResult<tinjau_sync::SyncReport> {
+        let token = self.store.sync_settings().unwrap().expect("joined").token;
+        let client = tinjau_sync::Client::join_hub(&self.store, &hub.url, &token, &hub.words)?;
+        tinjau_sync::sync_once(&mut self.store, &client, &mut tinjau_sync::NoProgress)
+    }
+
     /// Attaches files (name, bytes) as evidence of one innovation of the demo visit, found as
     /// presented; returns their hashes in order.
     pub fn attach(&mut self, files: &[(&str, &[u8])]) -> Vec<String> {
@@ -577,6 +584,82 @@ impl Laptop {
     }
 }
 
+/// A visit's hub on a lead's laptop (`docs/hub.md`), on 127.0.0.1, seeded from the lead's
+/// store as `tinjau host` seeds it.
+pub struct Hub {
+    pub url: String,
+    /// The pin as the lead reads it out.
+    pub words: String,
+    /// The full fingerprint.
+    pub pin: String,
+    running: Option<tinjau_server::hub::RunningHub>,
+}
+
+impl Hub {
+    pub fn start(lead: &Laptop) -> Hub {
+        let seed = lead
+            .store
+            .hub_seed()
+            .expect("the lead's laptop seeds a hub");
+        let running = tinjau_server::hub::start(
+            tinjau_server::hub::HubConfig {
+                dir: lead.dir.path().join("hub"),
+                listen: "127.0.0.1:0".parse().unwrap(),
+                clock: Arc::new(chrono::Utc::now),
+                random: tinjau_server::console::os_random(),
+                max_blob_bytes: tinjau_server::DEFAULT_MAX_BLOB_BYTES,
+            },
+            &seed,
+        )
+        .expect("the hub starts");
+        Hub {
+            url: format!("https://{}", running.addr),
+            words: tinjau_core::hub::fingerprint_words(&running.sha256),
+            pin: running.pin(),
+            running: Some(running),
+        }
+    }
+
+    /// A hub someone else runs (the desktop app), reached at `url` with the lead's `words`.
+    pub fn reached(url: &str, words: &str) -> Hub {
+        Hub {
+            url: url.to_string(),
+            words: words.to_string(),
+            pin: String::new(),
+            running: None,
+        }
+    }
+
+    /// The same hub reached at another address (through a proxy); dropping it stops nothing.
+    pub fn via(&self, url: &str) -> Hub {
+        Hub {
+            url: url.to_string(),
+            words: self.words.clone(),
+            pin: self.pin.clone(),
+            running: None,
+        }
+    }
+
+    /// The hub's own database (`tinjau-server.sqlite3` in the lead's `hub` folder).
+    pub fn database(lead: &Laptop) -> PathBuf {
+        lead.dir.path().join("hub").join("tinjau-server.sqlite3")
+    }
+
+    pub fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop();
+        }
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop();
+        }
+    }
+}
+
 /// A hostile laptop: it seals changes exactly as the real client does (same hash, same wire
 /// shape, its own device chain) but lets the test set every field, then pushes them over real
 /// HTTP with a real token. What other laptops can still do afterwards is the test.
@@ -588,7 +671,8 @@ pub struct HostileLaptop {
     /// Its device's registration, signed with the identity key its token derives; sent with
     /// every push.
     pub registration: tinjau_core::signing::SignedRegistration,
-    client: tinjau_sync::Client,
+    /// Where it pushes (a central server, or a hub session).
+    pub client: tinjau_sync::Client,
     seq: u64,
     prev_hash: String,
     clock: u64,

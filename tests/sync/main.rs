@@ -9,6 +9,7 @@ mod clocks;
 mod evidence;
 mod faults;
 mod hostile;
+mod hub;
 mod organiser;
 mod previews;
 mod scale;

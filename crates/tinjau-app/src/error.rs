@@ -132,6 +132,17 @@ impl ErrorPayload {
     }
 }
 
+impl ErrorPayload {
+    /// The visit's hub could not start (its port taken, its folder unwritable).
+    pub fn hub_failed(error: &impl std::fmt::Display) -> ErrorPayload {
+        ErrorPayload::new(
+            "hub_failed",
+            format!("the visit's hub could not start: {error}"),
+        )
+        .with("detail", error)
+    }
+}
+
 /// The app's own errors (requests the shell cannot make sense of, and the like).
 pub(crate) fn invalid_request(message: impl ToString) -> ErrorPayload {
     ErrorPayload::new("invalid_request", message)
@@ -212,6 +223,8 @@ pub const ERROR_CODES: &[&str] = &[
     "unknown_file",
     "pending_upload",
     "report_failed",
+    "hub_needs_token",
+    "hub_failed",
 ];
 
 struct Names<'a>(Option<&'a Package>);

@@ -6,6 +6,7 @@
 
 pub mod documents;
 pub mod error;
+pub mod hub;
 pub mod keys;
 pub mod session;
 pub mod sync_loop;

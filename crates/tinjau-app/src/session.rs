@@ -340,9 +340,66 @@ impl Session {
         saved.ok_or_else(|| ErrorPayload::new("report_failed", "the document has no file"))
     }
 
-    /// Whether this laptop has a server to sync with.
+    /// Whether this laptop has a server (or a visit's hub) to sync with.
     pub fn sync_configured(&self) -> bool {
-        self.with(|s| s.sync_settings()).ok().flatten().is_some()
+        self.with(|s| Ok(s.sync_settings()?.is_some() || s.visit_hub()?.is_some()))
+            .unwrap_or(false)
+    }
+
+    /// Joins a visit's hub (`docs/hub.md`): a session is opened once to check the address, the
+    /// pin and the token, then every sync goes to the hub until [`Session::leave_hub`]. The
+    /// token is the one this laptop joined the server with, or `token` (a laptop that never
+    /// reached the server).
+    pub fn join_hub(&self, server: &str, pin: &str, token: Option<&str>) -> AppResult<SyncStatus> {
+        let _turn = self.syncing.lock().unwrap_or_else(|p| p.into_inner());
+        let mut store = self.second_connection()?;
+        let package = store.package().ok().cloned();
+        let stored = store
+            .sync_settings()
+            .map_err(|e| ErrorPayload::from_store(&e, package.as_ref()))?
+            .map(|s| s.token);
+        let token = token
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .or(stored)
+            .ok_or_else(|| {
+                ErrorPayload::new(
+                    "hub_needs_token",
+                    "this laptop never joined the server: type the token from your slip",
+                )
+            })?;
+        let hub = tinjau_store::VisitHub {
+            server: server.trim().trim_end_matches('/').to_string(),
+            pin: pin.trim().to_string(),
+            token,
+        };
+        tinjau_sync::Client::join_hub(&store, &hub.server, &hub.token, &hub.pin)
+            .map_err(|e| ErrorPayload::from_sync(&e, package.as_ref()))?;
+        store
+            .set_visit_hub(Some(&hub))
+            .and_then(|()| store.sync_status())
+            .map_err(|e| ErrorPayload::from_store(&e, package.as_ref()))
+    }
+
+    /// What a visit's hub hosted on this laptop starts from; only the team lead's laptop hosts.
+    pub fn hub_seed(&self) -> AppResult<tinjau_core::hub::HubSeed> {
+        self.with(|s| {
+            let juror = s.juror_id()?;
+            let seed = s.hub_seed()?;
+            match seed.package.juror(&juror).map(|j| j.role) {
+                Some(tinjau_core::package::Role::Lead) => Ok(seed),
+                _ => Err(StoreError::NotLead { juror }),
+            }
+        })
+    }
+
+    /// Syncs with the server again, not with the visit's hub.
+    pub fn leave_hub(&self) -> AppResult<SyncStatus> {
+        self.with(|s| {
+            s.set_visit_hub(None)?;
+            s.sync_status()
+        })
     }
 
     /// One sync on its own store connection, after any sync already running has finished.
@@ -359,7 +416,16 @@ impl Session {
             let sync_error = |e: tinjau_sync::SyncError, store: &Store| {
                 ErrorPayload::from_sync(&e, store.package().ok())
             };
-            let client = tinjau_sync::client_for(&store).map_err(|e| sync_error(e, &store))?;
+            let hub = store
+                .visit_hub()
+                .map_err(|e| ErrorPayload::from_store(&e, store.package().ok()))?;
+            let client = match hub {
+                Some(hub) => {
+                    tinjau_sync::Client::join_hub(&store, &hub.server, &hub.token, &hub.pin)
+                }
+                None => tinjau_sync::client_for(&store),
+            }
+            .map_err(|e| sync_error(e, &store))?;
             if originals_now {
                 tinjau_sync::sync_sending_originals(&mut store, &client, progress)
             } else {

@@ -42,6 +42,7 @@ fn typescript_bindings_are_up_to_date() {
         tinjau_app::SyncProgress,
         tinjau_app::SyncPhase,
         tinjau_app::Document,
+        tinjau_app::hub::Hosting,
         merge::Ranking,
         views::SyncStatus,
         views::OriginalsPolicy,

@@ -160,7 +160,15 @@ enum Command {
     #[command(subcommand)]
     Report(ReportCommand),
     /// Send your work to the server and receive what you may see: changes first, then files.
+    /// With --server and --pin of a visit's hub, syncs with the lead's laptop instead.
     Sync(SyncArgs),
+    /// The lead: make this laptop the visit's hub. Jurors sync with it over the local network
+    /// (`tinjau sync --server https://THIS-LAPTOP:8717 --pin "WORDS"`); it serves until stopped.
+    Host {
+        /// Address and port to listen on.
+        #[arg(long, default_value = "0.0.0.0:8717")]
+        listen: std::net::SocketAddr,
+    },
     /// What is waiting to be synced, conflicts, the clock skew the server saw.
     Status,
     /// Open conflicts: the same field written differently on two devices.
@@ -193,14 +201,17 @@ enum SheetCommand {
 /// `tinjau sync`: its options.
 #[derive(Debug, clap::Args)]
 struct SyncArgs {
-    /// The server (first time, or to change it), e.g. https://192.168.1.10:8716.
-    #[arg(long, requires = "token")]
+    /// The server (first time, or to change it), e.g. https://192.168.1.10:8716; or a visit's
+    /// hub (the lead's laptop), which is synced with this time without changing the server.
+    #[arg(long)]
     server: Option<String>,
-    /// Your token from the organiser or the lead (first time).
+    /// Your token from the organiser or the lead (first time; at a hub, when this laptop
+    /// never synced with the central server).
     #[arg(long, requires = "server")]
     token: Option<String>,
-    /// SHA-256 fingerprint of a self-signed server certificate to trust.
-    #[arg(long, value_name = "SHA256")]
+    /// The certificate to trust: its SHA-256 fingerprint (64 hex digits), or a hub's eight
+    /// words as the lead's screen shows them.
+    #[arg(long, value_name = "PIN")]
     pin: Option<String>,
     /// Join with the file (`*.tinjau`) the organiser gave you, instead of --server and --token.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["server", "token", "pin"])]
@@ -608,6 +619,7 @@ fn run(cli: &Cli, out: &Output) -> Result<()> {
             out.quarantine(&store.quarantine()?)
         }
         Command::Sync(args) => sync_command(cli, out, args),
+        Command::Host { listen } => host_command(cli, out, *listen),
         Command::Status => {
             let store = open_store(cli)?;
             out.status(&store.sync_status()?)
@@ -773,16 +785,39 @@ fn sync_command(cli: &Cli, out: &Output, args: &SyncArgs) -> Result<()> {
             .context("continuing as a new device")?;
         tracing::info!(%device, "this data folder continues as a new device");
     }
-    if let (Some(server), Some(token)) = (server, token) {
-        let whoami = tinjau_sync::join(&mut store, server, token, pin)?;
-        tracing::info!(juror = %whoami.juror, competition = %whoami.competition, "joined the server");
-    }
+    // A visit's hub answers `/v1/hub`; a central server does not.
+    let hub = match (server, pin) {
+        (Some(server), Some(pin)) if slip.is_none() => tinjau_sync::is_hub(server, pin)?,
+        _ => false,
+    };
+    let client = match (server, token) {
+        (Some(server), _) if hub => {
+            let stored = store.sync_settings()?.map(|s| s.token);
+            let token = token.map(str::to_string).or(stored).context(
+                "this laptop has no token yet: add --token TOKEN (the one on your slip) to join \
+                 the hub",
+            )?;
+            let pin = pin.context("a hub needs --pin")?;
+            let client = tinjau_sync::Client::join_hub(&store, server, &token, pin)
+                .context("joining the visit's hub")?;
+            tracing::info!(%server, "joined the visit's hub");
+            client
+        }
+        (Some(server), Some(token)) => {
+            let whoami = tinjau_sync::join(&mut store, server, token, pin)?;
+            tracing::info!(juror = %whoami.juror, competition = %whoami.competition, "joined the server");
+            tinjau_sync::client_for(&store)?
+        }
+        (Some(_), None) => anyhow::bail!(
+            "--server needs --token (your token from the organiser), or --pin with a visit's hub"
+        ),
+        (None, _) => tinjau_sync::client_for(&store)?,
+    };
     if let Some(originals) = originals {
         store
             .set_originals_policy((*originals).into())
             .context("saving when originals are sent")?;
     }
-    let client = tinjau_sync::client_for(&store)?;
     let plan = if watch {
         sync_loop::Plan::Forever {
             interval: std::time::Duration::from_secs(interval),
@@ -822,6 +857,82 @@ fn sync_command(cli: &Cli, out: &Output, args: &SyncArgs) -> Result<()> {
     );
     outcome?;
     printed
+}
+
+/// `tinjau host`: serves the visit's hub from this laptop until the process is stopped.
+fn host_command(cli: &Cli, out: &Output, listen: std::net::SocketAddr) -> Result<()> {
+    let store = open_store(cli)?;
+    let juror = store.juror_id()?;
+    let seed = store
+        .hub_seed()
+        .context("reading what the hub starts from")?;
+    if seed
+        .package
+        .juror(&juror)
+        .is_none_or(|j| j.role != tinjau_core::package::Role::Lead)
+    {
+        anyhow::bail!(
+            "only the team lead's laptop hosts the visit's hub (this laptop is \"{juror}\")"
+        );
+    }
+    let known: std::collections::BTreeSet<&str> =
+        seed.identities.iter().map(|k| k.juror.as_str()).collect();
+    let missing: Vec<&str> = seed
+        .package
+        .jurors
+        .iter()
+        .map(|j| j.id.as_str())
+        .filter(|j| !known.contains(j))
+        .collect();
+    drop(store);
+    let hub = tinjau_server::hub::start(
+        tinjau_server::hub::HubConfig {
+            dir: data_dir(cli)?.join("hub"),
+            listen,
+            clock: std::sync::Arc::new(chrono::Utc::now),
+            random: tinjau_server::console::os_random(),
+            max_blob_bytes: tinjau_server::DEFAULT_MAX_BLOB_BYTES,
+        },
+        &seed,
+    )
+    .with_context(|| format!("starting the hub on {listen}"))?;
+    let words = tinjau_core::hub::fingerprint_words(&hub.sha256);
+    let address = match hub.addr.ip().is_unspecified() {
+        true => format!(
+            "https://{}:{}",
+            tinjau_app::hub::local_address().unwrap_or_else(|| "THIS-LAPTOP".into()),
+            hub.addr.port()
+        ),
+        false => format!("https://{}", hub.addr),
+    };
+    let qr = tinjau_app::hub::qr_text(&address, &hub.pin());
+    let mut text = format!(
+        "The visit's hub is listening on {address}\n\
+         Pin (read it out to the jurors): {words}\n\
+         Fingerprint: {}\n\
+         Jurors join with: tinjau sync --server {address} --pin \"{words}\"\n",
+        hub.pin()
+    );
+    if !missing.is_empty() {
+        text.push_str(&format!(
+            "Not able to confirm (no identity key here; sync with the central server first): {}\n",
+            missing.join(", ")
+        ));
+    }
+    text.push('\n');
+    text.push_str(&qr);
+    out.line(
+        &serde_json::json!({
+            "listen": hub.addr.to_string(),
+            "address": address,
+            "pin_words": words,
+            "fingerprint": hub.pin(),
+            "unconfirmable_jurors": missing,
+        }),
+        &text,
+    )?;
+    hub.wait();
+    Ok(())
 }
 
 /// Writes a file so that a reader (or a crash) sees either the old file or the whole new one.

@@ -12,6 +12,7 @@ pub mod discrepancy;
 pub mod domain;
 pub mod hex;
 pub mod hlc;
+pub mod hub;
 pub mod ids;
 pub mod indonesian;
 pub mod join;

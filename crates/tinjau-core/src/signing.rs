@@ -22,6 +22,8 @@ use crate::change::{Refusal, RefusalCode};
 const IDENTITY_SALT: &[u8] = b"tinjau-juror-identity/1";
 /// A registration's `format`.
 pub const REGISTRATION_FORMAT: &str = "tinjau-device/1";
+/// What a juror signs to open a session at a visit's hub.
+const HUB_SESSION_FORMAT: &str = "tinjau-hub-session/1";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -153,6 +155,16 @@ impl JurorIdentity {
         PublicKey(self.0.verifying_key().to_bytes())
     }
 
+    /// Proves to a visit's hub that this juror holds their token, without giving the token
+    /// away: a signature over the hub's one-time `nonce` ([`hub_session_bytes`]).
+    pub fn sign_hub_session(&self, competition: &str, juror: &str, nonce: &str) -> Signature {
+        Signature(
+            self.0
+                .sign(&hub_session_bytes(competition, juror, nonce))
+                .to_bytes(),
+        )
+    }
+
     /// Binds a device to this juror.
     pub fn register(&self, registration: Registration) -> SignedRegistration {
         let signature = Signature(self.0.sign(&registration.canonical_bytes()).to_bytes());
@@ -259,6 +271,17 @@ impl SignedRegistration {
         identity.verify(&r.canonical_bytes(), &self.signature)?;
         Ok(&r.device_key)
     }
+}
+
+/// The bytes a juror signs to open a session at a hub: the format, the competition, the juror
+/// and the hub's nonce, each length-prefixed. The nonce is the hub's, used once: a signature
+/// overheard (or handed to another hub) opens nothing.
+pub fn hub_session_bytes(competition: &str, juror: &str, nonce: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for field in [HUB_SESSION_FORMAT, competition, juror, nonce] {
+        crate::chain::length_prefixed(&mut out, field.as_bytes());
+    }
+    out
 }
 
 /// Checks a change's signature by its device's key.
@@ -502,6 +525,32 @@ mod tests {
             device.public(),
             Utc.with_ymd_and_hms(2023, 11, 28, 8, 0, 0).unwrap(),
         )
+    }
+
+    /// A hub session proof holds for its juror, competition and nonce only.
+    #[test]
+    fn a_hub_session_proof_is_bound_to_its_juror_competition_and_nonce() {
+        let identity = JurorIdentity::derive(TOKEN, "skk-jatim-2023", "akademisi");
+        let proof = identity.sign_hub_session("skk-jatim-2023", "akademisi", "n-1");
+        let public = identity.public();
+        assert!(
+            public
+                .verify(
+                    &hub_session_bytes("skk-jatim-2023", "akademisi", "n-1"),
+                    &proof
+                )
+                .is_ok()
+        );
+        for (competition, juror, nonce) in [
+            ("skk-jatim-2023", "akademisi", "n-2"),
+            ("skk-jatim-2023", "bappeda", "n-1"),
+            ("skk-jatim-2024", "akademisi", "n-1"),
+        ] {
+            assert_eq!(
+                public.verify(&hub_session_bytes(competition, juror, nonce), &proof),
+                Err(SignatureError::BadSignature)
+            );
+        }
     }
 
     /// RFC 8032, section 7.1, test 1: the device key is standard Ed25519.

@@ -151,6 +151,8 @@ pub struct AuditReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SyncStatus {
     pub server: Option<String>,
+    /// The visit's hub this laptop syncs with instead of the server, while it is set.
+    pub hub: Option<String>,
     /// This laptop's device id: what the organiser names to revoke a lost laptop.
     pub device_id: Uuid,
     /// This device's changes the server has not acknowledged yet.

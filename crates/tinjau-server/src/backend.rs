@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use tinjau_core::Package;
 use tinjau_core::chain::ChangeEntry;
 use tinjau_core::change::{FieldValue, Refusal, RefusalCode, clock_limit};
-use tinjau_core::signing::{PublicKey, Registry};
+use tinjau_core::hub::HubSeed;
+use tinjau_core::signing::{PublicKey, Registry, SignedRegistration};
 use tinjau_core::sync::{
     AccessRole, ConflictView, DeviceChain, EvidenceRef, FieldKey, FieldState, Known, Link,
     PullResponse, PushContext, PushPlan, PushRequest, PushResponse, keys_to_gather, plan_push,
@@ -288,6 +289,72 @@ impl Backend {
         let (space, at) = (competition.to_string(), timestamp(now));
         transact!(self, Write, |tx| store::insert_tokens(
             tx, &space, &issued, &at
+        ))
+    }
+
+    /// The identity keys the server holds for `juror` of `competition`.
+    pub async fn identity_keys(
+        &self,
+        competition: &str,
+        juror: &str,
+    ) -> BackendResult<Vec<PublicKey>> {
+        let competition = competition.to_string();
+        let keys = transact!(self, Read, |tx| store::identity_keys(tx, &competition))?;
+        Ok(keys
+            .into_iter()
+            .filter(|(j, _)| j == juror)
+            .map(|(_, key)| key)
+            .collect())
+    }
+
+    /// Opens a session at a visit's hub for a juror who proved their identity key: the
+    /// session's hash is stored as a token of `juror` that carries the proven key.
+    pub async fn open_hub_session(
+        &self,
+        competition: &str,
+        juror: &str,
+        role: AccessRole,
+        session_hash: &str,
+        identity: PublicKey,
+        now: DateTime<Utc>,
+    ) -> BackendResult<()> {
+        let issued = [IssuedToken {
+            juror: juror.to_string(),
+            role,
+            hash: session_hash.to_string(),
+            identity,
+        }];
+        let (space, at) = (competition.to_string(), timestamp(now));
+        transact!(self, Write, |tx| store::insert_tokens(
+            tx, &space, &issued, &at
+        ))
+    }
+
+    /// Fills a visit's hub from the lead's laptop (`docs/hub.md`): the package, the jurors'
+    /// identity keys (held as revoked tokens nobody can present), the device registrations that
+    /// verify against them, and the revocations. Safe to run again: what is there stays.
+    pub async fn seed_hub(&self, seed: &HubSeed, now: DateTime<Utc>) -> BackendResult<()> {
+        self.publish(&seed.package, now).await?;
+        let space = seed.package.competition.id.clone();
+        let mut registry = Registry::new(&space);
+        for key in &seed.identities {
+            tinjau_core::sync::role_allowed(&seed.package, &key.juror, AccessRole::Juror)
+                .map_err(BackendError::Invalid)?;
+            registry.trust(&key.juror, key.public_key);
+        }
+        let registrations: Vec<SignedRegistration> = seed
+            .registrations
+            .iter()
+            .filter(|r| matches!(registry.admit(r), Ok(true)))
+            .cloned()
+            .collect();
+        let (seed, at) = (seed.clone(), timestamp(now));
+        transact!(self, Write, |tx| store::seed_hub(
+            tx,
+            &space,
+            &seed,
+            &registrations,
+            &at
         ))
     }
 
@@ -734,6 +801,9 @@ pub(crate) mod sql {
          VALUES ($1, $2, $3, $4)
          ON CONFLICT (competition, device_id) DO UPDATE SET from_seq = CASE WHEN excluded.from_seq < device_revocation.from_seq
              THEN excluded.from_seq ELSE device_revocation.from_seq END";
+    pub const HUB_IDENTITY: &str =
+        "INSERT INTO token (hash, competition, juror, role, created_at, identity_key, revoked_at)
+         VALUES ($1, $2, $3, 'juror', $4, $5, $4) ON CONFLICT (hash) DO NOTHING";
     pub const LEARN_IDENTITY: &str =
         "UPDATE token SET identity_key = $1 WHERE hash = $2 AND identity_key IS NULL";
     pub const IDENTITIES: &str = "SELECT DISTINCT juror, identity_key FROM token
@@ -821,6 +891,7 @@ pub(crate) mod sql {
         INSERT_COMPETITION,
         UPDATE_COMPETITION,
         INSERT_TOKEN,
+        HUB_IDENTITY,
         REVOKE_TOKEN,
         TOKEN_EXISTS,
         AUTHENTICATE,

@@ -8,6 +8,7 @@
 
 mod backend;
 pub mod console;
+pub mod hub;
 mod postgres;
 mod sqlite;
 mod store;
@@ -33,6 +34,7 @@ pub use backend::{
     Backend, BackendError, BlobStatus, ConsoleFacts, NewSession, Presented, PublishOutcome,
     RevisionRecord, SessionRecord, TokenRecord, TokenRow,
 };
+pub use tinjau_core::hub::HubSeed;
 
 /// Compressed push bodies larger than this are refused.
 pub const MAX_PUSH_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -126,6 +128,11 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The server's routes over `state`.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The server's routes over `state` and `extra` (a hub's own), behind the same limits.
+pub(crate) fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let authenticated = Router::new()
         .route("/v1/whoami", get(whoami))
         .route("/v1/package", get(package))
@@ -148,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .merge(authenticated)
         .merge(console::routes(state.clone()))
+        .merge(extra)
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

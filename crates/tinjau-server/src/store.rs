@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use tinjau_core::Package;
+use tinjau_core::hub::HubSeed;
 use tinjau_core::signing::{JurorKey, PublicKey, Registry, Revocation, SignedRegistration};
 use tinjau_core::sync::{
     ChangeOutcome, ConflictView, DeviceChain, FieldKey, FieldState, Known, Link, PullResponse,
@@ -45,6 +46,8 @@ pub enum BackendError {
     Pool(String),
     #[error("background task failed: {0}")]
     Task(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
 }
 
 pub type BackendResult<T> = Result<T, BackendError>;
@@ -813,6 +816,64 @@ pub(crate) async fn revoke_device(
     )
     .await?;
     Ok(from)
+}
+
+/// [`identities`], for the backend.
+pub(crate) async fn identity_keys(
+    tx: &mut impl Tx,
+    space: &str,
+) -> BackendResult<Vec<(String, PublicKey)>> {
+    identities(tx, space).await
+}
+
+/// Stores what a hub starts from (the package is published first): each identity key as a
+/// revoked token whose "hash" no token can have, the registrations that verified, and the
+/// revocations.
+pub(crate) async fn seed_hub(
+    tx: &mut impl Tx,
+    space: &str,
+    seed: &HubSeed,
+    registrations: &[SignedRegistration],
+    at: &str,
+) -> BackendResult<()> {
+    for key in &seed.identities {
+        let hash = format!("identity:{}:{}", key.juror, key.public_key);
+        tx.execute(
+            sql::HUB_IDENTITY,
+            params![
+                hash.as_str(),
+                space,
+                key.juror.as_str(),
+                at,
+                key.public_key.to_string()
+            ],
+        )
+        .await?;
+    }
+    for signed in registrations {
+        let r = &signed.registration;
+        tx.execute(
+            sql::INSERT_REGISTRATION,
+            params![
+                space,
+                r.device_id.to_string(),
+                r.juror.as_str(),
+                serde_json::to_string(signed).expect("a registration serialises")
+            ],
+        )
+        .await?;
+    }
+    for revocation in &seed.revocations {
+        revoke_device(
+            tx,
+            space,
+            revocation.device_id,
+            Some(revocation.from_seq.max(1)),
+            at,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// The identity keys of `space`'s jurors that the server has learnt.

@@ -204,7 +204,7 @@ pub(crate) fn receive(
         }
         None => {
             project(tx, package, change)?;
-            if source == Source::Hand {
+            if matches!(source, Source::Hand | Source::Hub) {
                 tx.execute(
                     "INSERT INTO relay_outbox (change_id) VALUES (?1) ON CONFLICT DO NOTHING",
                     [change.entry().change_id.to_string()],
@@ -229,6 +229,9 @@ fn quarantine(tx: &Transaction<'_>, entry: &ChangeEntry, reason: &str, at: &str)
 pub(crate) enum Source {
     /// A pull: the server has it.
     Server,
+    /// A pull from a visit's hub: the central server may not have it yet, so the next sync
+    /// with it relays it.
+    Hub,
     /// A file carried by hand, its signatures checked: the server may not have it yet, so the
     /// next sync relays it.
     Hand,

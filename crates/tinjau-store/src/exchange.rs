@@ -212,6 +212,7 @@ impl Store {
             &[],
             &file.registrations,
             &[],
+            crate::signing::IdentityTrust::Keep,
         )?;
         // A juror whose identity key this laptop holds must have signed every change. A sheet
         // with no registration at all comes from a laptop that never had its juror's token

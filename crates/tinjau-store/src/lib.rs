@@ -38,7 +38,7 @@ pub use exchange::{
 pub use lead::QuarantinedChange;
 pub use migrations::{MIGRATIONS, apply_migrations_up_to};
 pub use records::{ImportOutcome, VerifyRequest};
-pub use sync::{MissingFile, PendingUpload, SyncSettings};
+pub use sync::{Destination, MissingFile, PendingUpload, SyncSettings, VisitHub};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

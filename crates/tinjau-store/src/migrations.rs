@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0011_relay_outbox",
         include_str!("../migrations/0011_relay_outbox.sql"),
     ),
+    ("0012_hub", include_str!("../migrations/0012_hub.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -101,6 +101,17 @@ fn keep(conn: &Connection, signed: &SignedRegistration) -> Result<()> {
     Ok(())
 }
 
+/// How far the identity keys arriving with changes are believed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IdentityTrust {
+    /// The central server's (or a sheet's checked against them): kept from now on.
+    Keep,
+    /// A visit's hub's: believed only for jurors this laptop holds no key for, for these
+    /// changes only, and nothing verified by them is kept. The lead's laptop cannot replace a
+    /// juror's key this laptop learnt from the central server (`docs/hub.md`).
+    UnknownJurorsOnly,
+}
+
 /// The registry for changes arriving with `registrations` and `identities` (a pulled page):
 /// the identity keys this laptop trusts and those the server published (kept from now on),
 /// every registration it holds, and the arriving registrations that verify (kept too).
@@ -110,9 +121,16 @@ pub(crate) fn registry_for(
     identities: &[JurorKey],
     registrations: &[SignedRegistration],
     revocations: &[Revocation],
+    arriving: IdentityTrust,
 ) -> Result<Registry> {
-    for key in identities {
-        trust(conn, &key.juror, &key.public_key.to_string())?;
+    let held_jurors: std::collections::HashSet<String> = conn
+        .prepare("SELECT DISTINCT juror FROM juror_identity")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if arriving == IdentityTrust::Keep {
+        for key in identities {
+            trust(conn, &key.juror, &key.public_key.to_string())?;
+        }
     }
     for revocation in revocations {
         conn.execute(
@@ -144,8 +162,17 @@ pub(crate) fn registry_for(
                 .map_err(|e| StoreError::Corrupt(format!("device registration: {e}")))?,
         );
     }
+    if arriving == IdentityTrust::UnknownJurorsOnly {
+        for key in identities {
+            if !held_jurors.contains(&key.juror) {
+                registry.trust(&key.juror, key.public_key);
+            }
+        }
+    }
     for signed in registrations {
-        if let Ok(true) = registry.admit(signed) {
+        if let Ok(true) = registry.admit(signed)
+            && (arriving == IdentityTrust::Keep || held_jurors.contains(&signed.registration.juror))
+        {
             keep(conn, signed)?;
         }
     }
@@ -177,4 +204,54 @@ pub(crate) fn signed_from(conn: &Connection, said: u64) -> Result<u64> {
         meta_set(conn, SIGNED_FROM, &lowest.to_string())?;
     }
     Ok(lowest)
+}
+
+impl Store {
+    /// What a visit's hub on this laptop starts from (`docs/hub.md`): the package, every
+    /// identity key this laptop holds, every device registration and revocation.
+    pub fn hub_seed(&self) -> Result<tinjau_core::hub::HubSeed> {
+        let identities = self
+            .conn
+            .prepare("SELECT juror, public_key FROM juror_identity ORDER BY juror, public_key")?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .map(|(juror, key)| {
+                let public_key = tinjau_core::signing::PublicKey::parse_hex(&key)
+                    .map_err(|e| StoreError::Corrupt(format!("identity key of {juror}: {e}")))?;
+                Ok(JurorKey { juror, public_key })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let registrations = self
+            .conn
+            .prepare("SELECT registration FROM device_registration ORDER BY device_id")?
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .map(|text| {
+                serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Corrupt(format!("device registration: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let revocations = self
+            .conn
+            .prepare("SELECT device_id, from_seq FROM device_revocation ORDER BY device_id")?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .map(|(device, from_seq)| {
+                Ok(Revocation {
+                    device_id: uuid::Uuid::parse_str(&device)
+                        .map_err(|e| StoreError::Corrupt(format!("revoked device: {e}")))?,
+                    from_seq: from_seq.max(1) as u64,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(tinjau_core::hub::HubSeed {
+            package: self.package()?.clone(),
+            identities,
+            registrations,
+            revocations,
+        })
+    }
 }

@@ -25,6 +25,25 @@ pub struct SyncSettings {
     pub pinned_certificate: Option<String>,
 }
 
+/// Where a sync goes: the central server, or a visit's hub (`docs/hub.md`), named by the id of
+/// its pin (`tinjau_core::hub::Pin::hub_id`). Each keeps its own place in the log it serves;
+/// what a hub took is still owed to the central server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Central,
+    Hub(String),
+}
+
+impl Destination {
+    /// The key of its pull cursor.
+    fn space(&self, competition: &str) -> String {
+        match self {
+            Destination::Central => competition.to_string(),
+            Destination::Hub(id) => format!("{competition}@hub:{id}"),
+        }
+    }
+}
+
 /// An evidence file referenced here that this laptop does not have yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingFile {
@@ -56,7 +75,50 @@ impl PendingUpload {
     }
 }
 
+/// A visit's hub this laptop syncs with while it is set (`docs/hub.md`), and the juror's token
+/// its sessions are proven with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitHub {
+    pub server: String,
+    /// The hub's words or full fingerprint.
+    pub pin: String,
+    pub token: String,
+}
+
 impl Store {
+    /// The visit's hub, while this laptop syncs with one.
+    pub fn visit_hub(&self) -> Result<Option<VisitHub>> {
+        let server = meta_get(&self.conn, "hub_server")?;
+        let pin = meta_get(&self.conn, "hub_pin")?;
+        let token = meta_get(&self.conn, "hub_token")?;
+        Ok(match (server, pin, token) {
+            (Some(server), Some(pin), Some(token)) => Some(VisitHub { server, pin, token }),
+            _ => None,
+        })
+    }
+
+    /// Syncs with `hub` from now on (the server stays remembered), or again with the server.
+    pub fn set_visit_hub(&mut self, hub: Option<&VisitHub>) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        match hub {
+            Some(hub) => {
+                meta_set(&tx, "hub_server", &hub.server)?;
+                meta_set(&tx, "hub_pin", &hub.pin)?;
+                meta_set(&tx, "hub_token", &hub.token)?;
+            }
+            None => {
+                tx.execute(
+                    "DELETE FROM meta WHERE key IN ('hub_server', 'hub_pin', 'hub_token')",
+                    [],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     pub fn sync_settings(&self) -> Result<Option<SyncSettings>> {
         let server = meta_get(&self.conn, "sync_server")?;
         let token = meta_get(&self.conn, "sync_token")?;
@@ -123,6 +185,84 @@ impl Store {
         Ok(entries)
     }
 
+    /// The next changes of this device a hub has not answered yet, oldest first. Nothing is
+    /// marked: a change sent again is answered "duplicate".
+    pub fn hub_outbox_batch(
+        &self,
+        hub: &str,
+        max_changes: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<ChangeEntry>> {
+        let mut statement = self.conn.prepare(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM change_log
+             WHERE device_id = ?1 AND sync_state <> 'quarantined'
+               AND change_id NOT IN (SELECT change_id FROM hub_push WHERE hub = ?2)
+             ORDER BY seq LIMIT ?3"
+        ))?;
+        let rows = statement.query_map(
+            params![self.device_id.to_string(), hub, max_changes as i64],
+            entry_from_row,
+        )?;
+        let mut entries = Vec::new();
+        let mut bytes = 0;
+        for row in rows {
+            let entry = row?;
+            bytes += entry.value.len() + 400;
+            if !entries.is_empty() && bytes > max_bytes {
+                break;
+            }
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+
+    /// How many of this device's changes a hub has not answered yet.
+    pub fn hub_pending(&self, hub: &str) -> Result<u64> {
+        let count: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM change_log
+             WHERE device_id = ?1 AND sync_state <> 'quarantined'
+               AND change_id NOT IN (SELECT change_id FROM hub_push WHERE hub = ?2)",
+            params![self.device_id.to_string(), hub],
+            |r| r.get(0),
+        )?;
+        Ok(count as u64)
+    }
+
+    /// Records the answer of `destination` for each pushed change. A hub's acceptance is kept
+    /// apart: the change is still owed to the central server. A refusal is the same anywhere
+    /// (the rules are the same), and the change is quarantined here with its reason.
+    pub fn record_push_outcomes_for(
+        &mut self,
+        destination: &Destination,
+        outcomes: &[ChangeOutcome],
+    ) -> Result<()> {
+        match destination {
+            Destination::Central => self.record_push_outcomes(outcomes),
+            Destination::Hub(hub) => {
+                let tx = self
+                    .conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                for outcome in outcomes {
+                    let id = outcome.change_id.to_string();
+                    match &outcome.outcome {
+                        Outcome::Applied | Outcome::Duplicate | Outcome::Conflict { .. } => {
+                            tx.execute(
+                                "INSERT INTO hub_push (hub, change_id) VALUES (?1, ?2)
+                                 ON CONFLICT DO NOTHING",
+                                params![hub, id],
+                            )?;
+                        }
+                        Outcome::Rejected { reason, code } => {
+                            refuse_own(&tx, &id, reason, *code)?;
+                        }
+                    }
+                }
+                tx.commit()?;
+                Ok(())
+            }
+        }
+    }
+
     /// Records the server's answer for each pushed change.
     pub fn record_push_outcomes(&mut self, outcomes: &[ChangeOutcome]) -> Result<()> {
         let tx = self
@@ -138,17 +278,7 @@ impl Store {
                     )?;
                 }
                 Outcome::Rejected { reason, code } => {
-                    let code_text = serde_json::to_value(code)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string));
-                    tx.execute(
-                        "UPDATE change_log SET sync_state = 'quarantined', refusal = ?2, refusal_code = ?3
-                         WHERE change_id = ?1",
-                        params![id, reason, code_text],
-                    )?;
-                    if *code == RefusalCode::DeviceCopied {
-                        meta_set(&tx, "device_copied", "1")?;
-                    }
+                    refuse_own(&tx, &id, reason, *code)?;
                 }
             }
         }
@@ -156,8 +286,9 @@ impl Store {
         Ok(())
     }
 
-    /// Changes received by hand (sheet files) that the server may not have, oldest first per
-    /// device, with the registrations of their devices: what the next sync relays.
+    /// Changes received by hand (sheet files) or from a visit's hub that the central server may
+    /// not have, in the order of their clocks, with the registrations of their devices: what
+    /// the next sync relays.
     pub fn relay_batch(
         &self,
         max_changes: usize,
@@ -173,7 +304,7 @@ impl Store {
             .join(", ");
         let mut statement = self.conn.prepare(&format!(
             "SELECT {columns} FROM change_log c JOIN relay_outbox r ON r.change_id = c.change_id
-             ORDER BY c.device_id, c.seq LIMIT ?1"
+             ORDER BY c.hlc, c.device_id, c.seq LIMIT ?1"
         ))?;
         let mut entries = Vec::new();
         let mut bytes = 0;
@@ -224,7 +355,12 @@ impl Store {
 
     /// Where the next pull starts.
     pub fn pull_cursor(&self) -> Result<u64> {
-        let space = self.package()?.competition.id.clone();
+        self.pull_cursor_for(&Destination::Central)
+    }
+
+    /// Where the next pull from `destination` starts.
+    pub fn pull_cursor_for(&self, destination: &Destination) -> Result<u64> {
+        let space = destination.space(&self.package()?.competition.id);
         let cursor: Option<i64> = self
             .conn
             .query_row(
@@ -238,7 +374,12 @@ impl Store {
 
     /// The server's mark of the position pulled up to (see `PullResponse::mark`).
     pub fn pull_mark(&self) -> Result<Option<String>> {
-        let space = self.package()?.competition.id.clone();
+        self.pull_mark_for(&Destination::Central)
+    }
+
+    /// `destination`'s mark of the position pulled up to.
+    pub fn pull_mark_for(&self, destination: &Destination) -> Result<Option<String>> {
+        let space = destination.space(&self.package()?.competition.id);
         Ok(self
             .conn
             .query_row(
@@ -255,6 +396,27 @@ impl Store {
     /// acknowledged, so the server gets back what it lost. What it still has is answered
     /// "duplicate"; nothing is lost here.
     pub fn server_lost_changes(&mut self) -> Result<u64> {
+        self.lost_changes_at(&Destination::Central)
+    }
+
+    /// [`Store::server_lost_changes`] for any destination: a hub that lost its database (the
+    /// lead started it afresh) gets this laptop's changes again, from the start of its log.
+    pub fn lost_changes_at(&mut self, destination: &Destination) -> Result<u64> {
+        let Destination::Hub(hub) = destination else {
+            return self.central_lost_changes();
+        };
+        let space = destination.space(&self.package()?.competition.id);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM sync_cursor WHERE space = ?1", [space])?;
+        let resent = tx.execute("DELETE FROM hub_push WHERE hub = ?1", [hub])?;
+        tx.commit()?;
+        tracing::warn!(resent, hub, "the hub lost changes: sending them again");
+        Ok(resent as u64)
+    }
+
+    fn central_lost_changes(&mut self) -> Result<u64> {
         let space = self.package()?.competition.id.clone();
         let tx = self
             .conn
@@ -278,8 +440,26 @@ impl Store {
     /// already here is quarantined or set aside with the reason, never a reason to stop: one
     /// laptop's change can never stop another's sync. Returns how many changes were new here.
     pub fn apply_pulled(&mut self, page: &PullResponse) -> Result<usize> {
+        self.apply_pulled_from(&Destination::Central, page)
+    }
+
+    /// [`Store::apply_pulled`] for a page from `destination`. A hub's changes are owed to the
+    /// central server (this laptop relays them at its next sync with it), and a hub's identity
+    /// keys are believed only for jurors this laptop holds no key for.
+    pub fn apply_pulled_from(
+        &mut self,
+        destination: &Destination,
+        page: &PullResponse,
+    ) -> Result<usize> {
         let package = self.package()?.clone();
-        let space = package.competition.id.clone();
+        let space = destination.space(&package.competition.id);
+        let (source, trust) = match destination {
+            Destination::Central => (Source::Server, crate::signing::IdentityTrust::Keep),
+            Destination::Hub(_) => (
+                Source::Hub,
+                crate::signing::IdentityTrust::UnknownJurorsOnly,
+            ),
+        };
         let now_millis = self.now().timestamp_millis().max(0) as u64;
         let limit = clock_limit(now_millis);
         let received_at = self.now_text();
@@ -289,12 +469,17 @@ impl Store {
         let mut hlc = stored_hlc(&tx)?;
         let registry = crate::signing::registry_for(
             &tx,
-            &space,
+            &package.competition.id,
             &page.identities,
             &page.registrations,
             &page.revocations,
+            trust,
         )?;
-        let signed_from = crate::signing::signed_from(&tx, page.signed_from)?;
+        // A hub's log began after signing: everything it sends must be signed.
+        let signed_from = match destination {
+            Destination::Central => crate::signing::signed_from(&tx, page.signed_from)?,
+            Destination::Hub(_) => 0,
+        };
         let mut new = 0;
         for pulled in &page.changes {
             let entry = &pulled.entry;
@@ -305,7 +490,7 @@ impl Store {
                 &tx,
                 &package,
                 entry,
-                Source::Server,
+                source,
                 limit,
                 &received_at,
                 |change| {
@@ -316,6 +501,13 @@ impl Store {
                 },
             )?;
             if matches!(received, Received::Duplicate) {
+                // The central server has it now: nothing left to relay.
+                if source == Source::Server {
+                    tx.execute(
+                        "DELETE FROM relay_outbox WHERE change_id = ?1",
+                        [entry.change_id.to_string()],
+                    )?;
+                }
                 continue;
             }
             if entry.hlc.wall_millis <= limit {
@@ -520,27 +712,56 @@ impl Store {
         self.unsent_evidence(true)
     }
 
+    /// The files `destination` may be missing: for the central server, [`Store::pending_uploads`];
+    /// for a hub, every file of this juror whose record the hub took (the sync asks the hub
+    /// what it has of each before sending, so a file is sent once).
+    pub fn pending_uploads_for(&self, destination: &Destination) -> Result<Vec<PendingUpload>> {
+        match destination {
+            Destination::Central => self.pending_uploads(),
+            Destination::Hub(hub) => self.evidence_where(
+                "EXISTS (SELECT 1 FROM change_log c JOIN hub_push h ON h.change_id = c.change_id
+                         WHERE c.entity = 'evidence' AND c.row_id = e.id AND h.hub = ?2)",
+                "1 = 1",
+                &hub.as_str(),
+            ),
+        }
+    }
+
     /// Previews first (what the team and the lead look at), then originals; each by hash.
     fn unsent_evidence(&self, record_acknowledged: bool) -> Result<Vec<PendingUpload>> {
+        self.evidence_where(
+            "(?2 = 0 OR EXISTS (SELECT 1 FROM change_log c WHERE c.entity = 'evidence'
+                                AND c.row_id = e.id AND c.sync_state = 'acked'))",
+            "hash NOT IN (SELECT hash FROM evidence_upload)",
+            &i64::from(record_acknowledged),
+        )
+    }
+
+    /// This juror's files whose evidence record meets `record` (`?2` is `argument`), and
+    /// which meet `file`: previews first, then originals; each by hash.
+    fn evidence_where(
+        &self,
+        record: &str,
+        file: &str,
+        argument: &dyn rusqlite::ToSql,
+    ) -> Result<Vec<PendingUpload>> {
         let juror = self.juror_id()?;
         let rows: Vec<(String, i64, bool, bool)> = self
             .conn
-            .prepare(
+            .prepare(&format!(
                 "WITH mine AS (
                      SELECT f.hash, f.size, f.preview_hash, f.preview_size
                      FROM evidence e JOIN evidence_file f ON f.hash = e.hash
-                     WHERE e.juror_id = ?1
-                       AND (?2 = 0 OR EXISTS (SELECT 1 FROM change_log c WHERE c.entity = 'evidence'
-                                              AND c.row_id = e.id AND c.sync_state = 'acked')))
+                     WHERE e.juror_id = ?1 AND {record})
                  SELECT hash, size, preview, follows FROM (
                      SELECT preview_hash AS hash, preview_size AS size, 1 AS preview, 0 AS follows
                      FROM mine WHERE preview_hash IS NOT NULL
                      UNION
                      SELECT hash, size, 0 AS preview, preview_hash IS NOT NULL AS follows FROM mine)
-                 WHERE hash NOT IN (SELECT hash FROM evidence_upload)
-                 ORDER BY preview DESC, hash",
-            )?
-            .query_map(params![juror, record_acknowledged], |r| {
+                 WHERE {file}
+                 ORDER BY preview DESC, hash"
+            ))?
+            .query_map(params![juror, argument], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -681,6 +902,7 @@ impl Store {
         };
         Ok(SyncStatus {
             server: meta_get(&self.conn, "sync_server")?,
+            hub: meta_get(&self.conn, "hub_server")?,
             device_id: self.device_id,
             pending_changes: pending_changes as u64,
             quarantined,
@@ -703,4 +925,26 @@ impl Store {
             server_answers: meta_get(&self.conn, "server_answers")?.map(|v| v == "1"),
         })
     }
+}
+
+/// One of this laptop's own changes refused by a server or hub: quarantined with its reason;
+/// "device copied" marks the data folder for a new device.
+fn refuse_own(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    reason: &str,
+    code: RefusalCode,
+) -> Result<()> {
+    let code_text = serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string));
+    tx.execute(
+        "UPDATE change_log SET sync_state = 'quarantined', refusal = ?2, refusal_code = ?3
+         WHERE change_id = ?1",
+        params![id, reason, code_text],
+    )?;
+    if code == RefusalCode::DeviceCopied {
+        meta_set(tx, "device_copied", "1")?;
+    }
+    Ok(())
 }

@@ -10,12 +10,15 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::blocking::{Client as HttpClient, Response};
 use serde::{Deserialize, Serialize};
+use tinjau_core::chain::ChangeEntry;
+use tinjau_core::hub::{HubHello, HubSession, HubSessionRequest};
+use tinjau_core::signing::JurorIdentity;
 use tinjau_core::sync::{
-    CHUNK_BYTES, ChunkSizer, MAX_BATCH_BYTES, MAX_BATCH_CHANGES, Outcome, PullResponse,
-    PushRequest, PushResponse, Whoami,
+    CHUNK_BYTES, ChangeOutcome, ChunkSizer, MAX_BATCH_BYTES, MAX_BATCH_CHANGES, Outcome,
+    PullResponse, PushRequest, PushResponse, Whoami,
 };
 use tinjau_core::views::OriginalsPolicy;
-use tinjau_store::{Store, StoreError, SyncSettings};
+use tinjau_store::{Destination, Store, StoreError, SyncSettings};
 
 mod pinning;
 
@@ -74,7 +77,22 @@ fn network(error: reqwest::Error) -> SyncError {
 pub struct Client {
     base: String,
     token: String,
+    /// The juror's own token, which their device's registration is made from: the bearer
+    /// token itself at the central server; at a hub, where the bearer is a session secret,
+    /// the token the juror proved they hold (it never leaves this laptop).
+    identity_token: String,
+    destination: Destination,
     http: HttpClient,
+}
+
+/// Names the server, never the token.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("destination", &self.destination)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,8 +123,69 @@ impl Client {
         Ok(Client {
             base,
             token: token.to_string(),
+            identity_token: token.to_string(),
+            destination: Destination::Central,
             http: builder.build().map_err(network)?,
         })
+    }
+
+    /// Opens a session at a visit's hub (`docs/hub.md`) as this store's juror: the hub hands
+    /// out a nonce, the juror signs it with the identity key `token` derives, and the hub
+    /// answers a session secret for its sync protocol. The token is not sent. `pin`: the
+    /// hub's words or full fingerprint, as the lead's screen shows it.
+    pub fn join_hub(store: &Store, server: &str, token: &str, pin: &str) -> SyncResult<Client> {
+        let competition = store.package()?.competition.id.clone();
+        Client::hub_session(server, pin, &competition, &store.juror_id()?, token)
+    }
+
+    /// [`Client::join_hub`] for `juror` of `competition`, without a store.
+    pub fn hub_session(
+        server: &str,
+        pin: &str,
+        competition: &str,
+        juror: &str,
+        token: &str,
+    ) -> SyncResult<Client> {
+        let parsed = pinning::parse_pin(pin)?;
+        let mut client = Client::new(server, "", Some(pin))?;
+        let response = client
+            .http
+            .get(client.url("/v1/hub"))
+            .send()
+            .map_err(network)?;
+        let hello: HubHello = Self::check(response)?
+            .json()
+            .map_err(|e| SyncError::Protocol(format!("not a Tinjau hub: {e}")))?;
+        if hello.competition != competition {
+            return Err(SyncError::Setup(format!(
+                "this hub is for \"{}\", not for this laptop's competition \"{competition}\"",
+                hello.competition.chars().take(80).collect::<String>()
+            )));
+        }
+        let identity = JurorIdentity::derive(token.trim(), competition, juror);
+        let request = HubSessionRequest {
+            proof: identity.sign_hub_session(competition, juror, &hello.nonce),
+            juror: juror.to_string(),
+            nonce: hello.nonce,
+        };
+        let response = client
+            .http
+            .post(client.url("/v1/hub/session"))
+            .json(&request)
+            .send()
+            .map_err(network)?;
+        let session: HubSession = Self::check(response)?
+            .json()
+            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        client.token = session.session;
+        client.identity_token = token.trim().to_string();
+        client.destination = Destination::Hub(parsed.hub_id());
+        Ok(client)
+    }
+
+    /// Where this client syncs to.
+    pub fn destination(&self) -> &Destination {
+        &self.destination
     }
 
     fn url(&self, path: &str) -> String {
@@ -518,8 +597,10 @@ fn sync_with(
     originals: Originals,
 ) -> SyncResult<SyncReport> {
     let result = sync_steps(store, client, progress, originals);
-    let answered = !matches!(result, Err(SyncError::Network(_)));
-    store.record_contact(answered)?;
+    if client.destination == Destination::Central {
+        let answered = !matches!(result, Err(SyncError::Network(_)));
+        store.record_contact(answered)?;
+    }
     result
 }
 
@@ -533,7 +614,7 @@ fn sync_steps(
         Round::Done(report) => Ok(report),
         // The server was restored from a backup: everything again, once.
         Round::ServerLostChanges => {
-            store.server_lost_changes()?;
+            store.lost_changes_at(&client.destination)?;
             match sync_round(store, client, progress, originals)? {
                 Round::Done(mut report) => {
                     report.server_restored = true;
@@ -559,40 +640,82 @@ fn sync_round(
     originals: Originals,
 ) -> SyncResult<Round> {
     let mut report = SyncReport::default();
+    let destination = client.destination.clone();
 
-    // Push: every pending change, in batches, answered one by one.
-    let total = store.sync_status()?.pending_changes;
+    // Push: every pending change, in batches, answered one by one. A hub keeps its own record
+    // of what it took: the central server is still owed all of it. To the central server go,
+    // with this laptop's own changes, those it received by hand (sheet files) or from a visit's
+    // hub, relayed: the author's signatures, not this laptop's token, prove who wrote each.
+    // Both go in the order they were made (their clocks), so a juror's score taken at the hub
+    // reaches the central server before the lead's lock that sealed it.
+    let total = match &destination {
+        Destination::Central => store.sync_status()?.pending_changes,
+        Destination::Hub(hub) => store.hub_pending(hub)?,
+    };
     loop {
-        let batch = store.outbox_batch(MAX_BATCH_CHANGES, MAX_BATCH_BYTES)?;
-        if batch.is_empty() {
+        let (own, relayed, mut registrations) = match &destination {
+            Destination::Central => {
+                let own = store.outbox_batch(MAX_BATCH_CHANGES, MAX_BATCH_BYTES)?;
+                let (relayed, registrations) =
+                    store.relay_batch(MAX_BATCH_CHANGES, MAX_BATCH_BYTES)?;
+                (own, relayed, registrations)
+            }
+            Destination::Hub(hub) => (
+                store.hub_outbox_batch(hub, MAX_BATCH_CHANGES, MAX_BATCH_BYTES)?,
+                Vec::new(),
+                Vec::new(),
+            ),
+        };
+        if own.is_empty() && relayed.is_empty() {
             break;
         }
+        let (batch, own_ids) = in_clock_order(own, relayed, MAX_BATCH_CHANGES);
         // The registration binding this device to its juror travels with every push (the
         // server keeps the first; a server restored from a backup gets it again).
-        let registration = store.register_device(&client.token)?;
+        if !own_ids.is_empty() {
+            registrations.push(store.register_device(&client.identity_token)?);
+        }
         let request = PushRequest {
             device_id: store.device_id(),
             client_time_ms: store.now_millis(),
             changes: batch,
-            registrations: vec![registration],
+            registrations,
         };
         let (answer, sent, received) = match client.push(&request) {
             Ok(answer) => answer,
             Err(error) => {
                 // No answer: the changes stay pending and are sent again (answered
                 // "duplicate" where the server had committed them).
-                store.release_inflight()?;
+                if destination == Destination::Central {
+                    store.release_inflight()?;
+                }
                 return Err(error);
             }
         };
-        store.record_push_outcomes(&answer.outcomes)?;
-        for outcome in &answer.outcomes {
+        let (mine, theirs): (Vec<ChangeOutcome>, Vec<ChangeOutcome>) = answer
+            .outcomes
+            .iter()
+            .cloned()
+            .partition(|o| own_ids.contains(&o.change_id));
+        store.record_push_outcomes_for(&destination, &mine)?;
+        store.record_relay_outcomes(&theirs)?;
+        for outcome in &mine {
             match outcome.outcome {
                 Outcome::Applied => report.pushed += 1,
                 Outcome::Duplicate => report.duplicates += 1,
                 Outcome::Conflict { .. } => report.conflicts += 1,
                 Outcome::Rejected { .. } => report.quarantined += 1,
             }
+        }
+        report.relayed += theirs
+            .iter()
+            .filter(|o| matches!(o.outcome, Outcome::Applied | Outcome::Conflict { .. }))
+            .count() as u64;
+        for refused in theirs
+            .iter()
+            .filter(|o| matches!(o.outcome, Outcome::Rejected { .. }))
+        {
+            tracing::warn!(change = %refused.change_id, outcome = ?refused.outcome, "the server refused a relayed change");
         }
         report.bytes_sent += sent;
         report.bytes_received += received;
@@ -604,33 +727,9 @@ fn sync_round(
         );
     }
 
-    // Relay: what this laptop received by hand (sheet files) and the server may not have yet.
-    // The author's signatures, not this laptop's token, prove who wrote each change.
-    loop {
-        let (changes, registrations) = store.relay_batch(MAX_BATCH_CHANGES, MAX_BATCH_BYTES)?;
-        if changes.is_empty() {
-            break;
-        }
-        let request = PushRequest {
-            device_id: store.device_id(),
-            client_time_ms: store.now_millis(),
-            changes,
-            registrations,
-        };
-        let (answer, sent, received) = client.push(&request)?;
-        store.record_relay_outcomes(&answer.outcomes)?;
-        report.relayed += answer
-            .outcomes
-            .iter()
-            .filter(|o| matches!(o.outcome, Outcome::Applied | Outcome::Conflict { .. }))
-            .count() as u64;
-        report.bytes_sent += sent;
-        report.bytes_received += received;
-    }
-
     // Pull: pages applied with their cursor in one transaction each.
-    let mut cursor = store.pull_cursor()?;
-    let mut mark = store.pull_mark()?;
+    let mut cursor = store.pull_cursor_for(&destination)?;
+    let mut mark = store.pull_mark_for(&destination)?;
     loop {
         let (page, received) = client.pull_from(cursor, mark.as_deref(), 1000)?;
         if page.log_changed {
@@ -638,7 +737,7 @@ fn sync_round(
         }
         mark = page.mark.clone();
         report.bytes_received += received;
-        report.pulled += store.apply_pulled(&page)? as u64;
+        report.pulled += store.apply_pulled_from(&destination, &page)? as u64;
         cursor = page.next;
         progress.update(Phase::Pull, report.pulled, report.pulled);
         if !page.more {
@@ -651,7 +750,7 @@ fn sync_round(
     // on the rate of the last chunk this sync sent (a preview, or the original's own first
     // chunk when there was none): a slow link stops at a chunk boundary, and the next sync
     // resumes from there.
-    let uploads = store.pending_uploads()?;
+    let uploads = store.pending_uploads_for(&destination)?;
     let total_bytes: u64 = uploads.iter().map(|u| u.size).sum();
     let mut done_bytes = 0;
     let mut link = LinkRate::default();
@@ -684,7 +783,10 @@ fn sync_round(
                     report.originals_held += 1;
                     continue;
                 }
-                store.mark_uploaded(&upload.hash)?;
+                // A hub having the file does not mean the central server has it.
+                if destination == Destination::Central {
+                    store.mark_uploaded(&upload.hash)?;
+                }
                 report.evidence_uploaded += 1;
                 if upload.preview {
                     report.previews_uploaded += 1;
@@ -734,13 +836,36 @@ fn sync_round(
         progress.update(Phase::Download, report.evidence_downloaded, total);
     }
 
-    store.record_sync_success(report.clock_skew_ms)?;
+    if destination == Destination::Central {
+        store.record_sync_success(report.clock_skew_ms)?;
+    }
     if store.device_copied()? {
         // Everything else went through; this laptop's own changes wait for the juror to
         // continue as a new device, and they must hear it.
         return Err(SyncError::Store(StoreError::DeviceCopied));
     }
     Ok(Round::Done(report))
+}
+
+/// This laptop's own changes and relayed ones, merged in the order of their clocks (each list
+/// is already in that order), at most `max`; and which of them are this laptop's own. What is
+/// left out goes in the next batch.
+fn in_clock_order(
+    own: Vec<ChangeEntry>,
+    relayed: Vec<ChangeEntry>,
+    max: usize,
+) -> (Vec<ChangeEntry>, std::collections::HashSet<uuid::Uuid>) {
+    let own_ids: std::collections::HashSet<uuid::Uuid> = own.iter().map(|e| e.change_id).collect();
+    let mut all: Vec<ChangeEntry> = own.into_iter().chain(relayed).collect();
+    // Stable: one device's changes keep their chain order.
+    all.sort_by_key(|e| e.hlc);
+    all.truncate(max.max(1));
+    let own_ids = all
+        .iter()
+        .map(|e| e.change_id)
+        .filter(|id| own_ids.contains(id))
+        .collect();
+    (all, own_ids)
 }
 
 /// The upload rate of the last chunk sent, for [`OriginalsPolicy::WhenFast`].
@@ -929,6 +1054,20 @@ pub fn upload_file_while(
             }
             Err(error) => return Err(error),
         }
+    }
+}
+
+/// Whether `server` is a visit's hub (it answers `/v1/hub`); a central server answers 404.
+pub fn is_hub(server: &str, pin: &str) -> SyncResult<bool> {
+    let client = Client::new(server, "", Some(pin))?;
+    let response = client
+        .http
+        .get(client.url("/v1/hub"))
+        .send()
+        .map_err(network)?;
+    match response.status() {
+        StatusCode::NOT_FOUND => Ok(false),
+        _ => Client::check(response).map(|_| true),
     }
 }
 

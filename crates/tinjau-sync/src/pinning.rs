@@ -1,5 +1,6 @@
 //! Trusting one certificate by its fingerprint: a team lead's laptop serves HTTPS with a
-//! self-signed certificate, and jurors pin its SHA-256 instead of trusting a CA.
+//! self-signed certificate, and jurors pin its SHA-256 (whole, or its first 64 bits as the
+//! lead's words, `tinjau_core::hub::Pin`) instead of trusting a CA.
 
 use std::sync::Arc;
 
@@ -8,12 +9,13 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use sha2::{Digest, Sha256};
+use tinjau_core::hub::Pin;
 
 use crate::{SyncError, SyncResult};
 
 #[derive(Debug)]
 struct PinnedCertificate {
-    sha256: Vec<u8>,
+    pin: Pin,
     provider: Arc<CryptoProvider>,
 }
 
@@ -26,7 +28,10 @@ impl ServerCertVerifier for PinnedCertificate {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        if Sha256::digest(end_entity.as_ref()).as_slice() == self.sha256.as_slice() {
+        if self
+            .pin
+            .matches(Sha256::digest(end_entity.as_ref()).as_slice())
+        {
             Ok(ServerCertVerified::assertion())
         } else {
             Err(rustls::Error::General(
@@ -70,28 +75,15 @@ impl ServerCertVerifier for PinnedCertificate {
     }
 }
 
-/// Parses a fingerprint written as hex, with or without colons.
-pub fn parse_fingerprint(pin: &str) -> SyncResult<Vec<u8>> {
-    let hex: String = pin.chars().filter(|c| *c != ':').collect();
-    let bytes = (0..hex.len())
-        .step_by(2)
-        .map(|i| {
-            hex.get(i..i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-        })
-        .collect::<Option<Vec<u8>>>();
-    match bytes {
-        Some(bytes) if bytes.len() == 32 => Ok(bytes),
-        _ => Err(SyncError::Setup(format!(
-            "\"{pin}\" is not a SHA-256 certificate fingerprint (64 hex digits)"
-        ))),
-    }
+/// Parses a pin written as hex (with or without colons) or as the hub's words.
+pub fn parse_pin(pin: &str) -> SyncResult<Pin> {
+    Pin::parse(pin).map_err(SyncError::Setup)
 }
 
 pub(crate) fn client_config(pin: &str) -> SyncResult<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = PinnedCertificate {
-        sha256: parse_fingerprint(pin)?,
+        pin: parse_pin(pin)?,
         provider: provider.clone(),
     };
     Ok(rustls::ClientConfig::builder_with_provider(provider)

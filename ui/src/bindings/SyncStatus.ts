@@ -7,6 +7,10 @@ import type { RefusedChangeView } from "./RefusedChangeView";
  */
 export type SyncStatus = { server: string | null, 
 /**
+ * The visit's hub this laptop syncs with instead of the server, while it is set.
+ */
+hub: string | null, 
+/**
  * This laptop's device id: what the organiser names to revoke a lost laptop.
  */
 device_id: string, 
