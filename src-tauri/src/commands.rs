@@ -40,4 +40,9 @@ pub const COMMANDS: &[&str] = &[
     "lead_quarantine",
     "lead_tiebreak",
     "wake_sync",
+    "join_hub",
+    "leave_hub",
+    "host_hub",
+    "stop_hub",
+    "hosting",
 ];

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{Emitter, Manager, State};
+use tinjau_app::hub::Hosting;
 use tinjau_app::{Document, ErrorPayload, Overview, Session, SyncPhase, SyncProgress, sync_loop};
 use tinjau_core::Verdict;
 use tinjau_core::merge::{Lock, MergeResult, Ranking};
@@ -35,6 +36,8 @@ pub struct Shell {
     wake_sync: Mutex<mpsc::Sender<()>>,
     /// The join file the app was opened with (`tinjau-desktop FILE`), until it is used.
     opened_file: Mutex<Option<std::path::PathBuf>>,
+    /// The visit's hub this laptop hosts, while it does (`docs/hub.md`).
+    hub: Mutex<Option<(tinjau_server::hub::RunningHub, Hosting)>>,
 }
 
 fn raw_body<'a>(request: &'a Request<'_>, what: &str) -> CommandResult<&'a [u8]> {
@@ -380,6 +383,103 @@ async fn sync_status(shell: State<'_, Shell>) -> CommandResult<SyncStatus> {
     shell.session.with(|s| s.sync_status())
 }
 
+/// "Gabung ke hub": syncs go to the visit's hub at `server` (pinned by the lead's words) until
+/// the juror leaves it. `token`: only for a laptop that never joined the server.
+#[tauri::command]
+async fn join_hub(
+    app: tauri::AppHandle,
+    server: String,
+    pin: String,
+    token: Option<String>,
+) -> CommandResult<SyncStatus> {
+    off_the_ui_thread(app, move |app| {
+        let status = app
+            .state::<Shell>()
+            .session
+            .join_hub(&server, &pin, token.as_deref())?;
+        wake(app);
+        Ok(status)
+    })
+    .await
+}
+
+/// Syncs go to the central server again.
+#[tauri::command]
+async fn leave_hub(shell: State<'_, Shell>) -> CommandResult<SyncStatus> {
+    shell.session.leave_hub()
+}
+
+/// "Jadikan laptop ini hub kunjungan": the lead's laptop serves the visit's jury (on
+/// `TINJAU_HUB_LISTEN`, by default every address on port 8717) and syncs with its own hub.
+#[tauri::command]
+async fn host_hub(app: tauri::AppHandle) -> CommandResult<Hosting> {
+    off_the_ui_thread(app, |app| {
+        let shell = app.state::<Shell>();
+        let mut hosted = shell.hub.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, hosting)) = hosted.as_ref() {
+            return Ok(hosting.clone());
+        }
+        let seed = shell.session.hub_seed()?;
+        let listen = std::env::var("TINJAU_HUB_LISTEN")
+            .ok()
+            .and_then(|text| text.parse().ok())
+            .unwrap_or_else(|| {
+                std::net::SocketAddr::from(([0, 0, 0, 0], tinjau_core::hub::DEFAULT_HUB_PORT))
+            });
+        let running = tinjau_server::hub::start(
+            tinjau_server::hub::HubConfig {
+                dir: shell.session.data_dir().join("hub"),
+                listen,
+                clock: std::sync::Arc::new(chrono::Utc::now),
+                random: tinjau_server::console::os_random(),
+                max_blob_bytes: tinjau_server::DEFAULT_MAX_BLOB_BYTES,
+            },
+            &seed,
+        )
+        .map_err(|e| ErrorPayload::hub_failed(&e))?;
+        let hosting = Hosting::new(
+            running.addr,
+            &running.sha256,
+            tinjau_app::hub::unconfirmable(&seed),
+        );
+        // The lead's own laptop syncs with its hub over loopback, pinned in full.
+        let own = format!("https://127.0.0.1:{}", running.addr.port());
+        if let Err(error) = shell.session.join_hub(&own, &running.pin(), None) {
+            running.stop();
+            return Err(error);
+        }
+        *hosted = Some((running, hosting.clone()));
+        wake(app);
+        Ok(hosting)
+    })
+    .await
+}
+
+/// Stops the hub this laptop hosts; syncs go to the central server again.
+#[tauri::command]
+async fn stop_hub(app: tauri::AppHandle) -> CommandResult<SyncStatus> {
+    off_the_ui_thread(app, |app| {
+        let shell = app.state::<Shell>();
+        let running = shell.hub.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((running, _)) = running {
+            running.stop();
+        }
+        shell.session.leave_hub()
+    })
+    .await
+}
+
+/// The hub this laptop hosts, if it does.
+#[tauri::command]
+async fn hosting(shell: State<'_, Shell>) -> CommandResult<Option<Hosting>> {
+    Ok(shell
+        .hub
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|(_, hosting)| hosting.clone()))
+}
+
 /// After sync found this data folder was copied to another laptop: continue as a new device.
 #[tauri::command]
 async fn continue_as_new_device(shell: State<'_, Shell>) -> CommandResult<SyncStatus> {
@@ -469,6 +569,16 @@ fn background_sync(app: tauri::AppHandle, wake: mpsc::Receiver<()>) {
     );
 }
 
+/// Wakes the background sync (it syncs now, then waits its interval again).
+fn wake(app: &tauri::AppHandle) {
+    let _ = app
+        .state::<Shell>()
+        .wake_sync
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .send(());
+}
+
 #[tauri::command]
 async fn wake_sync(shell: State<'_, Shell>) -> CommandResult<()> {
     let _ = shell
@@ -509,6 +619,7 @@ pub fn run() {
             wake_sync: Mutex::new(wake),
             // `tinjau-desktop FILE`: a join file the organiser handed out, opened with the app.
             opened_file: Mutex::new(std::env::args_os().nth(1).map(std::path::PathBuf::from)),
+            hub: Mutex::new(None),
         })
         .setup(|app| {
             let handle = app.handle().clone();
@@ -555,6 +666,11 @@ pub fn run() {
             lead_quarantine,
             lead_tiebreak,
             wake_sync,
+            join_hub,
+            leave_hub,
+            host_hub,
+            stop_hub,
+            hosting,
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri application runs");

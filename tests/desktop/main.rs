@@ -606,6 +606,198 @@ async fn the_app_syncs_to_a_real_server_until_nothing_is_pending() {
     assert_eq!(log.len(), 1, "the server has the verdict");
 }
 
+/// Joins the server from the Sync page and syncs until nothing is pending.
+async fn join_and_sync(client: &Client, server: &str, token: &str) {
+    click(client, "nav-sync").await;
+    wait_for(client, "sync-join-server")
+        .await
+        .send_keys(server)
+        .await
+        .unwrap();
+    wait_for(client, "sync-join-token")
+        .await
+        .send_keys(token)
+        .await
+        .unwrap();
+    click(client, "sync-join-submit").await;
+    eventually("the server is joined", || async {
+        client
+            .find(Locator::Css(&id("sync-join-form")))
+            .await
+            .is_err()
+    })
+    .await;
+    click(client, "sync-now").await;
+    eventually("everything is sent", || async {
+        text_of(client, "sync-pending").await == "0" && !disabled(client, "sync-now").await
+    })
+    .await;
+}
+
+/// Rows of `table` in the app's database written by `juror`.
+fn rows_by(data_dir: &std::path::Path, table: &str, juror: &str) -> i64 {
+    tinjau_tests::app_database(data_dir)
+        .query_row(
+            &format!("SELECT COUNT(*) FROM {table} WHERE juror_id = ?1"),
+            [juror],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lead_makes_the_laptop_the_visits_hub_and_a_juror_syncs_with_it() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let (server, tokens) = tokio::task::spawn_blocking(|| {
+        Server::start(Db::Sqlite, &[("ketua", "lead"), ("akademisi", "juror")])
+    })
+    .await
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let display = Display::start();
+    let driver = Driver::start_with(
+        &display,
+        data.path(),
+        &[("TINJAU_HUB_LISTEN", std::path::Path::new("127.0.0.1:0"))],
+    );
+    let client = driver.session().await;
+    // Before leaving: the lead's app joins the server and syncs (the jury's keys come along).
+    demo_visit_as(&client, "ketua").await;
+    join_and_sync(&client, &server.url, &tokens["ketua"]).await;
+
+    // At the kecamatan: "Jadikan laptop ini hub kunjungan".
+    click(&client, "hub-host").await;
+    let words = text_of(&client, "hub-words").await;
+    let address = text_of(&client, "hub-address").await;
+    assert_eq!(words.split(' ').count(), 8, "eight words: {words}");
+    assert!(address.starts_with("https://127.0.0.1:"), "{address}");
+    assert_eq!(text_of(&client, "hub-fingerprint").await.len(), 64);
+    wait_for(&client, "hub-qr").await;
+    assert_eq!(text_of(&client, "online").await, "Sinkron ke hub kunjungan");
+    screenshot(&client, "hub-host").await;
+    assert_accessible(&client, "hub-host", None).await;
+
+    // A juror's laptop joins with the words read out, and sends a whole sheet.
+    let (url, juror_token) = (server.url.clone(), tokens["akademisi"].clone());
+    let (hub_address, hub_words) = (address.clone(), words.clone());
+    let report = tokio::task::spawn_blocking(move || {
+        let mut juror = tinjau_tests::Laptop::joined(&url, &juror_token, chrono::Duration::zero());
+        juror.score_and_submit(tinjau_tests::VISIT, 70.0);
+        juror.sync_hub(&tinjau_tests::Hub::reached(&hub_address, &hub_words))
+    })
+    .await
+    .unwrap()
+    .expect("a juror syncs with the app's hub");
+    assert_eq!(report.pushed, 8, "{report:?}");
+    // The lead's app syncs with its own hub and has the juror's sheet.
+    click(&client, "sync-now").await;
+    eventually("the juror's scores reached the lead's app", || async {
+        rows_by(data.path(), "score", "akademisi") == 7
+    })
+    .await;
+    click(&client, "hub-stop").await;
+    wait_for(&client, "hub-host").await;
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_juror_joins_the_visits_hub_in_the_app() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let (server, tokens) = tokio::task::spawn_blocking(|| {
+        Server::start(Db::Sqlite, &[("ketua", "lead"), ("akademisi", "juror")])
+    })
+    .await
+    .unwrap();
+    // The lead's laptop (the test's) synced before the visit and hosts the hub.
+    let (url, lead_token) = (server.url.clone(), tokens["ketua"].clone());
+    let (lead, hub) = tokio::task::spawn_blocking(move || {
+        let mut lead = tinjau_tests::Laptop::joined(&url, &lead_token, chrono::Duration::zero());
+        lead.sync(&url).unwrap();
+        let hub = tinjau_tests::Hub::start(&lead);
+        (lead, hub)
+    })
+    .await
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let display = Display::start();
+    let driver = Driver::start(&display, data.path());
+    let client = driver.session().await;
+    demo_visit_as(&client, "akademisi").await;
+    join_and_sync(&client, &server.url, &tokens["akademisi"]).await;
+    click(&client, "nav-visits").await;
+    click(&client, "open-visit-junrejo").await;
+    click(&client, "verdict-lansia-smart-found").await;
+    eventually("lansia-smart marked found", || {
+        pressed(&client, "verdict-lansia-smart-found")
+    })
+    .await;
+    click(&client, "nav-sync").await;
+    // A wrong word: the hub's certificate is not the one pinned; nothing is set.
+    wait_for(&client, "hub-join-address")
+        .await
+        .send_keys(&hub.url)
+        .await
+        .unwrap();
+    let wrong = "abu abu abu abu abu abu abu abu";
+    wait_for(&client, "hub-join-words")
+        .await
+        .send_keys(wrong)
+        .await
+        .unwrap();
+    click(&client, "hub-join").await;
+    wait_for(&client, "hub-error").await;
+    assert_accessible(&client, "hub-join-error", None).await;
+    let words = wait_for(&client, "hub-join-words").await;
+    words.clear().await.unwrap();
+    words.send_keys(&hub.words).await.unwrap();
+    click(&client, "hub-join").await;
+    wait_for(&client, "hub-joined").await;
+    click(&client, "sync-now").await;
+    eventually("the sync with the hub is done", || async {
+        !disabled(&client, "sync-now").await
+    })
+    .await;
+    screenshot(&client, "hub-joined").await;
+    assert_accessible(&client, "hub-joined", None).await;
+    // The lead's laptop, syncing with its hub only, has the verdict.
+    let hub_url = hub.url.clone();
+    let words = hub.words.clone();
+    let verdicts = tokio::task::spawn_blocking(move || {
+        let mut lead = lead;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            lead.sync_hub(&tinjau_tests::Hub::reached(&hub_url, &words))
+                .unwrap();
+            let verdicts =
+                rusqlite::Connection::open(lead.dir.path().join(tinjau_store::DATABASE_FILE))
+                    .unwrap()
+                    .query_row(
+                        "SELECT COUNT(*) FROM verification WHERE juror_id = 'akademisi'",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .unwrap();
+            if verdicts > 0 || std::time::Instant::now() > deadline {
+                return verdicts;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(verdicts, 1, "the lead has the juror's verdict from the hub");
+    click(&client, "hub-leave").await;
+    wait_for(&client, "hub-join-form").await;
+    client.close().await.unwrap();
+    drop(hub);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lead_sees_the_recap_locks_a_visit_and_exports_the_minutes() {
     if !require_or_skip() {

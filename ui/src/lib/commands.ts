@@ -3,6 +3,7 @@
 import type { AuditReport } from "../bindings/AuditReport";
 import type { ConflictView } from "../bindings/ConflictView";
 import type { Document } from "../bindings/Document";
+import type { Hosting } from "../bindings/Hosting";
 import type { Lock } from "../bindings/Lock";
 import type { MergeResult } from "../bindings/MergeResult";
 import type { Method } from "../bindings/Method";
@@ -62,6 +63,18 @@ export const commands = {
   // When this laptop sends photos' originals (now, when the link is fast, or later).
   setOriginalsPolicy: (policy: OriginalsPolicy): Promise<SyncStatus> => call<SyncStatus>("set_originals_policy", { policy }),
   syncStatus: (): Promise<SyncStatus> => call<SyncStatus>("sync_status"),
+  // "Gabung ke hub": syncs go to the visit's hub at `server` (pinned by the lead's words) until
+  // the juror leaves it. `token`: only for a laptop that never joined the server.
+  joinHub: (server: string, pin: string, token: string | null): Promise<SyncStatus> => call<SyncStatus>("join_hub", { server, pin, token }),
+  // Syncs go to the central server again.
+  leaveHub: (): Promise<SyncStatus> => call<SyncStatus>("leave_hub"),
+  // "Jadikan laptop ini hub kunjungan": the lead's laptop serves the visit's jury (on
+  // `TINJAU_HUB_LISTEN`, by default every address on port 8717) and syncs with its own hub.
+  hostHub: (): Promise<Hosting> => call<Hosting>("host_hub"),
+  // Stops the hub this laptop hosts; syncs go to the central server again.
+  stopHub: (): Promise<SyncStatus> => call<SyncStatus>("stop_hub"),
+  // The hub this laptop hosts, if it does.
+  hosting: (): Promise<Hosting | null> => call<Hosting | null>("hosting"),
   // After sync found this data folder was copied to another laptop: continue as a new device.
   continueAsNewDevice: (): Promise<SyncStatus> => call<SyncStatus>("continue_as_new_device"),
   conflicts: (): Promise<ConflictView[]> => call<ConflictView[]>("conflicts"),
