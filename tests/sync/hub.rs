@@ -350,3 +350,252 @@ tinjau_tests::per_backend!(
     the_hub_refuses_forged_foreign_and_revoked_changes_and_strangers,
     a_laptop_refuses_what_the_hubs_own_database_forges,
 );
+
+/// `tinjau host` and `tinjau sync --server HUB --pin WORDS`, as the lead and a juror type them.
+#[test]
+fn the_lead_hosts_and_a_juror_syncs_from_the_command_line() {
+    use std::io::BufRead;
+    let (server, tokens) = Server::start(Db::Sqlite, &[("ketua", "lead"), ("akademisi", "juror")]);
+    let (lead, juror) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let join = |dir: &std::path::Path, who: &str| {
+        let (ok, _, stderr) = crate::cli::tinjau(
+            dir,
+            &["sync", "--server", &server.url, "--token", &tokens[who]],
+        );
+        assert!(ok, "{stderr}");
+    };
+    join(lead.path(), "ketua");
+    join(juror.path(), "akademisi");
+    // Only the lead's laptop hosts.
+    let (ok, _, stderr) = crate::cli::tinjau(juror.path(), &["host", "--listen", "127.0.0.1:0"]);
+    assert!(!ok && stderr.contains("team lead"), "{stderr}");
+
+    let mut host = tinjau_tests::tinjau_cli()
+        .arg("--data-dir")
+        .arg(lead.path())
+        .args(["--json", "host", "--listen", "127.0.0.1:0"])
+        .env_remove("TINJAU_DATA_DIR")
+        .env("RUST_LOG", "off")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(host.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let hosting: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (address, words) = (
+        hosting["address"].as_str().unwrap().to_string(),
+        hosting["pin_words"].as_str().unwrap().to_string(),
+    );
+    // Only two jurors were given tokens: the hub says it cannot confirm the others.
+    assert_eq!(
+        hosting["unconfirmable_jurors"],
+        serde_json::json!(["dindik", "biro-hukum", "peneliti", "dinkes", "dinkop"])
+    );
+
+    assert!(crate::cli::tinjau(juror.path(), &["score", VISIT, "I1", "80"]).0);
+    // A wrong pin: nothing is sent, and the error says why.
+    let (ok, _, stderr) = crate::cli::tinjau(
+        juror.path(),
+        &[
+            "sync",
+            "--server",
+            &address,
+            "--pin",
+            "abu abu abu abu abu abu abu kucing",
+        ],
+    );
+    assert!(!ok && stderr.contains("kucing"), "{stderr}");
+    let (ok, report, stderr) = crate::cli::tinjau(
+        juror.path(),
+        &["sync", "--server", &address, "--pin", &words],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(report["pushed"], 1, "{report}");
+    // The central server is still the one remembered, and is still owed the score.
+    let (_, status, _) = crate::cli::tinjau(juror.path(), &["status"]);
+    assert_eq!(status["server"], server.url.as_str());
+    assert_eq!(status["pending_changes"], 1);
+    let (ok, report, stderr) = crate::cli::tinjau(
+        lead.path(),
+        &["sync", "--server", &address, "--pin", &words],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(report["pulled"], 1, "{report}");
+    let _ = host.kill();
+    let _ = host.wait();
+}
+
+/// Requests a hostile laptop on the hotspot could craft: the hub answers each with a 4xx and
+/// goes on serving the jury.
+#[test]
+fn crafted_session_requests_are_refused_and_the_hub_goes_on() {
+    let (server, tokens) = Server::start(Db::Sqlite, &jury_roles());
+    let mut lead = Laptop::joined(&server.url, &tokens["ketua"], Duration::zero());
+    lead.sync(&server.url).unwrap();
+    let hub = Hub::start(&lead);
+    let http = reqwest::blocking::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let hello = || -> tinjau_core::hub::HubHello {
+        http.get(format!("{}/v1/hub", hub.url))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let session = |body: serde_json::Value| {
+        http.post(format!("{}/v1/hub/session", hub.url))
+            .json(&body)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let identity = JurorIdentity::derive(&tokens["akademisi"], COMPETITION, "akademisi");
+    let proof = |nonce: &str| {
+        identity
+            .sign_hub_session(COMPETITION, "akademisi", nonce)
+            .to_string()
+    };
+    // A nonce the hub never gave.
+    assert_eq!(
+        session(serde_json::json!({"juror": "akademisi", "nonce": "00", "proof": proof("00")})),
+        401
+    );
+    // A valid proof, replayed.
+    let nonce = hello().nonce;
+    let valid = serde_json::json!({"juror": "akademisi", "nonce": nonce, "proof": proof(&nonce)});
+    assert_eq!(session(valid.clone()), 200);
+    assert_eq!(session(valid), 401);
+    // Malformed: not a signature, unknown fields, not JSON.
+    let nonce = hello().nonce;
+    assert_eq!(
+        session(serde_json::json!({"juror": "akademisi", "nonce": nonce, "proof": "zz"})),
+        400
+    );
+    assert_eq!(
+        session(
+            serde_json::json!({"juror": "akademisi", "nonce": nonce, "proof": proof(&nonce), "role": "lead"})
+        ),
+        400
+    );
+    let status = http
+        .post(format!("{}/v1/hub/session", hub.url))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 400);
+    // A huge juror name.
+    let nonce = hello().nonce;
+    let huge = "x".repeat(2_000_000);
+    assert_eq!(
+        session(serde_json::json!({"juror": huge, "nonce": nonce, "proof": proof(&nonce)})),
+        401
+    );
+    // A flood of nonces: the oldest give way, a fresh one still works.
+    let first = hello().nonce;
+    for _ in 0..600 {
+        hello();
+    }
+    assert_eq!(
+        session(serde_json::json!({"juror": "akademisi", "nonce": first, "proof": proof(&first)})),
+        401
+    );
+    // The jury goes on.
+    let mut juror = Laptop::joined(&server.url, &tokens["dindik"], Duration::zero());
+    juror.store.score(VISIT, "I1", 70.0, None).unwrap();
+    assert_eq!(juror.sync_hub(&hub).unwrap().pushed, 1);
+}
+
+/// USB both ways: a juror's sheet to the lead, and the lead's decisions (a reopened sheet, a
+/// lock) back to the juror on a file, checked against the lead's identity key.
+#[test]
+fn the_leads_decisions_travel_back_to_a_juror_on_a_file() {
+    use tinjau_core::SheetState;
+    let (server, tokens) = Server::start(Db::Sqlite, &[("ketua", "lead"), ("akademisi", "juror")]);
+    let url = &server.url;
+    let mut lead = Laptop::joined(url, &tokens["ketua"], Duration::zero());
+    let mut juror = Laptop::joined(url, &tokens["akademisi"], Duration::zero());
+    // Both synced at the briefing: each holds the other's identity key.
+    lead.sync(url).unwrap();
+    juror.sync(url).unwrap();
+    lead.score_and_submit(VISIT, 80.0);
+    lead.score_and_submit("visit-contoh-a", 80.0);
+
+    // No network at the kecamatan: the sheet goes to the lead on a stick.
+    juror.score_and_submit(VISIT, 70.0);
+    let sheet = juror.store.export_sheet(VISIT, false).unwrap();
+    assert!(lead.store.import_sheet(&sheet).unwrap().signatures_checked);
+    lead.store
+        .reopen(VISIT, "akademisi", "Nilai I3 salah ketik")
+        .unwrap();
+    let decisions = lead.store.export_decisions("akademisi").unwrap();
+    let text = String::from_utf8(decisions.clone()).unwrap();
+    assert!(!text.contains("\"80\""), "the lead's own scores stay blind");
+
+    // A laptop that never synced cannot check the lead's signature: refused whole.
+    let mut stranger = Laptop::new(Duration::zero());
+    stranger
+        .store
+        .import_package(tinjau_tests::DEMO.as_bytes())
+        .unwrap();
+    stranger.store.init_juror("akademisi").unwrap();
+    let refused = stranger.store.import_sheet(&decisions).unwrap_err();
+    assert!(refused.to_string().contains("identity key"), "{refused}");
+
+    // A forged copy (the lead's registration swapped for one the forger made) changes nothing.
+    let mut forged: serde_json::Value = serde_json::from_slice(&decisions).unwrap();
+    let fake = JurorIdentity::derive("tjk_not-the-leads", COMPETITION, "ketua");
+    let registration: tinjau_core::signing::SignedRegistration =
+        serde_json::from_value(forged["registrations"][0].clone()).unwrap();
+    forged["registrations"][0] =
+        serde_json::to_value(fake.register(registration.registration)).unwrap();
+    let mut copy = copy_of(&juror);
+    let report = copy
+        .1
+        .import_sheet(&serde_json::to_vec(&forged).unwrap())
+        .unwrap();
+    assert_eq!(report.applied, 0, "{report:?}");
+    assert_eq!(
+        copy.1.sheet_state("akademisi", VISIT).unwrap(),
+        SheetState::Submitted
+    );
+
+    // The honest file reopens the juror's sheet; the correction goes back by stick.
+    let report = juror.store.import_sheet(&decisions).unwrap();
+    assert!(
+        report.signatures_checked && report.applied >= 1,
+        "{report:?}"
+    );
+    assert_eq!(
+        juror.store.sheet_state("akademisi", VISIT).unwrap(),
+        SheetState::Draft
+    );
+    juror.store.score(VISIT, "I3", 73.0, None).unwrap();
+    juror.store.submit(VISIT).unwrap();
+    lead.store
+        .import_sheet(&juror.store.export_sheet(VISIT, false).unwrap())
+        .unwrap();
+    assert_eq!(score_on(&lead, "akademisi", "I3"), Some(73.0));
+    // The lock reaches the juror the same way.
+    let lock = lead.store.lock(VISIT).unwrap();
+    juror
+        .store
+        .import_sheet(&lead.store.export_decisions("akademisi").unwrap())
+        .unwrap();
+    assert_eq!(
+        juror.store.visit_lock(VISIT).unwrap().map(|l| l.hash),
+        Some(lock.hash)
+    );
+}
+
+/// A copy of a laptop's data folder, opened on its own.
+fn copy_of(laptop: &Laptop) -> (tempfile::TempDir, tinjau_store::Store) {
+    let copy = tinjau_tests::copy_laptop(laptop);
+    (copy.dir, copy.store)
+}

@@ -4,6 +4,7 @@
 
 mod at_rest;
 mod auth;
+mod bundle;
 pub(crate) mod cli;
 mod clocks;
 mod evidence;

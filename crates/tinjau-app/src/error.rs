@@ -159,6 +159,7 @@ pub const ERROR_CODES: &[&str] = &[
     "revision_content_changed",
     "no_package",
     "no_juror",
+    "nothing_locked",
     "unknown_juror",
     "juror_already_set",
     "unknown_visit",

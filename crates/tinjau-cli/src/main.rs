@@ -118,6 +118,13 @@ enum Command {
     /// Exchange a juror's submitted sheet with the lead as a file (no network needed).
     #[command(subcommand)]
     Sheet(SheetCommand),
+    /// The lead: decisions back to a juror on a file (a reopened sheet, a lock); the juror
+    /// takes it in with `tinjau sheet import`.
+    #[command(subcommand)]
+    Decisions(DecisionsCommand),
+    /// Results anyone can verify: one file with everything the locked results depend on.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
     /// The lead: merged scores per participant and indicator, with disagreements.
     Merge {
         /// Show only this visit's participant.
@@ -181,6 +188,30 @@ enum Command {
         #[arg(long)]
         value: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum DecisionsCommand {
+    /// Write what `juror` may see of the lead's decisions to a file for their USB stick.
+    Export {
+        #[arg(long = "for", value_name = "JUROR")]
+        juror: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BundleCommand {
+    /// The lead (after a lock): write the result bundle, e.g. hasil-skk-2023.tinjau.
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Check a result bundle: every signature and chain, the merge and every lock recomputed;
+    /// prints the final scores and ranks, or names the first thing that does not verify.
+    /// Needs no data folder.
+    Verify { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -503,6 +534,35 @@ fn run(cli: &Cli, out: &Output) -> Result<()> {
                 &format!(
                     "Audit OK: {} change-log entries from {} device(s), hash chains intact",
                     report.entries, report.devices
+                ),
+            )
+        }
+        Command::Bundle(BundleCommand::Export { out: path }) => {
+            let store = open_store(cli)?;
+            let bytes = store.export_bundle()?;
+            write_file_atomically(path, &bytes)?;
+            use sha2::Digest;
+            let hash = tinjau_core::hex::encode(&sha2::Sha256::digest(&bytes));
+            out.line(
+                &serde_json::json!({"file": path, "bytes": bytes.len(), "sha256": hash}),
+                &format!(
+                    "Wrote the result bundle {} ({} bytes, SHA-256 {hash})",
+                    path.display(),
+                    bytes.len()
+                ),
+            )
+        }
+        Command::Bundle(BundleCommand::Verify { file }) => verify_bundle(out, file),
+        Command::Decisions(DecisionsCommand::Export { juror, out: path }) => {
+            let store = open_store(cli)?;
+            let bytes = store.export_decisions(juror)?;
+            write_file_atomically(path, &bytes)?;
+            out.line(
+                &serde_json::json!({"juror": juror, "file": path, "bytes": bytes.len()}),
+                &format!(
+                    "Wrote the decisions for {juror} to {} ({} bytes): they take it in with `tinjau sheet import`",
+                    path.display(),
+                    bytes.len()
                 ),
             )
         }
@@ -857,6 +917,67 @@ fn sync_command(cli: &Cli, out: &Output, args: &SyncArgs) -> Result<()> {
     );
     outcome?;
     printed
+}
+
+/// `tinjau bundle verify`: reads and checks the bundle, replays it into a scratch store and
+/// recomputes every lock; a bundle that does not verify is an error naming its line.
+fn verify_bundle(out: &Output, file: &Path) -> Result<()> {
+    let metadata = std::fs::metadata(file)
+        .with_context(|| format!("reading the bundle {}", file.display()))?;
+    if !metadata.is_file() || metadata.len() > tinjau_core::bundle::MAX_BUNDLE_BYTES {
+        anyhow::bail!("{} is not a result bundle", file.display());
+    }
+    let bytes =
+        std::fs::read(file).with_context(|| format!("reading the bundle {}", file.display()))?;
+    let limit =
+        tinjau_core::change::clock_limit(chrono::Utc::now().timestamp_millis().max(0) as u64);
+    let not_verified = |failure: tinjau_core::bundle::BundleFailure| {
+        anyhow::anyhow!("{} does NOT verify: {failure}", file.display())
+    };
+    let bundle = tinjau_core::bundle::read_bundle(&bytes, limit).map_err(not_verified)?;
+    let scratch = tempfile::tempdir().context("making a scratch folder to replay the bundle")?;
+    let report = tinjau_store::replay_bundle(scratch.path(), &bundle).map_err(not_verified)?;
+    use sha2::Digest;
+    let hash = tinjau_core::hex::encode(&sha2::Sha256::digest(&bytes));
+    let mut text = format!(
+        "{} verifies (SHA-256 {hash}): {} signed changes from {} devices, {} withheld; \
+         merge and {} lock(s) recomputed and equal\n",
+        file.display(),
+        report.changes,
+        report.devices,
+        report.withheld,
+        report.locks.len()
+    );
+    for (_, name, lock) in &report.locks {
+        text.push_str(&format!("  locked: {name} ({lock})\n"));
+    }
+    let ranking: Vec<serde_json::Value> = report
+        .result
+        .participants
+        .iter()
+        .map(|p| {
+            text.push_str(&format!(
+                "  {:>3}  {:<40} {}\n",
+                p.rank.map_or("-".to_string(), |r| r.to_string()),
+                p.name,
+                p.total.map_or("incomplete".to_string(), |t| format!("{t:.2}"))
+            ));
+            serde_json::json!({"rank": p.rank, "participant": p.participant_id, "name": p.name, "total": p.total})
+        })
+        .collect();
+    out.line(
+        &serde_json::json!({
+            "verified": true,
+            "sha256": hash,
+            "competition": report.competition,
+            "changes": report.changes,
+            "withheld": report.withheld,
+            "devices": report.devices,
+            "locks": report.locks.iter().map(|(visit, name, lock)| serde_json::json!({"visit": visit, "participant": name, "hash": lock})).collect::<Vec<_>>(),
+            "ranking": ranking,
+        }),
+        text.trim_end(),
+    )
 }
 
 /// `tinjau host`: serves the visit's hub from this laptop until the process is stopped.

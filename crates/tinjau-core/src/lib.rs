@@ -5,6 +5,7 @@
 //! and the server all compute the same answers and tests are deterministic.
 
 pub mod authority;
+pub mod bundle;
 pub mod chain;
 pub mod change;
 pub mod console;

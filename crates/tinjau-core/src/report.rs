@@ -51,6 +51,9 @@ pub struct VisitReport {
     /// Indicator id → the lead's note.
     pub lead_notes: BTreeMap<String, String>,
     pub lock_hash: Option<String>,
+    /// SHA-256 of the result bundle (`tinjau bundle export`) of the state printed: anyone can
+    /// check the bundle with `tinjau bundle verify` and see it is this one.
+    pub bundle_hash: Option<String>,
 }
 
 /// The ranking berita acara across all visits.
@@ -66,6 +69,8 @@ pub struct RankingReport {
     pub jury: Vec<JuryMember>,
     /// Participant name → locked result hash.
     pub locks: Vec<(String, String)>,
+    /// SHA-256 of the result bundle of the state printed (see [`VisitReport::bundle_hash`]).
+    pub bundle_hash: Option<String>,
 }
 
 /// One visit in the rekap nilai.

@@ -34,6 +34,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("sheet_import", sheet_import),
     ("push", push),
     ("pulled_page", pulled_page),
+    ("bundle", bundle),
 ];
 
 /// A competition package: parsed and validated, or refused with its problems named.
@@ -346,6 +347,15 @@ pub fn sheet_import(data: &[u8]) {
     with_lead_store(|store| {
         let _ = store.import_sheet(&file);
     });
+}
+
+/// A result bundle as `tinjau bundle verify` reads it: any bytes. What reads and verifies is
+/// replayed into a scratch store.
+pub fn bundle(data: &[u8]) {
+    if let Ok(bundle) = tinjau_core::bundle::read_bundle(data, u64::MAX) {
+        let scratch = tempfile::tempdir().expect("a scratch folder");
+        let _ = tinjau_store::replay_bundle(scratch.path(), &bundle);
+    }
 }
 
 /// A pulled page as a laptop applies it: arbitrary changes, whatever a server sent.

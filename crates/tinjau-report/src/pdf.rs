@@ -254,6 +254,7 @@ pub fn berita_acara_pdf(report: &VisitReport, today: NaiveDate) -> Result<Vec<u8
         "disputed": disputed,
         "excluded": result.excluded_jurors.iter().map(named).collect::<Vec<_>>().join(", "),
         "lock_hash": report.lock_hash.clone().unwrap_or_default(),
+        "bundle_hash": report.bundle_hash.clone().unwrap_or_default(),
         "today": format_date(today),
     });
     typeset(BERITA_ACARA, &data, today)
@@ -316,6 +317,7 @@ pub fn ranking_pdf(report: &RankingReport, today: NaiveDate) -> Result<Vec<u8>, 
             "Tiga besar dan urutannya tidak berubah di antara keempat metode agregasi."
         },
         "locks": report.locks.iter().map(|(name, hash)| json!({"name": name, "hash": hash})).collect::<Vec<_>>(),
+        "bundle_hash": report.bundle_hash.clone().unwrap_or_default(),
         "jury": report.jury.iter().map(|j| json!({"name": j.name, "institution": j.institution, "role": role_label(j.role)})).collect::<Vec<_>>(),
         "today": format_date(today),
     });

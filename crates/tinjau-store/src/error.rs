@@ -26,6 +26,8 @@ pub enum StoreError {
     NoPackage,
     #[error("this store has no juror yet: run `tinjau init --juror JUROR_ID` first")]
     NoJuror,
+    #[error("no visit is locked yet: a result bundle holds locked results (lock a visit first)")]
+    NothingLocked,
     #[error("unknown juror \"{juror}\"; the package's jurors are: {known}")]
     UnknownJuror { juror: String, known: String },
     #[error(
@@ -143,6 +145,7 @@ impl StoreError {
             StoreError::RevisionContentChanged { .. } => "revision_content_changed",
             StoreError::NoPackage => "no_package",
             StoreError::NoJuror => "no_juror",
+            StoreError::NothingLocked => "nothing_locked",
             StoreError::UnknownJuror { .. } => "unknown_juror",
             StoreError::JurorAlreadySet { .. } => "juror_already_set",
             StoreError::UnknownVisit { .. } => "unknown_visit",

@@ -24,6 +24,10 @@ use crate::records::unscored_in;
 use crate::{Result, Store, StoreError, meta_set};
 
 pub const SHEET_FORMAT: &str = "tinjau-sheet/1";
+/// The lead's decisions for one juror, on a file (`tinjau decisions export`): the lead's
+/// changes that juror may see (a reopened sheet, a lock, the team's observations), without the
+/// rest of the lead's log (the lead's own scores stay blind).
+pub const DECISIONS_FORMAT: &str = "tinjau-decisions/1";
 
 /// Sheet files larger than this are refused before parsing.
 pub const MAX_SHEET_FILE_BYTES: u64 = 512 * 1024 * 1024;
@@ -110,6 +114,55 @@ impl Store {
         Ok(serde_json::to_vec_pretty(&file).expect("a sheet file always serialises"))
     }
 
+    /// The lead's decisions a juror may see, on a file for `juror` (a USB stick back from the
+    /// lead: a sheet reopened for correction, a lock). Only the changes the pull rule
+    /// (`sync::visible_to`) shows that juror; signed, with the lead's registration.
+    pub fn export_decisions(&self, juror: &str) -> Result<Vec<u8>> {
+        let package = self.package()?;
+        let lead = self.juror_id()?;
+        if package.juror(&lead).map(|j| j.role) != Some(tinjau_core::package::Role::Lead) {
+            return Err(StoreError::NotLead { juror: lead });
+        }
+        if package.juror(juror).is_none() {
+            return Err(StoreError::UnknownJuror {
+                juror: juror.to_string(),
+                known: package
+                    .jurors
+                    .iter()
+                    .map(|j| j.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let entries: Vec<ChangeEntry> = self
+            .device_entries(self.device_id)?
+            .into_iter()
+            .filter(|entry| {
+                tinjau_core::sync::visible_to(
+                    package,
+                    juror,
+                    tinjau_core::sync::AccessRole::Juror,
+                    entry.entity,
+                    &tinjau_core::sync::owner_of(package, entry),
+                    entry.visit_id.as_deref(),
+                )
+            })
+            .collect();
+        let file = SheetFile {
+            format: DECISIONS_FORMAT.into(),
+            competition: package.competition.id.clone(),
+            revision: package.revision,
+            juror: lead,
+            visit: String::new(),
+            device_id: self.device_id,
+            exported_at: self.now_text(),
+            entries,
+            evidence: Vec::new(),
+            registrations: self.own_registration()?.into_iter().collect(),
+        };
+        Ok(serde_json::to_vec_pretty(&file).expect("a decisions file always serialises"))
+    }
+
     /// Applies a sheet file received from a juror. All or nothing: a broken chain or a file for
     /// another competition changes nothing; refused changes are quarantined, not dropped.
     #[tracing::instrument(skip_all, err(level = "debug"))]
@@ -123,9 +176,10 @@ impl Store {
         let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
         let file: SheetFile = serde_path_to_error::deserialize(deserializer)
             .map_err(|e| StoreError::SheetFile(format!("{}: {}", e.path(), e.inner())))?;
-        if file.format != SHEET_FORMAT {
+        let decisions = file.format == DECISIONS_FORMAT;
+        if file.format != SHEET_FORMAT && !decisions {
             return Err(StoreError::SheetFile(format!(
-                "format must be \"{SHEET_FORMAT}\", found \"{}\"",
+                "format must be \"{SHEET_FORMAT}\" or \"{DECISIONS_FORMAT}\", found \"{}\"",
                 file.format
             )));
         }
@@ -142,7 +196,26 @@ impl Store {
                 entry.change_id, entry.device_id, file.device_id
             )));
         }
-        verify_device_chain(&file.entries)?;
+        if decisions {
+            // A part of the lead's chain: in order, each at most once; its places are checked
+            // against what this laptop holds, and every change against the lead's signature.
+            if file
+                .entries
+                .windows(2)
+                .any(|pair| pair[0].seq >= pair[1].seq)
+            {
+                return Err(StoreError::SheetFile(
+                    "the decisions are not in their chain's order".into(),
+                ));
+            }
+            if file.registrations.is_empty() {
+                return Err(StoreError::SheetFile(
+                    "the decisions file carries no registration of the lead's laptop: it cannot be checked".into(),
+                ));
+            }
+        } else {
+            verify_device_chain(&file.entries)?;
+        }
 
         let decoded: Vec<(String, Vec<u8>)> = file
             .evidence
@@ -219,6 +292,14 @@ impl Store {
         // (set up from a package file): it is taken on the rules alone, as before signing, and
         // says so; it is not relayed.
         let signatures_checked = registry.knows(&file.juror) && !file.registrations.is_empty();
+        // The lead's decisions change what a juror may do: never on the rules alone.
+        if file.format == DECISIONS_FORMAT && !signatures_checked {
+            return Err(StoreError::SheetFile(format!(
+                "this laptop holds no identity key of \"{}\" to check the decisions with: sync once \
+                 with the server or the visit's hub first",
+                file.juror
+            )));
+        }
         let source = if signatures_checked {
             Source::Hand
         } else {

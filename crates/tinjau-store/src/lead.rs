@@ -51,6 +51,13 @@ impl Store {
         if !own_drafts.is_empty() {
             return Err(StoreError::BlindUntilSubmitted { visits: own_drafts });
         }
+        self.all_sheets()
+    }
+
+    /// Every juror's records as the merge takes them, without the blind rule (for a bundle's
+    /// verification, which has no juror of its own).
+    pub(crate) fn all_sheets(&self) -> Result<MergeInput> {
+        let package = self.package()?;
         let mut input = MergeInput::from_package(package);
         for visit in &package.visits {
             for juror in &visit.jurors {
@@ -247,16 +254,43 @@ impl Store {
         let lead = self.visit_lead(visit)?;
         self.ensure_unlocked(visit)?;
         let visit = self.find_visit(visit)?.clone();
-        let method = self.package()?.competition.method;
         let input = self.merge_input()?;
-        let result = merge(&input, method);
+        let result = merge(&input, self.package()?.competition.method);
+        let locked = self.locked_result(&visit, &input, &result)?;
+        let lock = Lock {
+            hash: locked.content_hash(),
+            locked,
+        };
+        let row_id = ids::lock_id(&self.package()?.competition.id, &visit.id);
+        self.write(&lead, |writer| {
+            writer.record(
+                &ChangeTarget {
+                    row_id,
+                    visit_id: Some(&visit.id),
+                    target_id: None,
+                },
+                FieldValue::Lock(Box::new(lock.clone())),
+            )
+        })?;
+        Ok(lock)
+    }
+
+    /// What a lock of `visit` seals, from `input`: its submitted sheets, the merged result and
+    /// who did not submit.
+    pub(crate) fn locked_result(
+        &self,
+        visit: &tinjau_core::package::Visit,
+        input: &MergeInput,
+        result: &tinjau_core::merge::MergeResult,
+    ) -> Result<LockedResult> {
+        let method = result.method;
         let participant = result
             .participant(&visit.participant)
             .cloned()
             .ok_or_else(|| StoreError::Corrupt(format!("no result for {}", visit.participant)))?;
         if !participant.missing.is_empty() {
             return Err(StoreError::ResultIncomplete {
-                visit: visit.id,
+                visit: visit.id.clone(),
                 missing: participant.missing,
             });
         }
@@ -274,30 +308,14 @@ impl Store {
                 not_submitted.push(juror.clone());
             }
         }
-        let locked = LockedResult {
+        Ok(LockedResult {
             visit_id: visit.id.clone(),
             method,
             inputs,
             excluded_jurors: participant.excluded_jurors.clone(),
             not_submitted,
             result: participant,
-        };
-        let lock = Lock {
-            hash: locked.content_hash(),
-            locked,
-        };
-        let row_id = ids::lock_id(&self.package()?.competition.id, &visit.id);
-        self.write(&lead, |writer| {
-            writer.record(
-                &ChangeTarget {
-                    row_id,
-                    visit_id: Some(&visit.id),
-                    target_id: None,
-                },
-                FieldValue::Lock(Box::new(lock.clone())),
-            )
-        })?;
-        Ok(lock)
+        })
     }
 
     /// The lock of a visit, if it is locked.

@@ -5,6 +5,7 @@
 //! and its change-log entry in one transaction, so anything reported as saved survives a crash,
 //! and the change log (a per-device hash chain) is both the audit trail and what sync pushes.
 
+mod bundle;
 mod changes;
 pub mod crypt;
 mod documents;
@@ -29,6 +30,7 @@ use tinjau_core::Package;
 use tinjau_core::chain::ChangeEntry;
 use uuid::Uuid;
 
+pub use bundle::{BundleReport, replay_bundle};
 pub use documents::save_without_overwriting;
 pub use error::StoreError;
 pub use evidence::DEFAULT_EVIDENCE_LIMIT_BYTES;

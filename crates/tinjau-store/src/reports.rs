@@ -98,6 +98,7 @@ impl Store {
             innovations: innovation_tally(participant, &self.jury_verdicts(&visit.id)?),
             lead_notes: self.lead_notes(&visit.id)?.into_iter().collect(),
             lock_hash: self.visit_lock(&visit.id)?.map(|lock| lock.hash),
+            bundle_hash: self.bundle_hash()?,
         })
     }
 
@@ -131,6 +132,7 @@ impl Store {
             sensitivity,
             jury: self.jury(&jurors)?,
             locks,
+            bundle_hash: self.bundle_hash()?,
         })
     }
 

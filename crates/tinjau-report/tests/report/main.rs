@@ -92,6 +92,7 @@ fn report() -> VisitReport {
         },
         lead_notes: BTreeMap::from([("k1".into(), "Catatan #set text(red)".into())]),
         lock_hash: None,
+        bundle_hash: None,
     }
 }
 
