@@ -184,7 +184,13 @@ fn main() {
     let merged = lead.store.merge(None).unwrap();
     assert_eq!(merged.participant("junrejo").unwrap().cells[0].n, 7);
 
-    // The lead locks on site; every juror hears it.
+    // The lead locks on site; every juror hears it (originals wait: only the lock is timed).
+    for juror in &mut jurors {
+        juror
+            .store
+            .set_originals_policy(OriginalsPolicy::Later)
+            .unwrap();
+    }
     let started = Instant::now();
     let lock = lead.store.lock(VISIT).unwrap();
     sync_until_done(&mut lead, &direct);

@@ -255,3 +255,49 @@ fn a_dropped_change_or_an_edited_score_is_named_even_when_the_bundle_is_sealed_a
         "{stderr}"
     );
 }
+
+/// Visits are locked one after another as the jury travels: a visit locked before the next is
+/// scored must verify against what was known at its lock, not against the final ranking.
+#[test]
+fn visits_locked_one_after_another_verify() {
+    let (server, tokens) = Server::start(Db::Sqlite, JURY);
+    let laptops: Vec<Laptop> = JURY
+        .iter()
+        .map(|(juror, _)| Laptop::joined(&server.url, &tokens[*juror], Duration::zero()))
+        .collect();
+    let mut laptops = laptops;
+    // Day one: Junrejo, locked that evening (ranked first: it is the only one complete).
+    for laptop in &mut laptops {
+        laptop.score_and_submit(VISIT, 60.0);
+        laptop.sync(&server.url).unwrap();
+    }
+    let lead = &mut laptops[0];
+    lead.sync(&server.url).unwrap();
+    // The lead's own sheet of the other visit must be in before any merge (blind rule).
+    lead.score_and_submit("visit-contoh-a", 50.0);
+    let first = lead.store.lock(VISIT).unwrap();
+    assert_eq!(first.locked.result.rank, Some(1));
+    lead.sync(&server.url).unwrap();
+    // Day two: the other kecamatan scores higher; Junrejo's lock stays as it was sealed.
+    for laptop in laptops.iter_mut().skip(1) {
+        laptop.score_and_submit("visit-contoh-a", 93.0);
+        laptop.sync(&server.url).unwrap();
+    }
+    let lead = &mut laptops[0];
+    lead.sync(&server.url).unwrap();
+    lead.store.lock("visit-contoh-a").unwrap();
+    let final_rank = lead
+        .store
+        .merge(None)
+        .unwrap()
+        .participant("junrejo")
+        .unwrap()
+        .rank;
+    assert_ne!(
+        final_rank, first.locked.result.rank,
+        "the ranking moved after Junrejo's lock (the case this test is about)"
+    );
+    let (ok, report, stderr) = verify_file(&lead.store.export_bundle().unwrap());
+    assert!(ok, "{stderr}");
+    assert_eq!(report["locks"].as_array().unwrap().len(), 2);
+}

@@ -756,20 +756,30 @@ async fn gather_registry(
     }
     for signed in &request.registrations {
         if let Ok(true) = registry.admit(signed) {
-            let r = &signed.registration;
-            tx.execute(
-                sql::INSERT_REGISTRATION,
-                params![
-                    space,
-                    r.device_id.to_string(),
-                    r.juror.as_str(),
-                    serde_json::to_string(signed).expect("a registration serialises")
-                ],
-            )
-            .await?;
+            keep_registration(tx, space, signed).await?;
         }
     }
     Ok(registry)
+}
+
+/// Stores a device registration that verified (the first one of a device stays).
+async fn keep_registration(
+    tx: &mut impl Tx,
+    space: &str,
+    signed: &SignedRegistration,
+) -> BackendResult<()> {
+    let r = &signed.registration;
+    tx.execute(
+        sql::INSERT_REGISTRATION,
+        params![
+            space,
+            r.device_id.to_string(),
+            r.juror.as_str(),
+            serde_json::to_string(signed).expect("a registration serialises")
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Every device of `space` the organiser revoked.
@@ -851,17 +861,7 @@ pub(crate) async fn seed_hub(
         .await?;
     }
     for signed in registrations {
-        let r = &signed.registration;
-        tx.execute(
-            sql::INSERT_REGISTRATION,
-            params![
-                space,
-                r.device_id.to_string(),
-                r.juror.as_str(),
-                serde_json::to_string(signed).expect("a registration serialises")
-            ],
-        )
-        .await?;
+        keep_registration(tx, space, signed).await?;
     }
     for revocation in &seed.revocations {
         revoke_device(

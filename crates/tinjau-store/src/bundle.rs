@@ -102,80 +102,108 @@ pub fn replay_bundle(
     store
         .import_package(bundle.package_text.as_bytes())
         .map_err(|e| failure(2, format!("the package does not read: {e}")))?;
-    let page = PullResponse {
-        changes: bundle
-            .changes
-            .iter()
-            .enumerate()
-            .map(|(i, (_, entry))| PulledChange {
-                seq: i as u64 + 1,
-                entry: entry.clone(),
-            })
-            .collect(),
-        next: bundle.changes.len() as u64,
-        more: false,
-        conflicts: Vec::new(),
-        mark: None,
-        log_changed: false,
-        registrations: bundle.registrations.clone(),
-        identities: bundle.identities.clone(),
-        signed_from: 0,
-        revocations: bundle.revocations.clone(),
-    };
-    store.apply_pulled(&page).map_err(store_failure)?;
     let lines: HashMap<String, (usize, &tinjau_core::chain::ChangeEntry)> = bundle
         .changes
         .iter()
         .map(|(line, entry)| (entry.change_id.to_string(), (*line, entry)))
         .collect();
-    // The first change the rules refused, in the bundle's order.
-    let refused = store.quarantine().map_err(store_failure)?;
-    if let Some((line, entry, reason)) = refused
-        .iter()
-        .filter_map(|q| {
-            lines
-                .get(&q.change_id.to_string())
-                .map(|(line, entry)| (*line, *entry, q.reason.clone()))
-        })
-        .min_by_key(|(line, _, _)| *line)
-    {
-        return Err(failure(
-            line,
-            format!("{} is refused by the rules: {reason}", describe(entry)),
-        ));
-    }
     let package = store.package().map_err(store_failure)?.clone();
-    let input = store.all_sheets().map_err(store_failure)?;
-    let result = tinjau_core::merge::merge(&input, package.competition.method);
+    // The changes in the bundle's order (the order they were made), a lock at a time: each
+    // lock is recomputed from what was known when it was sealed, as the lead's laptop did.
     let mut locks = Vec::new();
-    for visit in &package.visits {
-        let Some(lock) = store.visit_lock(&visit.id).map_err(store_failure)? else {
-            continue;
+    let mut from = 0;
+    // Each segment ends just after a lock; the last one at the end of the bundle.
+    let mut ends: Vec<usize> = bundle
+        .changes
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, e))| e.entity == tinjau_core::Entity::Lock)
+        .map(|(i, _)| i + 1)
+        .collect();
+    if ends.last() != Some(&bundle.changes.len()) {
+        ends.push(bundle.changes.len());
+    }
+    for to in ends {
+        let page = PullResponse {
+            changes: bundle.changes[from..to]
+                .iter()
+                .enumerate()
+                .map(|(i, (_, entry))| PulledChange {
+                    seq: (from + i) as u64 + 1,
+                    entry: entry.clone(),
+                })
+                .collect(),
+            next: to as u64,
+            more: false,
+            conflicts: Vec::new(),
+            mark: None,
+            log_changed: false,
+            // Kept by the store from the first page on.
+            registrations: if from == 0 {
+                bundle.registrations.clone()
+            } else {
+                Vec::new()
+            },
+            identities: if from == 0 {
+                bundle.identities.clone()
+            } else {
+                Vec::new()
+            },
+            signed_from: 0,
+            revocations: bundle.revocations.clone(),
         };
-        let line = bundle
-            .changes
+        store.apply_pulled(&page).map_err(store_failure)?;
+        // The first change the rules refused, in the bundle's order.
+        let refused = store.quarantine().map_err(store_failure)?;
+        if let Some((line, entry, reason)) = refused
             .iter()
-            .rev()
-            .find(|(_, e)| {
-                e.entity == tinjau_core::Entity::Lock && e.visit_id.as_deref() == Some(&visit.id)
+            .filter_map(|q| {
+                lines
+                    .get(&q.change_id.to_string())
+                    .map(|(line, entry)| (*line, *entry, q.reason.clone()))
             })
-            .map_or(2, |(line, _)| *line);
+            .min_by_key(|(line, _, _)| *line)
+        {
+            return Err(failure(
+                line,
+                format!("{} is refused by the rules: {reason}", describe(entry)),
+            ));
+        }
+        from = to;
+        let Some((line, lock_entry)) = to.checked_sub(1).map(|i| &bundle.changes[i]) else {
+            break;
+        };
+        if lock_entry.entity != tinjau_core::Entity::Lock {
+            continue;
+        }
+        let Some(visit) = lock_entry
+            .visit_id
+            .as_deref()
+            .and_then(|v| package.visit(v))
+        else {
+            return Err(failure(*line, "a lock of no visit of the package".into()));
+        };
+        let Some(lock) = store.visit_lock(&visit.id).map_err(store_failure)? else {
+            return Err(failure(*line, "the lock was not taken".into()));
+        };
         let name = package
             .participant(&visit.participant)
             .map_or(visit.participant.clone(), |p| p.name.clone());
         if lock.locked.content_hash() != lock.hash {
             return Err(failure(
-                line,
+                *line,
                 format!("the lock of {name} does not match its own content"),
             ));
         }
+        let input = store.all_sheets().map_err(store_failure)?;
+        let result = tinjau_core::merge::merge(&input, package.competition.method);
         let recomputed = store
             .locked_result(visit, &input, &result)
             .map_err(store_failure)?
             .content_hash();
         if recomputed != lock.hash {
             return Err(failure(
-                line,
+                *line,
                 format!(
                     "the lock of {name} ({}) does not match the bundle's changes (they give {recomputed}): \
                      a change it sealed is missing or different",
@@ -191,6 +219,8 @@ pub fn replay_bundle(
             "the bundle holds no lock: there is no result to verify".into(),
         ));
     }
+    let input = store.all_sheets().map_err(store_failure)?;
+    let result = tinjau_core::merge::merge(&input, package.competition.method);
     Ok(BundleReport {
         competition: bundle.competition.clone(),
         changes: bundle.changes.len(),

@@ -155,8 +155,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut entries = Vec::new();
-        {
+        let entries = {
             let mut statement = tx.prepare(&format!(
                 "SELECT {ENTRY_COLUMNS} FROM change_log
                  WHERE device_id = ?1 AND sync_state IN ('pending', 'inflight') ORDER BY seq LIMIT ?2"
@@ -165,16 +164,8 @@ impl Store {
                 params![self.device_id.to_string(), max_changes as i64],
                 entry_from_row,
             )?;
-            let mut bytes = 0;
-            for row in rows {
-                let entry = row?;
-                bytes += entry.value.len() + 400;
-                if !entries.is_empty() && bytes > max_bytes {
-                    break;
-                }
-                entries.push(entry);
-            }
-        }
+            up_to_bytes(rows, max_bytes)?
+        };
         for entry in &entries {
             tx.execute(
                 "UPDATE change_log SET sync_state = 'inflight' WHERE change_id = ?1",
@@ -203,17 +194,7 @@ impl Store {
             params![self.device_id.to_string(), hub, max_changes as i64],
             entry_from_row,
         )?;
-        let mut entries = Vec::new();
-        let mut bytes = 0;
-        for row in rows {
-            let entry = row?;
-            bytes += entry.value.len() + 400;
-            if !entries.is_empty() && bytes > max_bytes {
-                break;
-            }
-            entries.push(entry);
-        }
-        Ok(entries)
+        up_to_bytes(rows, max_bytes)
     }
 
     /// How many of this device's changes a hub has not answered yet.
@@ -306,16 +287,10 @@ impl Store {
             "SELECT {columns} FROM change_log c JOIN relay_outbox r ON r.change_id = c.change_id
              ORDER BY c.hlc, c.device_id, c.seq LIMIT ?1"
         ))?;
-        let mut entries = Vec::new();
-        let mut bytes = 0;
-        for row in statement.query_map([max_changes as i64], entry_from_row)? {
-            let entry = row?;
-            bytes += entry.value.len() + 400;
-            if !entries.is_empty() && bytes > max_bytes {
-                break;
-            }
-            entries.push(entry);
-        }
+        let entries = up_to_bytes(
+            statement.query_map([max_changes as i64], entry_from_row)?,
+            max_bytes,
+        )?;
         let devices: std::collections::BTreeSet<Uuid> =
             entries.iter().map(|e| e.device_id).collect();
         let mut registrations = Vec::new();
@@ -925,6 +900,24 @@ impl Store {
             server_answers: meta_get(&self.conn, "server_answers")?.map(|v| v == "1"),
         })
     }
+}
+
+/// Entries from `rows` until about `max_bytes` (at least one).
+fn up_to_bytes(
+    rows: impl Iterator<Item = rusqlite::Result<ChangeEntry>>,
+    max_bytes: usize,
+) -> Result<Vec<ChangeEntry>> {
+    let mut entries = Vec::new();
+    let mut bytes = 0;
+    for row in rows {
+        let entry = row?;
+        bytes += entry.value.len() + 400;
+        if !entries.is_empty() && bytes > max_bytes {
+            break;
+        }
+        entries.push(entry);
+    }
+    Ok(entries)
 }
 
 /// One of this laptop's own changes refused by a server or hub: quarantined with its reason;
