@@ -347,7 +347,56 @@ fn a_lead_follows_only_the_visits_they_lead_and_evidence_never_runs(db: Db) {
     );
 }
 
+/// The console offers the result bundle once every visit is locked; what it serves verifies.
+fn the_console_publishes_the_result_bundle_once_every_visit_is_locked(db: Db) {
+    let (server, tokens) = Server::start(db.clone(), &[("ketua", "lead"), ("akademisi", "juror")]);
+    let organiser = session(&server.url, &server.organiser_token("Biro Pemerintahan"));
+    let mut lead = Laptop::joined(&server.url, &tokens["ketua"], chrono::Duration::zero());
+    let mut juror = Laptop::joined(&server.url, &tokens["akademisi"], chrono::Duration::zero());
+    for laptop in [&mut lead, &mut juror] {
+        laptop.score_and_submit(VISIT, 70.0);
+        laptop.score_and_submit("visit-contoh-a", 65.0);
+        laptop.sync(&server.url).unwrap();
+    }
+    lead.sync(&server.url).unwrap();
+    lead.store.lock(VISIT).unwrap();
+    lead.sync(&server.url).unwrap();
+    // One visit of two locked: not yet (the other's scores are not for the public).
+    assert_eq!(
+        get(&server.url, &organiser, "bundle.tinjau").status(),
+        409,
+        "{db:?}"
+    );
+    lead.store.lock("visit-contoh-a").unwrap();
+    lead.sync(&server.url).unwrap();
+    let response = get(&server.url, &organiser, "bundle.tinjau");
+    assert_eq!(response.status(), 200, "{db:?}");
+    let bytes = response.bytes().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hasil.tinjau");
+    std::fs::write(&file, &bytes).unwrap();
+    let output = tinjau_tests::tinjau_cli()
+        .args(["--json", "bundle", "verify"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    assert!(
+        output.status.success(),
+        "{db:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(report["locks"].as_array().map(Vec::len), Some(2), "{db:?}");
+    // A lead's console session is not the organiser's: publishing is the organiser's.
+    let lead_session = session(&server.url, &tokens["ketua"]);
+    assert_eq!(
+        get(&server.url, &lead_session, "bundle.tinjau").status(),
+        403
+    );
+}
+
 per_backend!(
+    the_console_publishes_the_result_bundle_once_every_visit_is_locked,
     sessions_are_http_only_csrf_checked_shared_by_instances_and_end_when_asked,
     sign_ins_are_refused_in_words_and_limited_per_address,
     a_lead_follows_only_the_visits_they_lead_and_evidence_never_runs,

@@ -168,6 +168,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/console/api/ranking.pdf", get(ranking_pdf))
         .route("/console/api/rekap.xlsx", get(rekap_xlsx))
+        .route("/console/api/bundle.tinjau", get(result_bundle))
         .route_layer(middleware::from_fn_with_state(state, require_session));
     Router::new()
         .route("/console/api/sign-in", post(sign_in))
@@ -1240,6 +1241,24 @@ async fn rekap_xlsx(
     let which = tinjau_app::documents::Document::Rekap;
     let mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
     final_document(&state, &signed, which, mime).await
+}
+
+/// The result bundle (`docs/bundle.md`) for the public, once every visit is locked: anyone
+/// checks it with `tinjau bundle verify`.
+async fn result_bundle(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+) -> ApiResult<Response> {
+    organiser_only(&signed)?;
+    let guard = mirror(&state, &signed.auth.competition).await?;
+    let store = &guard.as_ref().expect("mirror() leaves a mirror").store;
+    all_locked(store, &signed)?;
+    let bytes = store.export_bundle().map_err(store_error)?;
+    Ok(download(
+        bytes,
+        "application/octet-stream",
+        &format!("hasil-{}.tinjau", signed.auth.competition),
+    ))
 }
 
 #[cfg(test)]
