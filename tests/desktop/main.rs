@@ -957,6 +957,61 @@ async fn the_lead_sees_the_recap_locks_a_visit_and_exports_the_minutes() {
         click(&client, "nav-rekap").await;
     }
     assert_ne!(saved[0], saved[1], "the second export is a new file");
+    // The result bundle, saved and checked by the real binary, as anyone would check it. Here
+    // the jurors' laptops were set up without tokens, so their sheets were taken on the rules
+    // alone: nothing proves who wrote them, and the bundle says so, naming the first.
+    click(&client, "export-bundle").await;
+    eventually("the bundle is saved", || async {
+        text_of(&client, "rekap-message").await.contains(".tinjau")
+    })
+    .await;
+    let message = text_of(&client, "rekap-message").await;
+    let bundle = std::path::PathBuf::from(
+        message[message.find('/').expect("a path in the message")..]
+            .trim()
+            .trim_end_matches('.'),
+    );
+    let verified = tinjau_tests::tinjau_cli()
+        .args(["--json", "bundle", "verify"])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&verified.stderr);
+    assert!(
+        !verified.status.success() && said.contains("no registration binds device"),
+        "unsigned sheets do not verify: {said}"
+    );
+    // The reopened sheet goes back to its juror on a file.
+    click(&client, "nav-settings").await;
+    click(&client, "nav-rekap").await;
+    wait_for(&client, "decisions-juror")
+        .await
+        .select_by_value("akademisi")
+        .await
+        .unwrap();
+    click(&client, "export-decisions").await;
+    eventually("the decisions are saved", || async {
+        text_of(&client, "rekap-message").await.contains(".json")
+    })
+    .await;
+    let message = text_of(&client, "rekap-message").await;
+    let decisions: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            message[message.find('/').expect("a path in the message")..]
+                .trim()
+                .trim_end_matches('.'),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(decisions["format"], "tinjau-decisions/1");
+    assert!(
+        decisions["entries"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["entity"] == "sheet")),
+        "the reopening is in it: {decisions}"
+    );
+    assert_accessible(&client, "rekap exports", None).await;
     click(&client, "export-ranking").await;
     click(&client, "open-folder").await;
     eventually("the documents folder is opened", || async {
@@ -989,6 +1044,67 @@ async fn the_lead_sees_the_recap_locks_a_visit_and_exports_the_minutes() {
             "I1".to_string(),
             "Perbedaan karena kunjungan lapangan berbeda jam".to_string()
         )]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_juror_takes_the_leads_decisions_from_a_usb_stick_in_the_app() {
+    if !require_or_skip() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let (server, tokens) = tokio::task::spawn_blocking(|| {
+        Server::start(Db::Sqlite, &[("ketua", "lead"), ("akademisi", "juror")])
+    })
+    .await
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let display = Display::start();
+    let driver = Driver::start(&display, data.path());
+    let client = driver.session().await;
+    // The juror's app synced once at the briefing (the lead's identity key came with it).
+    demo_visit_as(&client, "akademisi").await;
+    join_and_sync(&client, &server.url, &tokens["akademisi"]).await;
+    // At the kecamatan, offline: the lead locks Junrejo and hands the decisions over on a stick.
+    let (url, lead_token) = (server.url.clone(), tokens["ketua"].clone());
+    let file = data.path().join("keputusan.json");
+    let path = file.clone();
+    let lock = tokio::task::spawn_blocking(move || {
+        let mut lead = tinjau_tests::Laptop::joined(&url, &lead_token, chrono::Duration::zero());
+        lead.sync(&url).unwrap();
+        lead.score_and_submit(tinjau_tests::VISIT, 80.0);
+        lead.score_and_submit("visit-contoh-a", 80.0);
+        let lock = lead.store.lock(tinjau_tests::VISIT).unwrap();
+        std::fs::write(&path, lead.store.export_decisions("akademisi").unwrap()).unwrap();
+        lock
+    })
+    .await
+    .unwrap();
+    click(&client, "nav-sync").await;
+    wait_for(&client, "import-decisions")
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    let imported = text_of(&client, "decisions-imported").await;
+    assert!(imported.contains("Keputusan ketua diterima"), "{imported}");
+    screenshot(&client, "decisions-imported").await;
+    assert_accessible(&client, "sync decisions", None).await;
+    client.close().await.unwrap();
+    let store = tinjau_tests::open_app_store(data.path());
+    assert_eq!(
+        store
+            .visit_lock(tinjau_tests::VISIT)
+            .unwrap()
+            .map(|l| l.hash),
+        Some(lock.hash),
+        "the juror's laptop knows Junrejo is locked"
+    );
+    drop(store);
+    assert_eq!(
+        rows_by(data.path(), "score", "ketua"),
+        0,
+        "the lead's own scores stayed blind"
     );
 }
 

@@ -18,6 +18,11 @@ pub enum Document {
     Rekap,
     /// The score recap as CSV files; `plain`: comma-separated with a decimal point, for machines.
     Csv { plain: bool },
+    /// The lead's decisions `juror` may see (a reopened sheet, a lock), for their USB stick: the
+    /// juror takes the file in on the Sync page (or `tinjau sheet import`).
+    Decisions { juror: String },
+    /// The result bundle anyone can verify (`docs/bundle.md`).
+    Bundle,
 }
 
 /// One file of a rendered document: its suggested name and its bytes.
@@ -65,6 +70,18 @@ pub fn render(
             )
             .map_err(report_error)?;
             one("Rekap nilai.xlsx".into(), bytes)
+        }
+        Document::Decisions { juror } => {
+            let bytes = store.export_decisions(juror).map_err(store_error)?;
+            let name = package
+                .and_then(|p| p.juror(juror))
+                .map_or(juror.as_str(), |j| j.name.as_str());
+            one(format!("Keputusan ketua untuk {name}.json"), bytes)
+        }
+        Document::Bundle => {
+            let bytes = store.export_bundle().map_err(store_error)?;
+            let id = package.map_or("", |p| p.competition.id.as_str());
+            one(format!("hasil-{id}.tinjau"), bytes)
         }
         Document::Csv { plain } => {
             let (results, table) = store.ranking().map_err(store_error)?;

@@ -3,4 +3,4 @@
 /**
  * A document the lead can produce.
  */
-export type Document = { "kind": "berita_acara", visit: string, } | { "kind": "ranking" } | { "kind": "rekap" } | { "kind": "csv", plain: boolean, };
+export type Document = { "kind": "berita_acara", visit: string, } | { "kind": "ranking" } | { "kind": "rekap" } | { "kind": "csv", plain: boolean, } | { "kind": "decisions", juror: string, } | { "kind": "bundle" };
