@@ -1,7 +1,7 @@
 //! The team lead's work: merging every juror's submitted sheet, ranking, and the decisions the
 //! lead records (reopen a sheet, break a tie, note a disputed indicator, lock a result).
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::OptionalExtension;
 use tinjau_core::authority::is_visit_lead;
 use tinjau_core::change::FieldValue;
 use tinjau_core::merge::{
@@ -59,21 +59,42 @@ impl Store {
     pub(crate) fn all_sheets(&self) -> Result<MergeInput> {
         let package = self.package()?;
         let mut input = MergeInput::from_package(package);
+        // Two queries for the whole competition (a bundle's verification asks at every lock).
+        let mut scores: std::collections::HashMap<
+            (String, String),
+            std::collections::BTreeMap<String, f64>,
+        > = std::collections::HashMap::new();
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT juror_id, visit_id, indicator_id, value FROM score")?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            scores
+                .entry((row.get(0)?, row.get(1)?))
+                .or_default()
+                .insert(row.get(2)?, row.get(3)?);
+        }
+        let mut states: std::collections::HashMap<(String, String), SheetState> =
+            std::collections::HashMap::new();
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT juror_id, visit_id, state FROM sheet")?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let state: String = row.get(2)?;
+            let state = state
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("sheet state: {e}")))?;
+            states.insert((row.get(0)?, row.get(1)?), state);
+        }
         for visit in &package.visits {
             for juror in &visit.jurors {
-                let mut statement = self.conn.prepare_cached(
-                    "SELECT indicator_id, value FROM score WHERE juror_id = ?1 AND visit_id = ?2",
-                )?;
-                let scores = statement
-                    .query_map(params![juror, visit.id], |row| {
-                        Ok((row.get(0)?, row.get(1)?))
-                    })?
-                    .collect::<rusqlite::Result<_>>()?;
+                let key = (juror.clone(), visit.id.clone());
                 let sheet = SheetScores {
                     juror: juror.clone(),
                     participant: visit.participant.clone(),
-                    submitted: self.sheet_state(juror, &visit.id)? == SheetState::Submitted,
-                    scores,
+                    submitted: states.get(&key) == Some(&SheetState::Submitted),
+                    scores: scores.remove(&key).unwrap_or_default(),
                 };
                 if sheet.submitted || !sheet.scores.is_empty() {
                     input.sheets.push(sheet);
