@@ -349,9 +349,21 @@ pub fn sheet_import(data: &[u8]) {
     });
 }
 
-/// A result bundle as `tinjau bundle verify` reads it: any bytes. What reads and verifies is
-/// replayed into a scratch store.
+/// A result bundle as `tinjau bundle verify` reads it: any bytes, and the same lines sealed
+/// again (what someone who rewrites a bundle would hand out: the seal passes, and the lines,
+/// signatures, chains and the replay are what is tried). What reads is replayed into a scratch
+/// store.
 pub fn bundle(data: &[u8]) {
+    verify_bundle(data);
+    let mut lines: Vec<Vec<u8>> = data.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+    if lines.last().is_some_and(Vec::is_empty) {
+        lines.pop();
+    }
+    lines.pop();
+    verify_bundle(&tinjau_core::bundle::seal(&lines));
+}
+
+fn verify_bundle(data: &[u8]) {
     if let Ok(bundle) = tinjau_core::bundle::read_bundle(data, u64::MAX) {
         let scratch = tempfile::tempdir().expect("a scratch folder");
         let _ = tinjau_store::replay_bundle(scratch.path(), &bundle);
