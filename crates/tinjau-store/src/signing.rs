@@ -143,24 +143,11 @@ pub(crate) fn registry_for(
         )?;
     }
     let mut registry = Registry::new(competition);
-    let trusted: Vec<(String, String)> = conn
-        .prepare("SELECT juror, public_key FROM juror_identity")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (juror, key) in trusted {
-        let key = tinjau_core::signing::PublicKey::parse_hex(&key)
-            .map_err(|e| StoreError::Corrupt(format!("identity key of {juror}: {e}")))?;
-        registry.trust(&juror, key);
+    for key in held_identities(conn)? {
+        registry.trust(&key.juror, key.public_key);
     }
-    let held: Vec<String> = conn
-        .prepare("SELECT registration FROM device_registration")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for text in held {
-        registry.known(
-            serde_json::from_str(&text)
-                .map_err(|e| StoreError::Corrupt(format!("device registration: {e}")))?,
-        );
+    for registration in held_registrations(conn)? {
+        registry.known(registration);
     }
     if arriving == IdentityTrust::UnknownJurorsOnly {
         for key in identities {
@@ -176,17 +163,8 @@ pub(crate) fn registry_for(
             keep(conn, signed)?;
         }
     }
-    let revoked: Vec<(String, i64)> = conn
-        .prepare("SELECT device_id, from_seq FROM device_revocation")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (device, from_seq) in revoked {
-        let device_id = uuid::Uuid::parse_str(&device)
-            .map_err(|e| StoreError::Corrupt(format!("revoked device {device}: {e}")))?;
-        registry.revoke(&Revocation {
-            device_id,
-            from_seq: from_seq.max(1) as u64,
-        });
+    for revocation in held_revocations(conn)? {
+        registry.revoke(&revocation);
     }
     Ok(registry)
 }
@@ -210,43 +188,11 @@ impl Store {
     /// What a visit's hub on this laptop starts from (`docs/hub.md`): the package, every
     /// identity key this laptop holds, every device registration and revocation.
     pub fn hub_seed(&self) -> Result<tinjau_core::hub::HubSeed> {
-        let identities = self
-            .conn
-            .prepare("SELECT juror, public_key FROM juror_identity ORDER BY juror, public_key")?
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .map(|(juror, key)| {
-                let public_key = tinjau_core::signing::PublicKey::parse_hex(&key)
-                    .map_err(|e| StoreError::Corrupt(format!("identity key of {juror}: {e}")))?;
-                Ok(JurorKey { juror, public_key })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let registrations = self
-            .conn
-            .prepare("SELECT registration FROM device_registration ORDER BY device_id")?
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .map(|text| {
-                serde_json::from_str(&text)
-                    .map_err(|e| StoreError::Corrupt(format!("device registration: {e}")))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let revocations = self
-            .conn
-            .prepare("SELECT device_id, from_seq FROM device_revocation ORDER BY device_id")?
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .map(|(device, from_seq)| {
-                Ok(Revocation {
-                    device_id: uuid::Uuid::parse_str(&device)
-                        .map_err(|e| StoreError::Corrupt(format!("revoked device: {e}")))?,
-                    from_seq: from_seq.max(1) as u64,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let (identities, registrations, revocations) = (
+            held_identities(&self.conn)?,
+            held_registrations(&self.conn)?,
+            held_revocations(&self.conn)?,
+        );
         Ok(tinjau_core::hub::HubSeed {
             package: self.package()?.clone(),
             identities,
@@ -254,4 +200,50 @@ impl Store {
             revocations,
         })
     }
+}
+
+/// Every identity key this laptop trusts, by juror.
+fn held_identities(conn: &Connection) -> Result<Vec<JurorKey>> {
+    let rows: Vec<(String, String)> = conn
+        .prepare("SELECT juror, public_key FROM juror_identity ORDER BY juror, public_key")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(|(juror, key)| {
+            let public_key = tinjau_core::signing::PublicKey::parse_hex(&key)
+                .map_err(|e| StoreError::Corrupt(format!("identity key of {juror}: {e}")))?;
+            Ok(JurorKey { juror, public_key })
+        })
+        .collect()
+}
+
+/// Every device registration this laptop keeps.
+fn held_registrations(conn: &Connection) -> Result<Vec<SignedRegistration>> {
+    let rows: Vec<String> = conn
+        .prepare("SELECT registration FROM device_registration ORDER BY device_id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.iter()
+        .map(|text| {
+            serde_json::from_str(text)
+                .map_err(|e| StoreError::Corrupt(format!("device registration: {e}")))
+        })
+        .collect()
+}
+
+/// Every device revocation this laptop was told.
+fn held_revocations(conn: &Connection) -> Result<Vec<Revocation>> {
+    let rows: Vec<(String, i64)> = conn
+        .prepare("SELECT device_id, from_seq FROM device_revocation ORDER BY device_id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(|(device, from_seq)| {
+            Ok(Revocation {
+                device_id: uuid::Uuid::parse_str(&device)
+                    .map_err(|e| StoreError::Corrupt(format!("revoked device {device}: {e}")))?,
+                from_seq: from_seq.max(1) as u64,
+            })
+        })
+        .collect()
 }

@@ -217,54 +217,34 @@ impl Store {
         destination: &Destination,
         outcomes: &[ChangeOutcome],
     ) -> Result<()> {
-        match destination {
-            Destination::Central => self.record_push_outcomes(outcomes),
-            Destination::Hub(hub) => {
-                let tx = self
-                    .conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)?;
-                for outcome in outcomes {
-                    let id = outcome.change_id.to_string();
-                    match &outcome.outcome {
-                        Outcome::Applied | Outcome::Duplicate | Outcome::Conflict { .. } => {
-                            tx.execute(
-                                "INSERT INTO hub_push (hub, change_id) VALUES (?1, ?2)
-                                 ON CONFLICT DO NOTHING",
-                                params![hub, id],
-                            )?;
-                        }
-                        Outcome::Rejected { reason, code } => {
-                            refuse_own(&tx, &id, reason, *code)?;
-                        }
-                    }
-                }
-                tx.commit()?;
-                Ok(())
-            }
-        }
-    }
-
-    /// Records the server's answer for each pushed change.
-    pub fn record_push_outcomes(&mut self, outcomes: &[ChangeOutcome]) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for outcome in outcomes {
             let id = outcome.change_id.to_string();
-            match &outcome.outcome {
-                Outcome::Applied | Outcome::Duplicate | Outcome::Conflict { .. } => {
+            match (&outcome.outcome, destination) {
+                (Outcome::Rejected { reason, code }, _) => refuse_own(&tx, &id, reason, *code)?,
+                (_, Destination::Central) => {
                     tx.execute(
                         "UPDATE change_log SET sync_state = 'acked' WHERE change_id = ?1",
                         [id],
                     )?;
                 }
-                Outcome::Rejected { reason, code } => {
-                    refuse_own(&tx, &id, reason, *code)?;
+                (_, Destination::Hub(hub)) => {
+                    tx.execute(
+                        "INSERT INTO hub_push (hub, change_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                        params![hub, id],
+                    )?;
                 }
             }
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Records the central server's answer for each pushed change.
+    pub fn record_push_outcomes(&mut self, outcomes: &[ChangeOutcome]) -> Result<()> {
+        self.record_push_outcomes_for(&Destination::Central, outcomes)
     }
 
     /// Changes received by hand (sheet files) or from a visit's hub that the central server may
